@@ -1,0 +1,21 @@
+// The subcommands of `sraal`: each adds its options to the CLI11 app and returns the function
+// that runs it (throws sr::Error on bad input; main turns it into a message and exit code).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace sr::app {
+
+using Runner = std::function<int()>;
+
+Runner add_info(CLI::App& app);
+Runner add_train(CLI::App& app);
+Runner add_predict(CLI::App& app);
+Runner add_bench(CLI::App& app);
+
+// Version line: "sraal 0.1.0".
+std::string version_string();
+
+}  // namespace sr::app

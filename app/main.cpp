@@ -1,0 +1,45 @@
+// sraal: the command-line entry point. Parses the subcommand, runs it, and turns every error
+// into one line on stderr and a non-zero exit code.
+#include <cstdio>
+#include <map>
+
+#include "app/commands.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sraal: State-Relabeling Adversarial Active Learning on a from-scratch engine"};
+  app.set_version_flag("--version", sr::app::version_string());
+  app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+
+  std::map<CLI::App*, sr::app::Runner> runners;
+  auto add = [&](const char* name, const char* help, sr::app::Runner (*make)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    runners[sub] = make(*sub);
+  };
+  add("info", "print the build: version, compiler, backends and library versions", sr::app::add_info);
+  add("train", "train a model on a dataset and report its test metric", sr::app::add_train);
+  add("predict", "run a saved model on an .npy batch and write its outputs as .npy",
+      sr::app::add_predict);
+  add("bench", "time training steps on the chosen device", sr::app::add_bench);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (threads > 0) sr::set_num_threads(threads);
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+  } catch (const sr::Error& e) {
+    std::fprintf(stderr, "sraal: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sraal: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

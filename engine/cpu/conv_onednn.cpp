@@ -1,0 +1,178 @@
+// CPU convolution and transposed convolution through oneDNN: forward, backward-data and
+// backward-weights (with bias).
+//
+// Activations are passed to oneDNN with their own strides (NCHW or NHWC: NHWC selects the fast
+// brgemm/jit kernels); weights stay in PyTorch's layout (conv: O,I,kh,kw; transposed: I,O,kh,kw)
+// and are reordered to the kernel's preferred blocked layout on the fly. Primitives are created
+// once per geometry and cached.
+#include "engine/cpu/onednn_util.h"
+#include "engine/kernels.h"
+
+namespace sr {
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+
+struct ConvPrims {
+  memory::desc src, dst, user_w, bias;
+  bool has_bias = false;
+  bool transposed = false;
+  memory::dims strides, dilates, pad_l, pad_r;
+  // Forward (both kinds). The backward ones are made on first use.
+  std::shared_ptr<dnnl::primitive_desc> fwd_pd;
+  std::shared_ptr<dnnl::primitive> fwd;
+  std::shared_ptr<dnnl::primitive_desc> bwd_data_pd;
+  std::shared_ptr<dnnl::primitive> bwd_data;
+  std::shared_ptr<dnnl::primitive_desc> bwd_w_pd;
+  std::shared_ptr<dnnl::primitive> bwd_w;
+
+  memory::desc any_w() const {
+    return memory::desc(user_w.dims(), memory::data_type::f32, tag::any);
+  }
+};
+
+onednn::PrimitiveCache<ConvPrims>& cache() {
+  static onednn::PrimitiveCache<ConvPrims> c;
+  return c;
+}
+
+// The geometry of the call: x and y as given, w in PyTorch layout.
+std::shared_ptr<ConvPrims> prims_for(const Tensor& x, const Tensor& w, bool has_bias,
+                                     const Tensor& y, const ConvParams& p) {
+  std::string key = fmt::format("{}|{}|{}|{}{}{}{}{}{}|{}{}", onednn::key_of(x), onednn::key_of(w),
+                                onednn::key_of(y), p.stride[0], p.stride[1], p.padding[0],
+                                p.padding[1], p.dilation[0], p.dilation[1], int(p.transposed),
+                                int(has_bias));
+  return cache().get(key, [&] {
+    auto c = std::make_shared<ConvPrims>();
+    c->transposed = p.transposed;
+    c->has_bias = has_bias;
+    c->src = onednn::desc_of(x);
+    c->dst = onednn::desc_of(y);
+    const Shape& ws = w.shape();
+    if (p.transposed) {  // PyTorch (in, out, kh, kw) is oneDNN's (OC=out, IC=in) in iohw order
+      c->user_w = memory::desc({ws[1], ws[0], ws[2], ws[3]}, memory::data_type::f32, tag::iohw);
+      c->bias = memory::desc({ws[1]}, memory::data_type::f32, tag::a);
+    } else {
+      c->user_w = memory::desc({ws[0], ws[1], ws[2], ws[3]}, memory::data_type::f32, tag::oihw);
+      c->bias = memory::desc({ws[0]}, memory::data_type::f32, tag::a);
+    }
+    c->strides = {p.stride[0], p.stride[1]};
+    c->dilates = {p.dilation[0] - 1, p.dilation[1] - 1};
+    c->pad_l = {p.padding[0], p.padding[1]};
+    c->pad_r = {p.padding[0], p.padding[1]};
+    memory::desc no_bias;
+    if (p.transposed) {
+      auto d = dnnl::deconvolution_forward::desc(
+          dnnl::prop_kind::forward_training, dnnl::algorithm::deconvolution_direct, c->src,
+          c->any_w(), has_bias ? c->bias : no_bias, c->dst, c->strides, c->dilates, c->pad_l,
+          c->pad_r);
+      auto pd = std::make_shared<dnnl::deconvolution_forward::primitive_desc>(d, onednn::engine());
+      c->fwd = std::make_shared<dnnl::deconvolution_forward>(*pd);
+      c->fwd_pd = pd;
+    } else {
+      auto d = dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, c->src,
+          c->any_w(), has_bias ? c->bias : no_bias, c->dst, c->strides, c->dilates, c->pad_l,
+          c->pad_r);
+      auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, onednn::engine());
+      c->fwd = std::make_shared<dnnl::convolution_forward>(*pd);
+      c->fwd_pd = pd;
+    }
+    return c;
+  });
+}
+
+void make_bwd_data(ConvPrims& c) {
+  if (c.bwd_data) return;
+  if (c.transposed) {
+    auto d = dnnl::deconvolution_backward_data::desc(dnnl::algorithm::deconvolution_direct, c.src,
+                                                     c.any_w(), c.dst, c.strides, c.dilates,
+                                                     c.pad_l, c.pad_r);
+    auto hint = std::static_pointer_cast<dnnl::deconvolution_forward::primitive_desc>(c.fwd_pd);
+    auto pd = std::make_shared<dnnl::deconvolution_backward_data::primitive_desc>(
+        d, onednn::engine(), *hint);
+    c.bwd_data = std::make_shared<dnnl::deconvolution_backward_data>(*pd);
+    c.bwd_data_pd = pd;
+  } else {
+    auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, c.src,
+                                                   c.any_w(), c.dst, c.strides, c.dilates,
+                                                   c.pad_l, c.pad_r);
+    auto hint = std::static_pointer_cast<dnnl::convolution_forward::primitive_desc>(c.fwd_pd);
+    auto pd = std::make_shared<dnnl::convolution_backward_data::primitive_desc>(
+        d, onednn::engine(), *hint);
+    c.bwd_data = std::make_shared<dnnl::convolution_backward_data>(*pd);
+    c.bwd_data_pd = pd;
+  }
+}
+
+void make_bwd_weights(ConvPrims& c) {
+  if (c.bwd_w) return;
+  memory::desc no_bias;
+  if (c.transposed) {
+    auto d = dnnl::deconvolution_backward_weights::desc(
+        dnnl::algorithm::deconvolution_direct, c.src, c.any_w(), c.has_bias ? c.bias : no_bias,
+        c.dst, c.strides, c.dilates, c.pad_l, c.pad_r);
+    auto hint = std::static_pointer_cast<dnnl::deconvolution_forward::primitive_desc>(c.fwd_pd);
+    auto pd = std::make_shared<dnnl::deconvolution_backward_weights::primitive_desc>(
+        d, onednn::engine(), *hint);
+    c.bwd_w = std::make_shared<dnnl::deconvolution_backward_weights>(*pd);
+    c.bwd_w_pd = pd;
+  } else {
+    auto d = dnnl::convolution_backward_weights::desc(
+        dnnl::algorithm::convolution_direct, c.src, c.any_w(), c.has_bias ? c.bias : no_bias,
+        c.dst, c.strides, c.dilates, c.pad_l, c.pad_r);
+    auto hint = std::static_pointer_cast<dnnl::convolution_forward::primitive_desc>(c.fwd_pd);
+    auto pd = std::make_shared<dnnl::convolution_backward_weights::primitive_desc>(
+        d, onednn::engine(), *hint);
+    c.bwd_w = std::make_shared<dnnl::convolution_backward_weights>(*pd);
+    c.bwd_w_pd = pd;
+  }
+}
+
+void conv_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                      Tensor& y) {
+  auto c = prims_for(x, w, b.defined(), y, p);
+  memory wm = onednn::to_layout(memory(c->user_w, onednn::engine(), w.raw_data()),
+                                c->fwd_pd->weights_desc());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, onednn::memory_of(x, c->src)},
+                                       {DNNL_ARG_WEIGHTS, wm},
+                                       {DNNL_ARG_DST, onednn::memory_of(y, c->dst)}};
+  if (b.defined()) args[DNNL_ARG_BIAS] = memory(c->bias, onednn::engine(), b.raw_data());
+  onednn::run(*c->fwd, args);
+}
+
+void conv_backward_data_cpu(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx) {
+  // The geometry key uses gx/gy in place of x/y: same shapes and layouts by contract.
+  auto c = prims_for(gx, w, false, gy, p);
+  make_bwd_data(*c);
+  memory wm = onednn::to_layout(memory(c->user_w, onednn::engine(), w.raw_data()),
+                                c->bwd_data_pd->weights_desc());
+  onednn::run(*c->bwd_data, {{DNNL_ARG_DIFF_DST, onednn::memory_of(gy, c->dst)},
+                             {DNNL_ARG_WEIGHTS, wm},
+                             {DNNL_ARG_DIFF_SRC, onednn::memory_of(gx, c->src)}});
+}
+
+void conv_backward_weights_cpu(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                               Tensor& gb) {
+  auto c = prims_for(x, gw, gb.defined(), gy, p);
+  make_bwd_weights(*c);
+  memory user_gw(c->user_w, onednn::engine(), gw.raw_data());
+  memory::desc want = c->bwd_w_pd->diff_weights_desc();
+  memory gwm = want == c->user_w ? user_gw : memory(want, onednn::engine());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, onednn::memory_of(x, c->src)},
+                                       {DNNL_ARG_DIFF_DST, onednn::memory_of(gy, c->dst)},
+                                       {DNNL_ARG_DIFF_WEIGHTS, gwm}};
+  if (gb.defined()) args[DNNL_ARG_DIFF_BIAS] = memory(c->bias, onednn::engine(), gb.raw_data());
+  onednn::run(*c->bwd_w, args);
+  onednn::from_layout(gwm, user_gw);
+}
+
+}  // namespace
+
+SR_REGISTER_KERNEL(conv_forward, cpu, conv_forward_cpu);
+SR_REGISTER_KERNEL(conv_backward_data, cpu, conv_backward_data_cpu);
+SR_REGISTER_KERNEL(conv_backward_weights, cpu, conv_backward_weights_cpu);
+
+}  // namespace sr

@@ -1,0 +1,15 @@
+// CPU backend services: thread count and the versions of the libraries behind the CPU kernels.
+#pragma once
+
+#include <string>
+
+namespace sr {
+
+// Sets the threads of our kernels and oneDNN (OpenMP) and of OpenBLAS.
+void set_num_threads(int n);
+int get_num_threads();
+void set_blas_threads(int n);
+std::string blas_version();    // OpenBLAS build configuration
+std::string onednn_version();  // "2.6.3 (cpu runtime: OpenMP)"
+
+}  // namespace sr

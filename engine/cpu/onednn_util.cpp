@@ -1,0 +1,80 @@
+// oneDNN engine, stream, descriptors and reorders (see onednn_util.h), and the CPU backend's
+// thread and version queries.
+#include "engine/cpu/onednn_util.h"
+
+#include <omp.h>
+
+#include "engine/cpu/cpu_backend.h"
+
+namespace sr {
+
+namespace onednn {
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+dnnl::memory::desc desc_of(const Shape& shape, const Shape& strides) {
+  dnnl::memory::dims d(shape.begin(), shape.end()), s(strides.begin(), strides.end());
+  return dnnl::memory::desc(d, dnnl::memory::data_type::f32, s);
+}
+
+dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.strides()); }
+
+dnnl::memory memory_of(const Tensor& t) { return memory_of(t, desc_of(t)); }
+
+dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& md) {
+  return dnnl::memory(md, engine(), t.raw_data());
+}
+
+std::string key_of(const Tensor& t) {
+  std::string k;
+  for (int64_t d : t.shape()) k += std::to_string(d) + "x";
+  k += ":";
+  for (int64_t s : t.strides()) k += std::to_string(s) + ".";
+  return k;
+}
+
+void run(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args) {
+  prim.execute(stream(), args);
+  stream().wait();
+}
+
+dnnl::memory to_layout(const dnnl::memory& user, const dnnl::memory::desc& want) {
+  if (user.get_desc() == want) return user;
+  dnnl::memory m(want, engine());
+  dnnl::reorder(user, m).execute(stream(), const_cast<dnnl::memory&>(user), m);
+  stream().wait();
+  return m;
+}
+
+void from_layout(const dnnl::memory& src, const dnnl::memory& dst) {
+  if (src.get(true) == dst.get(true)) return;
+  dnnl::reorder(src, dst).execute(stream(), const_cast<dnnl::memory&>(src),
+                                  const_cast<dnnl::memory&>(dst));
+  stream().wait();
+}
+
+}  // namespace onednn
+
+void set_num_threads(int n) {
+  if (n <= 0) return;
+  omp_set_num_threads(n);
+  set_blas_threads(n);
+}
+
+int get_num_threads() { return omp_get_max_threads(); }
+
+std::string onednn_version() {
+  const dnnl_version_t* v = dnnl_version();
+  std::string rt = v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other";
+  return fmt::format("{}.{}.{} (cpu runtime: {})", v->major, v->minor, v->patch, rt);
+}
+
+}  // namespace sr

@@ -1,0 +1,58 @@
+// oneDNN plumbing shared by the convolution, batch-norm and pooling kernels: the engine and
+// stream, tensor -> memory descriptors, and a cache of primitives keyed by their geometry
+// (creating a primitive JIT-compiles code, far too slow to repeat every step).
+#pragma once
+
+#include <dnnl.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "engine/tensor.h"
+
+namespace sr::onednn {
+
+dnnl::engine& engine();
+dnnl::stream& stream();
+
+// Descriptor of a float tensor with its actual shape and strides.
+dnnl::memory::desc desc_of(const Tensor& t);
+dnnl::memory::desc desc_of(const Shape& shape, const Shape& strides);
+// A memory object over the tensor's data (no copy).
+dnnl::memory memory_of(const Tensor& t);
+dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& md);
+
+// "1x2x3x4:24.12.4.1" for cache keys.
+std::string key_of(const Tensor& t);
+
+// Runs `prim` with `args` on the stream and waits.
+void run(const dnnl::primitive& prim, const std::unordered_map<int, dnnl::memory>& args);
+
+// Memory in the layout `want` holding the contents of `user` (reordered when the layouts
+// differ, otherwise `user` itself).
+dnnl::memory to_layout(const dnnl::memory& user, const dnnl::memory::desc& want);
+// Copies `src` into `dst` (reordering) when they are different memories.
+void from_layout(const dnnl::memory& src, const dnnl::memory& dst);
+
+// A per-kernel cache of primitive bundles, keyed by a string describing the geometry.
+template <class T>
+class PrimitiveCache {
+ public:
+  std::shared_ptr<T> get(const std::string& key, const std::function<std::shared_ptr<T>()>& make) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+    auto v = make();
+    cache_.emplace(key, v);
+    return v;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<T>> cache_;
+};
+
+}  // namespace sr::onednn

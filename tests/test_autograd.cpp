@@ -1,0 +1,79 @@
+// Autograd engine: accumulation, shared subexpressions, freed graphs, no-grad scopes.
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "tests/gradcheck.h"
+
+namespace sr {
+namespace {
+
+TEST(Autograd, ChainAndSharedInput) {
+  Tensor x = Tensor::from_vector(std::vector<float>{1, 2, 3}, {3}).set_requires_grad(true);
+  // y = sum(x * x + 3x): dy/dx = 2x + 3
+  Tensor y = sum(add(mul(x, x), mul(x, 3.f)));
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{5, 7, 9}));
+}
+
+TEST(Autograd, BackwardAccumulatesIntoLeaves) {
+  Tensor x = Tensor::from_vector(std::vector<float>{1, -2}, {2}).set_requires_grad(true);
+  sum(mul(x, 2.f)).backward();
+  sum(mul(x, 2.f)).backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{4, 4}));
+}
+
+TEST(Autograd, SecondBackwardThroughFreedGraphThrows) {
+  Tensor x = Tensor::from_vector(std::vector<float>{1, 2}, {2}).set_requires_grad(true);
+  Tensor y = sum(exp(x));
+  y.backward();
+  EXPECT_THROW(y.backward(), AutogradError);
+  Tensor z = sum(exp(x));
+  z.backward(Tensor(), /*retain_graph=*/true);
+  z.backward();
+  std::vector<float> g = x.grad().to_vector();
+  EXPECT_NEAR(g[0], 3 * std::exp(1.f), 1e-5);
+}
+
+TEST(Autograd, NoGradRecordsNothing) {
+  Tensor x = Tensor::ones({2}).set_requires_grad(true);
+  Tensor y;
+  {
+    NoGradGuard ng;
+    y = mul(x, 2.f);
+  }
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_EQ(y.grad_fn(), nullptr);
+}
+
+TEST(Autograd, NonScalarRootNeedsGradient) {
+  Tensor x = Tensor::ones({2}).set_requires_grad(true);
+  Tensor y = mul(x, 2.f);
+  EXPECT_THROW(y.backward(), AutogradError);
+  y.backward(Tensor::from_vector(std::vector<float>{1, 10}, {2}));
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{2, 20}));
+}
+
+TEST(Autograd, GraphIsFreedAfterBackward) {
+  Tensor x = Tensor::ones({1000}).set_requires_grad(true);
+  std::weak_ptr<Storage> saved;
+  {
+    Tensor h = exp(x);  // exp saves its output
+    saved = h.impl()->storage;
+    Tensor y = sum(h);
+    h = Tensor();
+    EXPECT_FALSE(saved.expired());  // kept alive by the graph
+    y.backward();
+    EXPECT_TRUE(saved.expired());  // released by backward although y is still alive
+  }
+}
+
+TEST(Autograd, DetachStopsGradient) {
+  Tensor x = Tensor::ones({2}).set_requires_grad(true);
+  Tensor y = sum(add(mul(x, 2.f), x.detach()));
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{2, 2}));
+}
+
+}  // namespace
+}  // namespace sr
