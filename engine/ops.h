@@ -94,6 +94,22 @@ Tensor upsample_bilinear(const Tensor& x, int64_t out_h, int64_t out_w,
                          bool align_corners = false);
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 
+// Counts the multiply-add FLOPs (2 per MAC) of the convolutions and matrix products run on
+// this thread while it lives (forward passes; a training step costs about 3x its forward).
+class FlopCounter {
+ public:
+  FlopCounter();
+  ~FlopCounter();
+  FlopCounter(const FlopCounter&) = delete;
+  FlopCounter& operator=(const FlopCounter&) = delete;
+  double flops() const { return flops_; }
+  static void add(double flops);
+
+ private:
+  double flops_ = 0;
+  FlopCounter* prev_;
+};
+
 // Memory layout chosen for convolution outputs (and thus for the activations of conv nets).
 MemoryFormat preferred_conv_format();
 void set_preferred_conv_format(MemoryFormat fmt);

@@ -21,6 +21,16 @@ std::string conv_str(const ConvParams& p) {
 }
 }  // namespace
 
+namespace {
+thread_local FlopCounter* t_flops = nullptr;
+}
+
+FlopCounter::FlopCounter() : prev_(t_flops) { t_flops = this; }
+FlopCounter::~FlopCounter() { t_flops = prev_; }
+void FlopCounter::add(double flops) {
+  for (FlopCounter* c = t_flops; c; c = c->prev_) c->flops_ += flops;
+}
+
 MemoryFormat preferred_conv_format() { return g_conv_format; }
 void set_preferred_conv_format(MemoryFormat fmt) { g_conv_format = fmt; }
 
@@ -37,6 +47,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor ac = a.contiguous(), bc = b.contiguous();
   Tensor y = Tensor::empty({a.size(0), b.size(1)}, DType::f32, a.device());
   kernels::gemm(a.device(), false, false, 1.f, ac, bc, 0.f, y);
+  FlopCounter::add(2.0 * double(a.size(0)) * double(a.size(1)) * double(b.size(1)));
   record_op("matmul", {ac, bc}, {y}, [&] {
     return [sa = save(ac), sb = save(bc)](const std::vector<Tensor>& g) {
       Tensor gy = g[0].contiguous();
@@ -70,6 +81,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     beta = 1.f;
   }
   kernels::gemm(x.device(), false, true, 1.f, xc, wc, beta, y);
+  FlopCounter::add(2.0 * double(N) * double(O) * double(x.size(1)));
   record_op("linear", {xc, wc, bias}, {y}, [&] {
     bool need_x = xc.requires_grad(), need_w = wc.requires_grad();
     bool need_b = bias.defined() && bias.requires_grad();
@@ -162,6 +174,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = Tensor::empty({N, out_ch, OH, OW}, DType::f32, x.device(), fmt);
   kernels::conv_forward(x.device(), xin, w, b, p, y);
+  // MACs: every (input pixel, kernel tap) pair of a transposed conv, every (output pixel, tap)
+  // of a conv.
+  double pixels = p.transposed ? double(N * H * W) : double(N * OH * OW);
+  FlopCounter::add(2.0 * pixels * double(in_ch) * double(out_ch) * double(kh * kw));
   record_op(name, {xin, w, b}, {y}, [&] {
     bool need_x = xin.requires_grad();
     bool need_w = w.requires_grad() || (b.defined() && b.requires_grad());

@@ -73,7 +73,7 @@ template Tensor Tensor::from_vector(const std::vector<int32_t>&, const Shape&, D
 template Tensor Tensor::from_vector(const std::vector<int64_t>&, const Shape&, Device);
 
 Tensor Tensor::arange(int64_t n, DType dtype, Device device) {
-  std::vector<int64_t> v(size_t(std::max<int64_t>(n, 0)));
+  std::vector<int64_t> v(static_cast<size_t>(std::max<int64_t>(n, 0)));
   std::iota(v.begin(), v.end(), 0);
   return from_vector(v, {int64_t(v.size())}, Device::cpu).to_dtype(dtype).to(device);
 }

@@ -11,11 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "engine/serialize.h"
 #include "engine/tensor.h"
 
 namespace sr {
-
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Module {
  public:

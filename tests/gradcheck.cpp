@@ -94,26 +94,31 @@ double probe(const Fn& f, const std::vector<Tensor>& inputs, const std::vector<f
       xp[i] = orig;
       xc.bump_version();
       double l0 = probe(f, inputs, r);
-      double fwd = (lp - l0) / opt.eps, bwd = (l0 - lm) / opt.eps;
       double numeric = (lp - lm) / (2 * opt.eps);
-      double scale = std::max(std::fabs(fwd), std::fabs(bwd));
-      if (std::fabs(fwd - bwd) > 0.2 * scale + 10 * opt.atol) {  // a kink between x - eps and x + eps
+      double analytic = gv[size_t(i)];
+      double tol = opt.atol + opt.rtol * std::max(std::fabs(analytic), std::fabs(numeric));
+      if (std::fabs(analytic - numeric) <= tol) {
+        ++checked;
+        continue;
+      }
+      // A mismatch counts only away from kinks: one-sided slopes that disagree mean kinks lie
+      // between x - eps and x + eps (in a deep ReLU net, many small ones), where the central
+      // difference is not the derivative. Where the function is smooth they agree to about
+      // eps * f'', far inside a quarter of the tolerance; a wrong gradient keeps them agreeing.
+      double fwd = (lp - l0) / opt.eps, bwd = (l0 - lm) / opt.eps;
+      double kink_tol = 0.25 * (opt.atol + opt.rtol * std::max(std::fabs(fwd), std::fabs(bwd)));
+      if (std::fabs(fwd - bwd) > kink_tol) {
         ++skipped;
         continue;
       }
-      ++checked;
-      double analytic = gv[size_t(i)];
-      double tol = opt.atol + opt.rtol * std::max(std::fabs(analytic), std::fabs(numeric));
-      if (!(std::fabs(analytic - numeric) <= tol))
-        return ::testing::AssertionFailure()
-               << "input " << k << " " << shape_str(x.shape()) << " element " << i
-               << ": analytic " << analytic << " vs numeric " << numeric << " (tolerance " << tol
-               << ")";
+      return ::testing::AssertionFailure()
+             << "input " << k << " " << shape_str(x.shape()) << " element " << i << ": analytic "
+             << analytic << " vs numeric " << numeric << " (tolerance " << tol << ")";
     }
     if (checked < opt.min_checked * points)
       return ::testing::AssertionFailure()
              << "input " << k << ": only " << checked << " of " << points
-             << " points were away from kinks";
+             << " points matched (" << skipped << " skipped as kinks)";
   }
   return ::testing::AssertionSuccess();
 }

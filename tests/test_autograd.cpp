@@ -77,3 +77,43 @@ TEST(Autograd, DetachStopsGradient) {
 
 }  // namespace
 }  // namespace sr
+
+namespace sr {
+namespace {
+
+// The checker itself must fail on a wrong gradient, smooth or piecewise linear.
+TEST(Gradcheck, CatchesWrongGradients) {
+  auto wrong_square = [](const std::vector<Tensor>& v) {
+    Tensor x = v[0];
+    Tensor y = Tensor::empty(x.shape());
+    {
+      NoGradGuard ng;
+      y.copy_(mul(x, x));
+    }
+    record_op("wrong_square", {x}, {y}, [&] {
+      return [sx = save(x)](const std::vector<Tensor>& g) {
+        return std::vector<Tensor>{mul(mul(g[0], sx), 2.1f)};  // true rule: 2 x g
+      };
+    });
+    return y;
+  };
+  Tensor x = test::random_input({6}, 3, 0.5f, 1.5f);
+  EXPECT_FALSE(test::gradcheck(wrong_square, {x}));
+  auto wrong_relu = [](const std::vector<Tensor>& v) {
+    Tensor x = v[0];
+    Tensor y = Tensor::empty(x.shape());
+    {
+      NoGradGuard ng;
+      y.copy_(relu(x));
+    }
+    record_op("wrong_relu", {x}, {y}, [&] {
+      return [](const std::vector<Tensor>& g) { return std::vector<Tensor>{g[0]}; };  // ignores the mask
+    });
+    return y;
+  };
+  Tensor z = test::random_input({8}, 4, -1.f, 1.f);
+  EXPECT_FALSE(test::gradcheck(wrong_relu, {z}));
+}
+
+}  // namespace
+}  // namespace sr

@@ -40,7 +40,7 @@ onednn::PrimitiveCache<ConvPrims>& cache() {
 // The geometry of the call: x and y as given, w in PyTorch layout.
 std::shared_ptr<ConvPrims> prims_for(const Tensor& x, const Tensor& w, bool has_bias,
                                      const Tensor& y, const ConvParams& p) {
-  std::string key = fmt::format("{}|{}|{}|{}{}{}{}{}{}|{}{}", onednn::key_of(x), onednn::key_of(w),
+  std::string key = fmt::format("{}|{}|{}|{},{},{},{},{},{}|{},{}", onednn::key_of(x), onednn::key_of(w),
                                 onednn::key_of(y), p.stride[0], p.stride[1], p.padding[0],
                                 p.padding[1], p.dilation[0], p.dilation[1], int(p.transposed),
                                 int(has_bias));
@@ -48,8 +48,9 @@ std::shared_ptr<ConvPrims> prims_for(const Tensor& x, const Tensor& w, bool has_
     auto c = std::make_shared<ConvPrims>();
     c->transposed = p.transposed;
     c->has_bias = has_bias;
-    c->src = onednn::desc_of(x);
-    c->dst = onednn::desc_of(y);
+    MemoryFormat fmt = onednn::shared_format(y, x);
+    c->src = onednn::desc_of(x, fmt);
+    c->dst = onednn::desc_of(y, fmt);
     const Shape& ws = w.shape();
     if (p.transposed) {  // PyTorch (in, out, kh, kw) is oneDNN's (OC=out, IC=in) in iohw order
       c->user_w = memory::desc({ws[1], ws[0], ws[2], ws[3]}, memory::data_type::f32, tag::iohw);

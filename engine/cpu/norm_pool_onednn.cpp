@@ -30,7 +30,7 @@ std::shared_ptr<BnPrims> bn_prims(const Tensor& x, bool training, float eps) {
   std::string key = fmt::format("{}|{}|{}", onednn::key_of(x), int(training), eps);
   return bn_cache().get(key, [&] {
     auto c = std::make_shared<BnPrims>();
-    c->data = onednn::desc_of(x);
+    c->data = onednn::desc_of(x, onednn::shared_format(x, x));
     c->stat = memory::desc({x.size(1)}, memory::data_type::f32, memory::format_tag::a);
     nf flags = nf::use_scale | nf::use_shift;
     if (!training) flags = flags | nf::use_global_stats;
@@ -94,7 +94,9 @@ void batch_norm_backward_cpu(const Tensor& x, const Tensor& gy, const Tensor& we
     dnnl::batch_normalization_backward::primitive_desc pd(d, onednn::engine(), *c->fwd_pd);
     c->bwd = std::make_shared<dnnl::batch_normalization_backward>(pd);
   }
+  // oneDNN 2.6 validates the shift argument in backward too (it does not read it).
   onednn::run(*c->bwd, {{DNNL_ARG_SRC, onednn::memory_of(x, c->data)},
+                        {DNNL_ARG_SHIFT, stat_mem(*c, gbias)},
                         {DNNL_ARG_DIFF_DST, onednn::memory_of(gy, c->data)},
                         {DNNL_ARG_MEAN, stat_mem(*c, mean)},
                         {DNNL_ARG_VARIANCE, stat_mem(*c, var)},
@@ -123,13 +125,14 @@ onednn::PrimitiveCache<PoolPrims>& pool_cache() {
 std::shared_ptr<PoolPrims> pool_prims(const Tensor& x, const Tensor& y, const PoolParams& p,
                                       bool training) {
   std::string key =
-      fmt::format("{}|{}|{}{}{}{}{}{}{}{}|{}", onednn::key_of(x), onednn::key_of(y), int(p.kind),
+      fmt::format("{}|{}|{},{},{},{},{},{},{},{}|{}", onednn::key_of(x), onednn::key_of(y), int(p.kind),
                   p.kernel[0], p.kernel[1], p.stride[0], p.stride[1], p.padding[0], p.padding[1],
                   int(p.count_include_pad), int(training));
   return pool_cache().get(key, [&] {
     auto c = std::make_shared<PoolPrims>();
-    c->src = onednn::desc_of(x);
-    c->dst = onednn::desc_of(y);
+    MemoryFormat fmt = onednn::shared_format(y, x);
+    c->src = onednn::desc_of(x, fmt);
+    c->dst = onednn::desc_of(y, fmt);
     c->alg = p.kind == PoolKind::max ? dnnl::algorithm::pooling_max
              : p.count_include_pad   ? dnnl::algorithm::pooling_avg_include_padding
                                      : dnnl::algorithm::pooling_avg_exclude_padding;

@@ -27,6 +27,20 @@ dnnl::memory::desc desc_of(const Shape& shape, const Shape& strides) {
 
 dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.strides()); }
 
+MemoryFormat shared_format(const Tensor& a, const Tensor& b) {
+  for (const Tensor* t : {&a, &b})
+    if (t->dim() == 4 && t->is_contiguous(MemoryFormat::channels_last) && !t->is_contiguous())
+      return MemoryFormat::channels_last;
+  return MemoryFormat::contiguous;
+}
+
+dnnl::memory::desc desc_of(const Tensor& t, MemoryFormat fmt) {
+  if (t.dim() == 4 && t.is_contiguous(fmt))
+    return desc_of(t.shape(), fmt == MemoryFormat::channels_last ? channels_last_strides(t.shape())
+                                                                 : contiguous_strides(t.shape()));
+  return desc_of(t);
+}
+
 dnnl::memory memory_of(const Tensor& t) { return memory_of(t, desc_of(t)); }
 
 dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& md) {

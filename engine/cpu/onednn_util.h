@@ -20,6 +20,12 @@ dnnl::stream& stream();
 
 // Descriptor of a float tensor with its actual shape and strides.
 dnnl::memory::desc desc_of(const Tensor& t);
+// The layout two tensors of one call share: channels_last when either is unambiguously NHWC.
+// (A tensor with one channel or a 1x1 image is both NCHW and NHWC.)
+MemoryFormat shared_format(const Tensor& a, const Tensor& b);
+// Descriptor of a 4-d tensor dense in `fmt`, with that format's canonical strides, so oneDNN
+// sees one format tag for all tensors of a call even where size-1 dims make strides ambiguous.
+dnnl::memory::desc desc_of(const Tensor& t, MemoryFormat fmt);
 dnnl::memory::desc desc_of(const Shape& shape, const Shape& strides);
 // A memory object over the tensor's data (no copy).
 dnnl::memory memory_of(const Tensor& t);

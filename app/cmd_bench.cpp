@@ -1,0 +1,76 @@
+// `sraal bench`: times training steps (bench/steps.h) with warm-up and medians, reports
+// achieved GFLOP/s against this machine's measured sgemm rate, as a table or JSON rows.
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "app/commands.h"
+#include "bench/steps.h"
+#include "engine/backend.h"
+#include "engine/cpu/cpu_backend.h"
+#include "engine/storage.h"
+
+namespace sr::app {
+
+Runner add_bench(CLI::App& app) {
+  struct Args {
+    std::vector<std::string> steps;
+    std::string device = "cpu";
+    int warmup = 2, repeats = 5;
+    bool json = false;
+  };
+  auto a = std::make_shared<Args>();
+  a->steps = train_step_names();
+  app.add_option("--steps", a->steps, "which steps: resnet18 resnet18-w4 vae")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  app.add_option("--warmup", a->warmup, "untimed runs first")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--repeats", a->repeats, "timed runs (median reported)")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", a->json, "print JSON rows instead of a table");
+  return [a] {
+    Device device = parse_device(a->device);
+    require_device(device);
+    std::vector<TrainStep> steps;
+    for (const auto& n : a->steps) steps.push_back(make_train_step(n, device));  // validates names
+    double sgemm = device == Device::cpu ? measure_sgemm_gflops() : 0.0;
+    nlohmann::json rows = nlohmann::json::array();
+    if (!a->json)
+      std::printf("device %s, %d threads, sgemm %.0f GFLOP/s; %d warm-up + %d timed runs\n\n"
+                  "%-12s %6s %10s %10s %10s %10s %9s %9s %8s\n",
+                  device_name(device), get_num_threads(), sgemm, a->warmup, a->repeats, "step",
+                  "batch", "median ms", "min ms", "max ms", "images/s", "GFLOP", "GFLOP/s",
+                  "of sgemm");
+    for (TrainStep& s : steps) {
+      allocator_for(device).reset_peak();
+      Timing t = time_runs(s.run, a->warmup, a->repeats);
+      double gflops = s.flops / 1e9, rate = gflops / (t.median_ms * 1e-3);
+      double ips = double(s.batch) / (t.median_ms * 1e-3);
+      double peak_mib = double(allocator_for(device).peak_bytes()) / (1 << 20);
+      rows.push_back({{"name", s.name},
+                      {"device", device_name(device)},
+                      {"batch", s.batch},
+                      {"median_ms", t.median_ms},
+                      {"min_ms", t.min_ms},
+                      {"max_ms", t.max_ms},
+                      {"images_per_s", ips},
+                      {"gflop_per_step", gflops},
+                      {"gflop_per_s", rate},
+                      {"sgemm_gflop_per_s", sgemm},
+                      {"peak_mib", peak_mib},
+                      {"threads", get_num_threads()}});
+      if (!a->json)
+        std::printf("%-12s %6lld %10.1f %10.1f %10.1f %10.1f %9.1f %9.1f %7.0f%%\n",
+                    s.name.c_str(), (long long)s.batch, t.median_ms, t.min_ms, t.max_ms, ips,
+                    gflops, rate, sgemm > 0 ? 100.0 * rate / sgemm : 0.0);
+      std::fflush(stdout);
+    }
+    if (a->json)
+      for (const auto& r : rows) std::printf("%s\n", r.dump().c_str());
+    return 0;
+  };
+}
+
+}  // namespace sr::app

@@ -1,0 +1,97 @@
+// `sraal train`: train a classifier on a dataset (or a seeded subset of its training split),
+// report test accuracy, and save the weights (with their model spec) as .safetensors.
+#include <cstdio>
+
+#include "app/commands.h"
+#include "data/dataset.h"
+#include "engine/backend.h"
+#include "layers/model_zoo.h"
+#include "sraal/train_classifier.h"
+
+namespace sr::app {
+
+namespace {
+struct TrainArgs {
+  std::string dataset = "fashion-mnist", data_dir, model = "resnet18", out = "model.safetensors";
+  std::string device = "cpu";
+  float width = 1.f;
+  int64_t epochs = 15, batch = 128, subset = 0;
+  float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
+  int64_t crop_padding = -1;
+  bool no_flip = false;
+  uint64_t seed = 0;
+};
+}  // namespace
+
+Runner add_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  app.add_option("--dataset", a->dataset, "fashion-mnist | mnist | synthetic")->capture_default_str();
+  app.add_option("--data-dir", a->data_dir, "directory of the dataset (default: its usual place)");
+  app.add_option("--model", a->model, "resnet18 | resnet18-imagenet")->capture_default_str();
+  app.add_option("--width", a->width, "width multiplier of the ResNet stages")->capture_default_str();
+  app.add_option("--epochs", a->epochs)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", a->batch)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--lr", a->lr, "initial learning rate (divided by 10 at 80% of the epochs)")
+      ->capture_default_str();
+  app.add_option("--momentum", a->momentum)->capture_default_str();
+  app.add_option("--weight-decay", a->weight_decay)->capture_default_str();
+  app.add_option("--subset", a->subset, "train on this many items of the training split (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--crop-padding", a->crop_padding,
+                 "random-crop padding (default 4 for 32x32 images, 2 for 28x28, 0 otherwise)");
+  app.add_flag("--no-flip", a->no_flip, "no random horizontal flips");
+  app.add_option("--seed", a->seed)->capture_default_str();
+  app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
+  app.add_option("--out", a->out, "where to save the weights")->capture_default_str();
+  return [a] {
+    Device device = parse_device(a->device);
+    require_device(device);
+    DatasetSplits data = load_dataset(a->dataset, a->data_dir);
+    const DatasetInfo& info = data.train->info();
+    ModelSpec spec;
+    spec.arch = a->model;
+    SR_CHECK_VALUE(spec.arch == "resnet18" || spec.arch == "resnet18-imagenet",
+                   "train: --model must be resnet18 or resnet18-imagenet, got '{}'", spec.arch);
+    spec.in_channels = info.channels, spec.height = info.height, spec.width = info.width;
+    spec.num_classes = info.num_classes;
+    spec.width_mult = a->width;
+    Generator init(a->seed);
+    auto model = build_model(spec, init, std::make_shared<Generator>(derive_seed(a->seed, 7)));
+    model->to(device);
+
+    std::vector<int64_t> pool;
+    Generator pick(derive_seed(a->seed, 11));
+    std::vector<int64_t> perm = pick.permutation(data.train->size());
+    int64_t n = a->subset > 0 ? std::min(a->subset, data.train->size()) : data.train->size();
+    pool.assign(perm.begin(), perm.begin() + n);
+
+    ClassifierTrainOptions o;
+    o.epochs = a->epochs, o.batch_size = a->batch, o.lr = a->lr, o.momentum = a->momentum;
+    o.weight_decay = a->weight_decay, o.seed = a->seed, o.device = device;
+    int64_t pad = a->crop_padding >= 0 ? a->crop_padding
+                  : info.height == 32            ? 4
+                  : info.height == 28            ? 2
+                                                 : 0;
+    o.augment = Augment{pad, !a->no_flip};
+    std::printf("train: %s on %s (%lld of %lld training items, %lld test), %lld parameters, %s\n",
+                spec.arch.c_str(), info.name.c_str(), (long long)n,
+                (long long)data.train->size(), (long long)data.test->size(),
+                (long long)model->num_parameters(), device_name(device));
+    o.on_epoch = [](const EpochReport& r) {
+      std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s\n",
+                  (long long)r.epoch, (long long)r.epochs, r.loss, double(r.lr), r.seconds,
+                  r.images_per_sec);
+      std::fflush(stdout);
+    };
+    TrainResult tr = train_classifier(*model, *data.train, pool, o);
+    EvalResult ev = evaluate_classifier(*model, *data.test, 256, device);
+    std::printf("test accuracy %.2f%%  test loss %.4f  (train %.1f s, %lld steps)\n",
+                100.0 * ev.accuracy, ev.loss, tr.seconds, (long long)tr.steps);
+    model->to(Device::cpu);
+    save_model(a->out, *model, spec);
+    std::printf("saved %s\n", a->out.c_str());
+    return 0;
+  };
+}
+
+}  // namespace sr::app

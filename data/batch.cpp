@@ -1,0 +1,78 @@
+// Batch assembly and epoch shuffling (see batch.h).
+#include "data/batch.h"
+
+#include "engine/cpu/parallel.h"
+#include "engine/error.h"
+#include "engine/math/philox.h"
+#include "engine/random.h"
+
+namespace sr {
+
+Batch make_batch(const Dataset& ds, const std::vector<int64_t>& indices, const Augment& aug,
+                 uint64_t seed, int64_t epoch) {
+  const DatasetInfo& info = ds.info();
+  int64_t N = int64_t(indices.size()), C = info.channels, H = info.height, W = info.width;
+  Batch b;
+  b.images = Tensor::empty({N, C, H, W});
+  b.labels = Tensor::empty({N}, DType::i64);
+  float* out = b.images.data<float>();
+  int64_t* lab = b.labels.data<int64_t>();
+  std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    scale[size_t(c)] = 1.f / (255.f * ds.std()[size_t(c)]);
+    shift[size_t(c)] = -ds.mean()[size_t(c)] / ds.std()[size_t(c)];
+  }
+  uint64_t stream = derive_seed(seed, uint64_t(epoch));
+  for (int64_t idx : indices)
+    SR_CHECK_VALUE(idx >= 0 && idx < ds.size(), "batch: item {} out of range for {} ({} items)",
+                   idx, info.name, ds.size());
+  parallel_for(N, C * H * W * 4, [&](int64_t lo, int64_t hi) {
+    std::vector<uint8_t> px(static_cast<size_t>(C * H * W));
+    for (int64_t n = lo; n < hi; ++n) {
+      int64_t item = indices[size_t(n)];
+      ds.read_pixels(item, px.data());
+      lab[n] = ds.label(item);
+      Philox4 r = philox4x32_10(uint64_t(item), stream, seed);
+      int64_t p = aug.crop_padding;
+      int64_t dy = p ? int64_t(r.v[0] % uint32_t(2 * p + 1)) - p : 0;
+      int64_t dx = p ? int64_t(r.v[1] % uint32_t(2 * p + 1)) - p : 0;
+      bool flip = aug.hflip && (r.v[2] & 1u);
+      float* dst = out + n * C * H * W;
+      for (int64_t c = 0; c < C; ++c) {
+        const uint8_t* src = px.data() + c * H * W;
+        float* d = dst + c * H * W;
+        float sc = scale[size_t(c)], sh = shift[size_t(c)];
+        for (int64_t y = 0; y < H; ++y) {
+          int64_t sy = y + dy;
+          for (int64_t x = 0; x < W; ++x) {
+            int64_t sx = (flip ? W - 1 - x : x) + dx;
+            float v = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? float(src[sy * W + sx]) : 0.f;
+            d[y * W + x] = v * sc + sh;
+          }
+        }
+      }
+    }
+  });
+  return b;
+}
+
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& pool,
+                                                int64_t batch_size, bool shuffle, bool drop_last,
+                                                uint64_t seed, int64_t epoch) {
+  SR_CHECK_VALUE(batch_size > 0, "batch size must be positive, got {}", batch_size);
+  std::vector<int64_t> order = pool;
+  if (shuffle) {
+    Generator g(derive_seed(seed, uint64_t(epoch) + 0x5eed));
+    std::vector<int64_t> perm = g.permutation(int64_t(pool.size()));
+    for (size_t i = 0; i < perm.size(); ++i) order[i] = pool[size_t(perm[i])];
+  }
+  std::vector<std::vector<int64_t>> out;
+  for (size_t s = 0; s < order.size(); s += size_t(batch_size)) {
+    size_t e = std::min(order.size(), s + size_t(batch_size));
+    if (drop_last && e - s < size_t(batch_size)) break;
+    out.emplace_back(order.begin() + long(s), order.begin() + long(e));
+  }
+  return out;
+}
+
+}  // namespace sr

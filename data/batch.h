@@ -1,0 +1,35 @@
+// Batches: items of a dataset turned into normalised float tensors, with the augmentations of
+// the paper's protocol (random crop with zero padding, horizontal flip).
+//
+// Every random choice is a function of (seed, epoch, item index): runs repeat exactly, whatever
+// the order or thread that assembles a batch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/dataset.h"
+#include "engine/tensor.h"
+
+namespace sr {
+
+struct Augment {
+  int64_t crop_padding = 0;  // random crop of the original size from the image padded by this
+  bool hflip = false;        // flip horizontally with probability 1/2
+};
+
+struct Batch {
+  Tensor images;  // (N, C, H, W) float32, (pixel / 255 - mean) / std per channel
+  Tensor labels;  // (N) int64
+};
+
+Batch make_batch(const Dataset& ds, const std::vector<int64_t>& indices, const Augment& aug,
+                 uint64_t seed, int64_t epoch);
+
+// The batches of one epoch over `pool`: shuffled by (seed, epoch) when asked, the last partial
+// batch dropped when asked.
+std::vector<std::vector<int64_t>> epoch_batches(const std::vector<int64_t>& pool,
+                                                int64_t batch_size, bool shuffle, bool drop_last,
+                                                uint64_t seed, int64_t epoch);
+
+}  // namespace sr

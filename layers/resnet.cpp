@@ -1,0 +1,77 @@
+// ResNet-18, CIFAR and ImageNet forms (see resnet.h).
+#include "layers/resnet.h"
+
+#include <cmath>
+
+namespace sr {
+
+namespace {
+
+std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
+                             Generator& gen) {
+  auto c = std::make_shared<Conv2d>(Conv2dOptions{in, out, k, stride, pad, 1, false}, gen);
+  init_kaiming_normal(c->weight, fan_out_of(c->weight), gen);
+  return c;
+}
+
+}  // namespace
+
+BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen) {
+  conv1_ = register_module("conv1", conv(in, out, 3, stride, 1, gen));
+  bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(out));
+  conv2_ = register_module("conv2", conv(out, out, 3, 1, 1, gen));
+  bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(out));
+  if (stride != 1 || in != out) {
+    downsample_ = register_module("downsample", std::make_shared<Sequential>());
+    downsample_->add(conv(in, out, 1, stride, 0, gen));
+    downsample_->add(std::make_shared<BatchNorm2d>(out));
+  }
+}
+
+Tensor BasicBlock::forward(const Tensor& x) {
+  Tensor h = relu(bn1_->forward(conv1_->forward(x)));
+  h = bn2_->forward(conv2_->forward(h));
+  Tensor identity = downsample_ ? downsample_->forward(x) : x;
+  return relu(add(h, identity));
+}
+
+ResNet18::ResNet18(const ResNetConfig& cfg, Generator& gen) : cfg_(cfg) {
+  SR_CHECK_VALUE(cfg.width > 0.f && cfg.in_channels > 0 && cfg.num_classes > 0,
+                 "ResNet18: width {}, in_channels {} and num_classes {} must be positive",
+                 cfg.width, cfg.in_channels, cfg.num_classes);
+  for (int i = 0; i < 4; ++i)
+    widths_[size_t(i)] = std::max<int64_t>(1, std::lround(double(64 << i) * cfg.width));
+  if (cfg.form == ResNetForm::cifar)
+    conv1_ = register_module("conv1", conv(cfg.in_channels, widths_[0], 3, 1, 1, gen));
+  else
+    conv1_ = register_module("conv1", conv(cfg.in_channels, widths_[0], 7, 2, 3, gen));
+  bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(widths_[0]));
+  int64_t in = widths_[0];
+  for (int i = 0; i < 4; ++i) {
+    auto layer = std::make_shared<Sequential>();
+    int64_t out = widths_[size_t(i)];
+    layer->add(std::make_shared<BasicBlock>(in, out, i == 0 ? 1 : 2, gen));
+    layer->add(std::make_shared<BasicBlock>(out, out, 1, gen));
+    layers_[size_t(i)] = register_module("layer" + std::to_string(i + 1), layer);
+    in = out;
+  }
+  fc_ = register_module("fc", std::make_shared<Linear>(widths_[3], cfg.num_classes, gen));
+}
+
+ResNetOutput ResNet18::forward_all(const Tensor& x) {
+  SR_CHECK_SHAPE(x.dim() == 4 && x.size(1) == cfg_.in_channels,
+                 "ResNet18: expected input (N, {}, H, W), got {}", cfg_.in_channels,
+                 shape_str(x.shape()));
+  ResNetOutput out;
+  Tensor h = relu(bn1_->forward(conv1_->forward(x)));
+  if (cfg_.form == ResNetForm::imagenet) h = max_pool2d(h, 3, 2, 1);
+  for (size_t i = 0; i < 4; ++i) {
+    h = layers_[i]->forward(h);
+    out.stages[i] = h;
+  }
+  out.embedding = global_avg_pool(h);
+  out.logits = fc_->forward(out.embedding);
+  return out;
+}
+
+}  // namespace sr

@@ -1,0 +1,97 @@
+// Target-classifier training and evaluation (see train_classifier.h).
+#include "sraal/train_classifier.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+
+namespace sr {
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
+                             const ClassifierTrainOptions& o) {
+  SR_CHECK_VALUE(o.epochs > 0 && o.batch_size > 0, "train: epochs {} and batch size {} must be positive",
+                 o.epochs, o.batch_size);
+  SR_CHECK_VALUE(!pool.empty(), "train: the labeled pool is empty");
+  SGD opt(model.parameters(), {o.lr, o.momentum, 0.f, o.weight_decay, false});
+  std::vector<int64_t> milestones;
+  for (double f : o.milestones) milestones.push_back(int64_t(std::lround(f * double(o.epochs))));
+  MultiStepLR sched(o.lr, milestones, 0.1f);
+  model.train();
+  TrainResult r;
+  double t0 = now_seconds();
+  // Drop a last batch of one: batch norm cannot train on a single sample.
+  for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
+    double te = now_seconds(), loss_sum = 0;
+    int64_t seen = 0, batches = 0;
+    auto plan = epoch_batches(pool, o.batch_size, true, false, o.seed, epoch);
+    if (plan.size() > 1 && plan.back().size() == 1) plan.pop_back();
+    for (const auto& idx : plan) {
+      Batch b = make_batch(ds, idx, o.augment, o.seed, epoch);
+      Tensor x = b.images.to(o.device), y = b.labels.to(o.device);
+      Tensor loss = cross_entropy(model(x), y);
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      loss_sum += double(loss.item<float>()) * double(idx.size());
+      seen += int64_t(idx.size());
+      ++batches;
+      ++r.steps;
+    }
+    sched.step(opt);
+    r.final_loss = seen ? loss_sum / double(seen) : 0;
+    if (o.on_epoch) {
+      double dt = now_seconds() - te;
+      o.on_epoch({epoch + 1, o.epochs, r.final_loss, dt, dt > 0 ? double(seen) / dt : 0,
+                  opt.lr()});
+    }
+  }
+  r.seconds = now_seconds() - t0;
+  return r;
+}
+
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size,
+                               Device device) {
+  std::vector<int64_t> all(static_cast<size_t>(ds.size()));
+  for (int64_t i = 0; i < ds.size(); ++i) all[size_t(i)] = i;
+  NoGradGuard ng;
+  model.eval();
+  int64_t correct = 0;
+  double loss_sum = 0;
+  for (const auto& idx : epoch_batches(all, batch_size, false, false, 0, 0)) {
+    Batch b = make_batch(ds, idx, Augment{}, 0, 0);
+    Tensor logits = model(b.images.to(device));
+    Tensor y = b.labels.to(device);
+    loss_sum += double(cross_entropy(logits, y).item<float>()) * double(idx.size());
+    std::vector<int64_t> pred = argmax(logits).to_vector_as<int64_t>();
+    std::vector<int64_t> truth = b.labels.to_vector_as<int64_t>();
+    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
+  }
+  model.train();
+  double n = double(std::max<int64_t>(ds.size(), 1));
+  return {double(correct) / n, loss_sum / n};
+}
+
+Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector<int64_t>& indices,
+                             int64_t batch_size, Device device) {
+  NoGradGuard ng;
+  model.eval();
+  std::vector<Tensor> parts;
+  for (const auto& idx : epoch_batches(indices, batch_size, false, false, 0, 0)) {
+    Batch b = make_batch(ds, idx, Augment{}, 0, 0);
+    parts.push_back(softmax(model(b.images.to(device)), 1).to(Device::cpu));
+  }
+  model.train();
+  SR_CHECK_VALUE(!parts.empty(), "predict: no items given");
+  return concat(parts, 0);
+}
+
+}  // namespace sr

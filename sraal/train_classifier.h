@@ -1,0 +1,53 @@
+// Training and evaluating the target classifier on a pool of a dataset (step 1 of an SRAAL
+// cycle, and `sraal train`): SGD with momentum and weight decay, the learning rate divided by 10
+// at fixed fractions of the epochs, cross-entropy, the paper's augmentation.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "data/batch.h"
+#include "data/dataset.h"
+#include "layers/module.h"
+
+namespace sr {
+
+struct EpochReport {
+  int64_t epoch = 0, epochs = 0;  // epoch is 1-based
+  double loss = 0, seconds = 0, images_per_sec = 0;
+  float lr = 0;
+};
+
+struct ClassifierTrainOptions {
+  int64_t epochs = 200;
+  int64_t batch_size = 128;
+  float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
+  std::vector<double> milestones = {0.8};  // fractions of `epochs` where lr is divided by 10
+  Augment augment;
+  uint64_t seed = 0;
+  Device device = Device::cpu;
+  std::function<void(const EpochReport&)> on_epoch;  // progress (optional)
+};
+
+struct TrainResult {
+  double seconds = 0, final_loss = 0;
+  int64_t steps = 0;
+};
+
+TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
+                             const ClassifierTrainOptions& o);
+
+struct EvalResult {
+  double accuracy = 0;  // top-1, in [0, 1]
+  double loss = 0;      // mean cross-entropy
+};
+
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size,
+                               Device device);
+
+// Softmax outputs (N, C) of the model in eval mode for `indices`, on the CPU.
+Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector<int64_t>& indices,
+                             int64_t batch_size, Device device);
+
+}  // namespace sr

@@ -1,0 +1,215 @@
+// Central-difference gradient checks for every differentiable op at small shapes.
+// Tolerances (float32): |analytic - numeric| <= 2e-3 + 2e-2 * max(|analytic|, |numeric|) with
+// eps = 1e-3, unless a test states otherwise; points within eps of a kink are skipped.
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "tests/gradcheck.h"
+
+namespace sr {
+namespace {
+
+using test::gradcheck;
+using test::random_input;
+using V = std::vector<Tensor>;
+
+TEST(OpGrad, BroadcastArithmetic) {
+  Tensor a = random_input({3, 4}, 1), b = random_input({4}, 2), c = random_input({3, 1}, 3);
+  Tensor d = random_input({3, 4}, 4, 0.5f, 2.f);
+  EXPECT_TRUE(gradcheck([](const V& v) { return add(v[0], v[1]); }, {a, b}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return sub(v[0], v[1]); }, {a, c}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return mul(v[0], v[1]); }, {a, c}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return div(v[0], v[1]); }, {a, d}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return div(v[0], v[1]); }, {b, d}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return 2.f - v[0] * 3.f + 1.f; }, {a}));
+}
+
+TEST(OpGrad, UnaryFunctions) {
+  Tensor x = random_input({5, 6}, 5, -2.f, 2.f);
+  Tensor pos = random_input({5, 6}, 6, 0.5f, 2.f);
+  EXPECT_TRUE(gradcheck([](const V& v) { return relu(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return leaky_relu(v[0], 0.2f); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return sigmoid(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return tanh(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return exp(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return log(v[0]); }, {pos}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return sqrt(v[0]); }, {pos}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return pow(v[0], 3.f); }, {pos}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return clamp(v[0], -0.5f, 0.7f); }, {x}));
+}
+
+TEST(OpGrad, UnaryOnChannelsLast) {
+  Tensor x = random_input({2, 3, 4, 5}, 7);
+  EXPECT_TRUE(gradcheck(
+      [](const V& v) { return sigmoid(v[0].contiguous(MemoryFormat::channels_last)); }, {x}));
+}
+
+TEST(OpGrad, Reductions) {
+  Tensor x = random_input({2, 3, 4, 5}, 8);
+  EXPECT_TRUE(gradcheck([](const V& v) { return sum(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return sum(v[0], {1}); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return sum(v[0], {0, 2, 3}, true); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return mean(v[0], {2, 3}); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return mean(v[0]); }, {x}));
+}
+
+TEST(OpGrad, ShapeOps) {
+  Tensor x = random_input({4, 6}, 9), y = random_input({4, 2}, 10);
+  EXPECT_TRUE(gradcheck([](const V& v) { return v[0].reshape({3, 8}); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return v[0].narrow(1, 2, 3); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return concat({v[0], v[1]}, 1); }, {x, y}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return split(v[0], {2, 4}, 1)[1]; }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return index_select(v[0], {3, 0, 3, 1}); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return transpose2d(v[0]); }, {x}));
+  Tensor img = random_input({2, 3, 4, 4}, 11);
+  EXPECT_TRUE(gradcheck([](const V& v) { return v[0].flatten(1); }, {img}));
+}
+
+TEST(OpGrad, SoftmaxFamily) {
+  Tensor x = random_input({3, 5}, 12, -2.f, 2.f);
+  Tensor seg = random_input({2, 4, 3, 3}, 13, -2.f, 2.f);
+  EXPECT_TRUE(gradcheck([](const V& v) { return softmax(v[0], 1); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return log_softmax(v[0], 1); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return softmax(v[0], 1); }, {seg}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return log_softmax(v[0], 0); }, {x}));
+}
+
+TEST(OpGrad, MatmulAndLinear) {
+  Tensor a = random_input({3, 4}, 14), b = random_input({4, 5}, 15);
+  Tensor w = random_input({6, 4}, 16), bias = random_input({6}, 17);
+  EXPECT_TRUE(gradcheck([](const V& v) { return matmul(v[0], v[1]); }, {a, b}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return linear(v[0], v[1], v[2]); }, {a, w, bias}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return linear(v[0], v[1], Tensor()); }, {a, w}));
+}
+
+struct ConvCase {
+  int64_t stride, padding, dilation;
+  bool bias;
+  MemoryFormat fmt;
+};
+
+class ConvGrad : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvGrad, Conv2d) {
+  ConvCase c = GetParam();
+  set_preferred_conv_format(c.fmt);
+  Tensor x = random_input({2, 3, 7, 6}, 18), w = random_input({4, 3, 3, 3}, 19);
+  Tensor b = c.bias ? random_input({4}, 20) : Tensor();
+  V in = c.bias ? V{x, w, b} : V{x, w};
+  EXPECT_TRUE(gradcheck(
+      [c](const V& v) {
+        return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), c.stride, c.padding, c.dilation);
+      },
+      in));
+  set_preferred_conv_format(MemoryFormat::channels_last);
+}
+
+TEST_P(ConvGrad, ConvTranspose2d) {
+  ConvCase c = GetParam();
+  set_preferred_conv_format(c.fmt);
+  Tensor x = random_input({2, 3, 4, 5}, 21), w = random_input({3, 2, 3, 3}, 22);
+  Tensor b = c.bias ? random_input({2}, 23) : Tensor();
+  V in = c.bias ? V{x, w, b} : V{x, w};
+  int64_t op = c.stride > 1 ? 1 : 0;
+  EXPECT_TRUE(gradcheck(
+      [c, op](const V& v) {
+        return conv_transpose2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), c.stride, c.padding,
+                                op, c.dilation);
+      },
+      in));
+  set_preferred_conv_format(MemoryFormat::channels_last);
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvGrad,
+                         ::testing::Values(ConvCase{1, 1, 1, true, MemoryFormat::channels_last},
+                                           ConvCase{2, 1, 1, false, MemoryFormat::channels_last},
+                                           ConvCase{1, 2, 2, true, MemoryFormat::channels_last},
+                                           ConvCase{2, 0, 1, true, MemoryFormat::contiguous}));
+
+TEST(OpGrad, BatchNormTrainAndEval) {
+  for (MemoryFormat fmt : {MemoryFormat::contiguous, MemoryFormat::channels_last}) {
+    Tensor x = random_input({4, 3, 3, 2}, 24, -2.f, 2.f);
+    Tensor w = random_input({3}, 25, 0.5f, 1.5f), b = random_input({3}, 26);
+    // Batch statistics: every output depends on every input of its channel.
+    EXPECT_TRUE(gradcheck(
+        [fmt](const V& v) {
+          Tensor rm = Tensor::zeros({3}), rv = Tensor::ones({3});
+          return batch_norm(v[0].contiguous(fmt), v[1], v[2], rm, rv, true);
+        },
+        {x, w, b}));
+    Tensor rm = random_input({3}, 27, -0.5f, 0.5f, false), rv = random_input({3}, 28, 0.5f, 2.f, false);
+    EXPECT_TRUE(gradcheck(
+        [fmt, rm, rv](const V& v) mutable {
+          return batch_norm(v[0].contiguous(fmt), v[1], v[2], rm, rv, false);
+        },
+        {x, w, b}));
+  }
+}
+
+TEST(OpGrad, Pooling) {
+  Tensor x = random_input({2, 3, 6, 5}, 29, -2.f, 2.f);
+  EXPECT_TRUE(gradcheck([](const V& v) { return max_pool2d(v[0], 2, 2); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return max_pool2d(v[0], 3, 2, 1); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return avg_pool2d(v[0], 3, 2, 1); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return avg_pool2d(v[0], 3, 2, 1, false); }, {x}));
+  EXPECT_TRUE(gradcheck(
+      [](const V& v) { return max_pool2d(v[0].contiguous(MemoryFormat::channels_last), 2, 2); },
+      {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return global_avg_pool(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck(
+      [](const V& v) { return global_avg_pool(v[0].contiguous(MemoryFormat::channels_last)); },
+      {x}));
+}
+
+TEST(OpGrad, BilinearUpsampling) {
+  Tensor x = random_input({2, 2, 3, 4}, 30);
+  EXPECT_TRUE(gradcheck([](const V& v) { return upsample_bilinear(v[0], 7, 9); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return upsample_bilinear(v[0], 5, 3, true); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return upsample_bilinear(v[0], 2, 2); }, {x}));
+}
+
+TEST(OpGrad, Dropout) {
+  Tensor x = random_input({4, 8}, 31);
+  // A fresh generator per call: the same mask for every probe.
+  EXPECT_TRUE(gradcheck(
+      [](const V& v) {
+        Generator g(5);
+        return dropout(v[0], 0.3f, true, g);
+      },
+      {x}));
+}
+
+TEST(OpGrad, Losses) {
+  Tensor logits = random_input({5, 4}, 32, -2.f, 2.f);
+  Tensor target = Tensor::from_vector(std::vector<int64_t>{0, 3, 1, -100, 2}, {5});
+  EXPECT_TRUE(gradcheck([target](const V& v) { return cross_entropy(v[0], target); }, {logits}));
+  Tensor seg = random_input({2, 3, 2, 2}, 33, -2.f, 2.f);
+  Tensor seg_t = Tensor::from_vector(std::vector<int64_t>{0, 1, 2, 255, 2, 2, 1, 0}, {2, 2, 2});
+  EXPECT_TRUE(
+      gradcheck([seg_t](const V& v) { return cross_entropy(v[0], seg_t, 255); }, {seg}));
+
+  Tensor p = random_input({6}, 34, 0.1f, 0.9f), soft = random_input({6}, 35, 0.f, 1.f);
+  Tensor z = random_input({6}, 36, -3.f, 3.f);
+  EXPECT_TRUE(gradcheck([](const V& v) { return binary_cross_entropy(v[0], v[1]); }, {p, soft}));
+  EXPECT_TRUE(gradcheck(
+      [](const V& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {z, soft}));
+  Tensor a = random_input({3, 4}, 37), b = random_input({3, 4}, 38);
+  EXPECT_TRUE(gradcheck([](const V& v) { return mse_loss(v[0], v[1]); }, {a, b}));
+  Tensor mu = random_input({3, 4}, 39), lv = random_input({3, 4}, 40);
+  for (KlReduction r : {KlReduction::sum, KlReduction::batch_mean, KlReduction::mean})
+    EXPECT_TRUE(gradcheck([r](const V& v) { return kl_normal(v[0], v[1], r); }, {mu, lv}));
+}
+
+TEST(OpGrad, Reparameterize) {
+  Tensor mu = random_input({3, 4}, 41), lv = random_input({3, 4}, 42);
+  EXPECT_TRUE(gradcheck(
+      [](const V& v) {
+        Generator g(9);
+        return reparameterize(v[0], v[1], g);
+      },
+      {mu, lv}));
+}
+
+}  // namespace
+}  // namespace sr
