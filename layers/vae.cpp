@@ -123,6 +123,11 @@ Tensor Vae::decode(const Tensor& z_dec) {
   return r;
 }
 
+Tensor Vae::classify(const Tensor& z_stl) {
+  SR_CHECK_VALUE(classifier_ != nullptr, "{}: this model has no STL classifier", type_name());
+  return classifier_->forward(z_stl);
+}
+
 VaeOutput Vae::forward_all(const Tensor& x) {
   VaeOutput o;
   std::tie(o.mu, o.logvar) = encode(x);
@@ -131,7 +136,7 @@ VaeOutput Vae::forward_all(const Tensor& x) {
     int64_t half = cfg_.z_dim / 2;
     std::vector<Tensor> parts = split(o.z, {half, half}, 1);
     o.recon = decode(parts[0]);
-    if (classifier_) o.logits = classifier_->forward(parts[1]);
+    if (classifier_) o.logits = classify(parts[1]);
   } else {
     o.recon = decode(o.z);
   }

@@ -54,6 +54,9 @@ class Vae : public Module {
   // Encoder + heads: (mu, logvar).
   std::pair<Tensor, Tensor> encode(const Tensor& x);
   Tensor decode(const Tensor& z_dec);
+  // STL logits from z_STL (the SRAAL generator with a classifier only).
+  Tensor classify(const Tensor& z_stl);
+  bool has_classifier() const { return classifier_ != nullptr; }
   // encode, reparameterise, decode (and classify for the SRAAL generator).
   VaeOutput forward_all(const Tensor& x);
   Tensor forward(const Tensor& x) override { return forward_all(x).recon; }

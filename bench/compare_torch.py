@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Times the training steps of `sraal bench` in PyTorch on this machine, in PyTorch's best
+configuration for each step, then runs `sraal bench --json` in the same run and prints ratios.
+
+PyTorch configurations tried for every step (each in a fresh process, since the environment
+must be set before torch starts): 2 threads (torch 1.13 defaults to 1 here), NCHW and
+channels_last, OMP_WAIT_POLICY unset or passive, with and without jemalloc preloaded. The
+fastest median is kept.
+
+    /usr/bin/python3 bench/compare_torch.py --sraal build/sraal [--repeats 5] [--steps ...]
+
+Needs Debian's python3-torch and libjemalloc2 (scripts/setup.sh --with-torch).
+"""
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+STEPS = ["resnet18", "resnet18-w4", "vae"]
+
+
+# --------------------------------------------------------------------------- the torch steps
+def build_step(name, channels_last):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.downsample = None
+            if stride != 1 or cin != cout:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            h = F.relu(self.bn1(self.conv1(x)))
+            h = self.bn2(self.conv2(h))
+            return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
+
+    class ResNet18(nn.Module):  # CIFAR form
+        def __init__(self, cin, classes, width):
+            super().__init__()
+            w = [max(1, round(64 * (2 ** i) * width)) for i in range(4)]
+            self.conv1 = nn.Conv2d(cin, w[0], 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(w[0])
+            layers, c = [], w[0]
+            for i in range(4):
+                layers.append(nn.Sequential(BasicBlock(c, w[i], 1 if i == 0 else 2),
+                                            BasicBlock(w[i], w[i], 1)))
+                c = w[i]
+            self.layers = nn.Sequential(*layers)
+            self.fc = nn.Linear(w[3], classes)
+
+        def forward(self, x):
+            h = self.layers(F.relu(self.bn1(self.conv1(x))))
+            return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
+
+    class VAE(nn.Module):  # VAAL's, z 32, 3x32x32
+        def __init__(self, z=32, nc=3):
+            super().__init__()
+            enc, c = [], nc
+            for out in (128, 256, 512, 1024):
+                enc += [nn.Conv2d(c, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
+                c = out
+            self.encoder = nn.Sequential(*enc)
+            self.fc_mu = nn.Linear(1024 * 2 * 2, z)
+            self.fc_logvar = nn.Linear(1024 * 2 * 2, z)
+            self.fc_dec = nn.Linear(z, 1024 * 4 * 4)
+            dec, c = [], 1024
+            for out in (512, 256, 128):
+                dec += [nn.ConvTranspose2d(c, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out),
+                        nn.ReLU(True)]
+                c = out
+            dec.append(nn.ConvTranspose2d(128, nc, 1))
+            self.decoder = nn.Sequential(*dec)
+
+        def forward(self, x):
+            h = torch.flatten(self.encoder(x), 1)
+            mu, logvar = self.fc_mu(h), self.fc_logvar(h)
+            zz = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return self.decoder(self.fc_dec(zz).view(-1, 1024, 4, 4)), mu, logvar
+
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    torch.manual_seed(0)
+    if name.startswith("resnet18"):
+        small = name == "resnet18-w4"
+        cin, size = (1, 28) if small else (3, 32)
+        net = ResNet18(cin, 10, 0.25 if small else 1.0).to(memory_format=fmt)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+        x = torch.randn(128, cin, size, size).to(memory_format=fmt)
+        y = torch.randint(0, 10, (128,))
+
+        def step():
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return step, 128
+    if name == "vae":
+        vae = VAE().to(memory_format=fmt)
+        opt = torch.optim.Adam(vae.parameters(), lr=5e-4)
+        x = torch.randn(64, 3, 32, 32).to(memory_format=fmt)
+
+        def step():
+            recon, mu, logvar = vae(x)
+            kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / x.shape[0]
+            loss = F.mse_loss(recon, x) + kld
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return step, 64
+    raise ValueError(name)
+
+
+def worker(name, channels_last, warmup, repeats):
+    import torch
+    torch.set_num_threads(2)
+    step, batch = build_step(name, channels_last)
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    print(json.dumps({"median_ms": times[len(times) // 2], "min_ms": times[0], "batch": batch}))
+
+
+# --------------------------------------------------------------------------- the driver
+def run_torch(name, warmup, repeats):
+    best = None
+    for cl, passive, jemalloc in itertools.product([False, True], [False, True], [False, True]):
+        env = dict(os.environ)
+        env.pop("OMP_WAIT_POLICY", None)
+        env.pop("LD_PRELOAD", None)
+        if passive:
+            env["OMP_WAIT_POLICY"] = "passive"
+        if jemalloc:
+            if not os.path.exists(JEMALLOC):
+                continue
+            env["LD_PRELOAD"] = JEMALLOC
+        cmd = [sys.executable, __file__, "--worker", name, "--warmup", str(warmup),
+               "--repeats", str(repeats)] + (["--channels-last"] if cl else [])
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        config = "{}{}{}".format("channels_last" if cl else "NCHW",
+                                 ", OMP_WAIT_POLICY=passive" if passive else "",
+                                 ", jemalloc" if jemalloc else "")
+        print(f"  torch {name:12s} {config:45s} {r['median_ms']:9.1f} ms", flush=True)
+        if best is None or r["median_ms"] < best[0]["median_ms"]:
+            best = (r, config)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sraal", default="build/sraal", help="path of the sraal binary")
+    ap.add_argument("--steps", default=",".join(STEPS))
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--channels-last", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        worker(a.worker, a.channels_last, a.warmup, a.repeats)
+        return
+    steps = a.steps.split(",")
+    torch_best = {s: run_torch(s, a.warmup, a.repeats) for s in steps}
+    out = subprocess.run([a.sraal, "bench", "--json", "--steps", ",".join(steps), "--warmup",
+                          str(a.warmup), "--repeats", str(a.repeats)],
+                         capture_output=True, text=True, check=True).stdout
+    ours = {r["name"]: r for r in map(json.loads, out.strip().splitlines())}
+    print()
+    print(f"{'step':12s} {'sraal ms':>9s} {'torch ms':>9s} {'ratio':>6s}  torch config")
+    for s in steps:
+        (t, config), o = torch_best[s], ours[s]
+        print(f"{s:12s} {o['median_ms']:9.1f} {t['median_ms']:9.1f} "
+              f"{o['median_ms'] / t['median_ms']:6.2f}  {config}")
+    print("\nratio = sraal median / best torch median (below 1: sraal is faster)")
+
+
+if __name__ == "__main__":
+    main()
