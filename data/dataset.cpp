@@ -10,6 +10,11 @@
 
 namespace sr {
 
+void Dataset::read_label_map(int64_t, uint8_t*) const {
+  throw ValueError(fmt::format("dataset {} has no label maps (not a segmentation dataset)",
+                               info().name));
+}
+
 std::string Dataset::fingerprint() const {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](const uint8_t* p, size_t n) {

@@ -18,6 +18,9 @@ struct DatasetInfo {
   int64_t channels = 1, height = 0, width = 0;
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
+  // Segmentation: items carry an (H, W) map of class ids, `ignore_index` where unlabeled.
+  bool segmentation = false;
+  int64_t ignore_index = 255;
 };
 
 class Dataset {
@@ -27,7 +30,10 @@ class Dataset {
   virtual int64_t size() const = 0;
   // Writes item i's pixels, C*H*W bytes in CHW order, into dst.
   virtual void read_pixels(int64_t i, uint8_t* dst) const = 0;
+  // Class of item i (classification datasets).
   virtual int64_t label(int64_t i) const = 0;
+  // Writes item i's label map, H*W class ids (segmentation datasets; others throw).
+  virtual void read_label_map(int64_t i, uint8_t* dst) const;
   // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
   virtual const std::vector<float>& mean() const = 0;
   virtual const std::vector<float>& std() const = 0;
