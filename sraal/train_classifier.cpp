@@ -6,6 +6,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "data/loader.h"
 #include "engine/optim.h"
 
 namespace sr {
@@ -31,19 +32,20 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
   // Drop a last batch of one: batch norm cannot train on a single sample.
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
     double te = now_seconds(), loss_sum = 0;
-    int64_t seen = 0, batches = 0;
+    int64_t seen = 0;
     auto plan = epoch_batches(pool, o.batch_size, true, false, o.seed, epoch);
     if (plan.size() > 1 && plan.back().size() == 1) plan.pop_back();
-    for (const auto& idx : plan) {
-      Batch b = make_batch(ds, idx, o.augment, o.seed, epoch);
+    BatchLoader loader(ds, std::move(plan), o.augment, o.seed, epoch, o.loader_workers);
+    Batch b;
+    while (loader.next(b)) {
+      int64_t n = b.labels.size(0);
       Tensor x = b.images.to(o.device), y = b.labels.to(o.device);
       Tensor loss = cross_entropy(model(x), y);
       opt.zero_grad();
       loss.backward();
       opt.step();
-      loss_sum += double(loss.item<float>()) * double(idx.size());
-      seen += int64_t(idx.size());
-      ++batches;
+      loss_sum += double(loss.item<float>()) * double(n);
+      seen += n;
       ++r.steps;
     }
     sched.step(opt);

@@ -27,6 +27,7 @@ struct ClassifierTrainOptions {
   Augment augment;
   uint64_t seed = 0;
   Device device = Device::cpu;
+  int loader_workers = 1;  // background threads assembling batches
   std::function<void(const EpochReport&)> on_epoch;  // progress (optional)
 };
 
