@@ -1,9 +1,11 @@
 // `sraal bench`: times training steps (bench/steps.h) with warm-up and medians, reports
 // achieved GFLOP/s against this machine's measured sgemm rate, as a table or JSON rows.
+// `sraal bench --kernels` times the selection kernels' scale rows instead (bench_kernels.h).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
+#include "app/bench_kernels.h"
 #include "app/commands.h"
 #include "bench/steps.h"
 #include "engine/backend.h"
@@ -18,6 +20,8 @@ Runner add_bench(CLI::App& app) {
     std::string device = "cpu";
     int warmup = 2, repeats = 5;
     bool json = false;
+    bool kernels = false;
+    std::vector<std::string> kernel_rows;
   };
   auto a = std::make_shared<Args>();
   a->steps = train_step_names();
@@ -30,7 +34,18 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--repeats", a->repeats, "timed runs (median reported)")->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", a->json, "print JSON rows instead of a table");
+  app.add_flag("--kernels", a->kernels,
+               "time the selection kernels (indicator, distances, k-center, top-k) on the CPU "
+               "instead of training steps");
+  app.add_option("--kernel-rows", a->kernel_rows,
+                 "with --kernels, only these rows (ids as printed by --json)")
+      ->delimiter(',');
   return [a] {
+    if (a->kernels) {
+      SR_CHECK_VALUE(a->device == "cpu", "bench --kernels runs on the CPU (got --device {})",
+                     a->device);
+      return run_kernel_bench({a->kernel_rows, a->warmup, a->repeats, a->json});
+    }
     Device device = parse_device(a->device);
     require_device(device);
     std::vector<TrainStep> steps;

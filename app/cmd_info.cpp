@@ -9,6 +9,17 @@ namespace sr::app {
 
 std::string version_string() { return std::string("sraal ") + SRAAL_VERSION; }
 
+namespace {
+std::string g_command_line;
+}
+
+void set_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
+}
+
+std::string command_line() { return g_command_line; }
+
 Runner add_info(CLI::App& app) {
   return [] {
     CudaInfo c = cuda_info();

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "app/commands.h"
+#include "app/dataset_flags.h"
 #include "data/dataset.h"
 #include "engine/backend.h"
 #include "layers/model_zoo.h"
@@ -12,7 +13,7 @@ namespace sr::app {
 
 namespace {
 struct TrainArgs {
-  std::string dataset = "fashion-mnist", data_dir, model = "resnet18", out = "model.safetensors";
+  std::string model = "resnet18", out = "model.safetensors";
   std::string device = "cpu";
   float width = 1.f;
   int64_t epochs = 15, batch = 128, subset = 0;
@@ -25,8 +26,7 @@ struct TrainArgs {
 
 Runner add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  app.add_option("--dataset", a->dataset, "fashion-mnist | mnist | synthetic")->capture_default_str();
-  app.add_option("--data-dir", a->data_dir, "directory of the dataset (default: its usual place)");
+  auto flags = std::make_shared<DatasetFlags>(app);
   app.add_option("--model", a->model, "resnet18 | resnet18-imagenet")->capture_default_str();
   app.add_option("--width", a->width, "width multiplier of the ResNet stages")->capture_default_str();
   app.add_option("--epochs", a->epochs)->capture_default_str()->check(CLI::PositiveNumber);
@@ -43,11 +43,14 @@ Runner add_train(CLI::App& app) {
   app.add_option("--seed", a->seed)->capture_default_str();
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   app.add_option("--out", a->out, "where to save the weights")->capture_default_str();
-  return [a] {
+  return [a, flags] {
     Device device = parse_device(a->device);
     require_device(device);
-    DatasetSplits data = load_dataset(a->dataset, a->data_dir);
+    DatasetSplits data = load_dataset(flags->options());
     const DatasetInfo& info = data.train->info();
+    SR_CHECK_VALUE(!info.segmentation,
+                   "train: {} is a segmentation dataset; `sraal train` trains classifiers",
+                   info.name);
     ModelSpec spec;
     spec.arch = a->model;
     SR_CHECK_VALUE(spec.arch == "resnet18" || spec.arch == "resnet18-imagenet",

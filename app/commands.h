@@ -14,8 +14,13 @@ Runner add_info(CLI::App& app);
 Runner add_train(CLI::App& app);
 Runner add_predict(CLI::App& app);
 Runner add_bench(CLI::App& app);
+Runner add_run(CLI::App& app);
+Runner add_data(CLI::App& app);
 
 // Version line: "sraal 0.1.0".
 std::string version_string();
+// The command line this process was started with (for manifests).
+std::string command_line();
+void set_command_line(int argc, char** argv);
 
 }  // namespace sr::app

@@ -8,6 +8,7 @@
 #include "engine/error.h"
 
 int main(int argc, char** argv) {
+  sr::app::set_command_line(argc, argv);
   CLI::App app{"sraal: State-Relabeling Adversarial Active Learning on a from-scratch engine"};
   app.set_version_flag("--version", sr::app::version_string());
   app.require_subcommand(1);
@@ -19,11 +20,15 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(name, help);
     runners[sub] = make(*sub);
   };
+  add("run", "run an active-learning experiment (SRAAL and baselines); the main job",
+      sr::app::add_run);
   add("info", "print the build: version, compiler, backends and library versions", sr::app::add_info);
   add("train", "train a model on a dataset and report its test metric", sr::app::add_train);
   add("predict", "run a saved model on an .npy batch and write its outputs as .npy",
       sr::app::add_predict);
   add("bench", "time training steps on the chosen device", sr::app::add_bench);
+  add("data", "load a dataset and print its splits, classes, counts, mean/std and fingerprints",
+      sr::app::add_data);
 
   try {
     app.parse(argc, argv);

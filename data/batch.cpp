@@ -1,7 +1,7 @@
 // Batch assembly and epoch shuffling (see batch.h).
 #include "data/batch.h"
 
-#include "engine/cpu/parallel.h"
+#include "data/parallel_items.h"
 #include "engine/error.h"
 #include "engine/math/philox.h"
 #include "engine/random.h"
@@ -12,9 +12,12 @@ Batch make_batch(const Dataset& ds, const std::vector<int64_t>& indices, const A
                  uint64_t seed, int64_t epoch) {
   const DatasetInfo& info = ds.info();
   int64_t N = int64_t(indices.size()), C = info.channels, H = info.height, W = info.width;
+  bool seg = info.segmentation;
+  SR_CHECK_VALUE(aug.crop_padding >= 0, "batch: crop padding must be >= 0, got {}",
+                 aug.crop_padding);
   Batch b;
   b.images = Tensor::empty({N, C, H, W});
-  b.labels = Tensor::empty({N}, DType::i64);
+  b.labels = seg ? Tensor::empty({N, H, W}, DType::i64) : Tensor::empty({N}, DType::i64);
   float* out = b.images.data<float>();
   int64_t* lab = b.labels.data<int64_t>();
   std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
@@ -26,31 +29,45 @@ Batch make_batch(const Dataset& ds, const std::vector<int64_t>& indices, const A
   for (int64_t idx : indices)
     SR_CHECK_VALUE(idx >= 0 && idx < ds.size(), "batch: item {} out of range for {} ({} items)",
                    idx, info.name, ds.size());
-  parallel_for(N, C * H * W * 4, [&](int64_t lo, int64_t hi) {
-    std::vector<uint8_t> px(static_cast<size_t>(C * H * W));
-    for (int64_t n = lo; n < hi; ++n) {
-      int64_t item = indices[size_t(n)];
-      ds.read_pixels(item, px.data());
+  // Items are read on all cores; an error (an undecodable file) reaches the caller.
+  parallel_items(N, C * H * W * 4, [&](int64_t n) {
+    std::vector<uint8_t> px(static_cast<size_t>(C * H * W)), map;
+    int64_t item = indices[size_t(n)];
+    ds.read_pixels(item, px.data());
+    if (seg) {
+      map.resize(size_t(H * W));
+      ds.read_label_map(item, map.data());
+    } else {
       lab[n] = ds.label(item);
-      Philox4 r = philox4x32_10(uint64_t(item), stream, seed);
-      int64_t p = aug.crop_padding;
-      int64_t dy = p ? int64_t(r.v[0] % uint32_t(2 * p + 1)) - p : 0;
-      int64_t dx = p ? int64_t(r.v[1] % uint32_t(2 * p + 1)) - p : 0;
-      bool flip = aug.hflip && (r.v[2] & 1u);
-      float* dst = out + n * C * H * W;
-      for (int64_t c = 0; c < C; ++c) {
-        const uint8_t* src = px.data() + c * H * W;
-        float* d = dst + c * H * W;
-        float sc = scale[size_t(c)], sh = shift[size_t(c)];
-        for (int64_t y = 0; y < H; ++y) {
-          int64_t sy = y + dy;
-          for (int64_t x = 0; x < W; ++x) {
-            int64_t sx = (flip ? W - 1 - x : x) + dx;
-            float v = (sy >= 0 && sy < H && sx >= 0 && sx < W) ? float(src[sy * W + sx]) : 0.f;
-            d[y * W + x] = v * sc + sh;
-          }
+    }
+    Philox4 r = philox4x32_10(uint64_t(item), stream, seed);
+    int64_t p = aug.crop_padding;
+    int64_t dy = p ? int64_t(r.v[0] % uint32_t(2 * p + 1)) - p : 0;
+    int64_t dx = p ? int64_t(r.v[1] % uint32_t(2 * p + 1)) - p : 0;
+    bool flip = aug.hflip && (r.v[2] & 1u);
+    // Output (y, x) shows source (y + dy, flip ? W - 1 - x + dx : x + dx), or padding.
+    auto source = [&](int64_t y, int64_t x) -> int64_t {
+      int64_t sy = y + dy, sx = (flip ? W - 1 - x : x) + dx;
+      return (sy >= 0 && sy < H && sx >= 0 && sx < W) ? sy * W + sx : -1;
+    };
+    float* dst = out + n * C * H * W;
+    for (int64_t c = 0; c < C; ++c) {
+      const uint8_t* src = px.data() + c * H * W;
+      float* d = dst + c * H * W;
+      float sc = scale[size_t(c)], sh = shift[size_t(c)];
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+          int64_t s = source(y, x);
+          d[y * W + x] = (s >= 0 ? float(src[s]) : 0.f) * sc + sh;
         }
-      }
+    }
+    if (seg) {
+      int64_t* l = lab + n * H * W;
+      for (int64_t y = 0; y < H; ++y)
+        for (int64_t x = 0; x < W; ++x) {
+          int64_t s = source(y, x);
+          l[y * W + x] = s >= 0 ? int64_t(map[size_t(s)]) : info.ignore_index;
+        }
     }
   });
   return b;

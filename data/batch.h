@@ -1,5 +1,6 @@
 // Batches: items of a dataset turned into normalised float tensors, with the augmentations of
-// the paper's protocol (random crop with zero padding, horizontal flip).
+// the paper's protocol (random crop with zero padding, horizontal flip). A segmentation item's
+// label map gets the same crop and flip as its image.
 //
 // Every random choice is a function of (seed, epoch, item index): runs repeat exactly, whatever
 // the order or thread that assembles a batch.
@@ -19,8 +20,12 @@ struct Augment {
 };
 
 struct Batch {
-  Tensor images;  // (N, C, H, W) float32, (pixel / 255 - mean) / std per channel
-  Tensor labels;  // (N) int64
+  // (N, C, H, W) float32, (pixel / 255 - mean) / std per channel; padding pixels are 0 before
+  // normalisation.
+  Tensor images;
+  // Classification: (N) int64 classes. Segmentation: (N, H, W) int64 class ids, cropped and
+  // flipped with the image; padding and unlabeled pixels hold the dataset's ignore_index.
+  Tensor labels;
 };
 
 Batch make_batch(const Dataset& ds, const std::vector<int64_t>& indices, const Augment& aug,

@@ -1,10 +1,19 @@
-// In-memory datasets, fingerprints, the dataset registry and the synthetic task.
+// In-memory datasets, fingerprints and item scans, the dataset registry (load_dataset) and the
+// synthetic task.
 #include "data/dataset.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
+#include "data/caltech101.h"
+#include "data/channel_stats.h"
+#include "data/cifar.h"
+#include "data/cityscapes.h"
 #include "data/idx.h"
+#include "data/image_folder.h"
+#include "data/parallel_items.h"
 #include "engine/error.h"
 #include "engine/random.h"
 
@@ -15,19 +24,52 @@ void Dataset::read_label_map(int64_t, uint8_t*) const {
                                info().name));
 }
 
-std::string Dataset::fingerprint() const {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+void FingerprintHasher::add(const uint8_t* pixels, size_t pixel_bytes, const uint8_t* label_map,
+                            size_t map_bytes, int64_t label) {
+  auto mix = [this](const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 1099511628211ull;  // FNV-1a 64 prime
   };
-  std::vector<uint8_t> buf(static_cast<size_t>(item_bytes()));
-  for (int64_t i = 0; i < size(); ++i) {
-    read_pixels(i, buf.data());
-    mix(buf.data(), buf.size());
-    int64_t l = label(i);
-    mix(reinterpret_cast<const uint8_t*>(&l), sizeof l);
+  mix(pixels, pixel_bytes);
+  if (label_map) {
+    mix(label_map, map_bytes);
+  } else {
+    uint8_t b[8];
+    for (int k = 0; k < 8; ++k) b[k] = uint8_t(uint64_t(label) >> (8 * k));
+    mix(b, 8);
   }
-  return fmt::format("{:016x}", h);
+}
+
+std::string FingerprintHasher::hex() const { return fmt::format("{:016x}", h_); }
+
+std::string Dataset::fingerprint() const {
+  FingerprintHasher h;
+  size_t px = size_t(item_bytes()), map = size_t(info().height * info().width);
+  for_each_item(*this, [&](int64_t, const uint8_t* pixels, const uint8_t* label_map, int64_t l) {
+    h.add(pixels, px, label_map, map, l);
+  });
+  return h.hex();
+}
+
+void for_each_item(const Dataset& ds, const ItemVisitor& visit) {
+  bool seg = ds.info().segmentation;
+  int64_t px = ds.item_bytes(), map = seg ? ds.info().height * ds.info().width : 0;
+  // Blocks of about 16 MiB of decoded items (at least 1, at most 4096 items).
+  int64_t block =
+      std::clamp<int64_t>((int64_t(16) << 20) / std::max<int64_t>(px + map, 1), 1, 4096);
+  std::vector<uint8_t> pixels(static_cast<size_t>(block * px)),
+      maps(static_cast<size_t>(block * map));
+  std::vector<int64_t> labels(static_cast<size_t>(block));
+  for (int64_t b0 = 0; b0 < ds.size(); b0 += block) {
+    int64_t nb = std::min(block, ds.size() - b0);
+    parallel_items(nb, px * 8, [&](int64_t j) {
+      ds.read_pixels(b0 + j, pixels.data() + j * px);
+      if (seg) ds.read_label_map(b0 + j, maps.data() + j * map);
+      labels[size_t(j)] = ds.label(b0 + j);
+    });
+    for (int64_t j = 0; j < nb; ++j)
+      visit(b0 + j, pixels.data() + j * px, seg ? maps.data() + j * map : nullptr,
+            labels[size_t(j)]);
+  }
 }
 
 InMemoryDataset::InMemoryDataset(DatasetInfo info, std::vector<uint8_t> pixels,
@@ -37,25 +79,21 @@ InMemoryDataset::InMemoryDataset(DatasetInfo info, std::vector<uint8_t> pixels,
   SR_CHECK_VALUE(int64_t(pixels_.size()) == int64_t(labels_.size()) * C * plane,
                  "dataset {}: {} pixel bytes for {} items of {}x{}x{}", info_.name,
                  pixels_.size(), labels_.size(), C, info_.height, info_.width);
-  std::vector<double> s(size_t(C), 0.0), s2(size_t(C), 0.0);
-  for (size_t i = 0; i < labels_.size(); ++i)
-    for (int64_t c = 0; c < C; ++c) {
-      const uint8_t* p = pixels_.data() + (int64_t(i) * C + c) * plane;
-      uint64_t a = 0, a2 = 0;
-      for (int64_t k = 0; k < plane; ++k) a += p[k], a2 += uint64_t(p[k]) * p[k];
-      s[size_t(c)] += double(a), s2[size_t(c)] += double(a2);
-    }
-  double n = double(labels_.size()) * double(plane);
-  for (int64_t c = 0; c < C; ++c) {
-    double m = n > 0 ? s[size_t(c)] / n / 255.0 : 0.0;
-    double var = n > 0 ? s2[size_t(c)] / n / (255.0 * 255.0) - m * m : 0.0;
-    mean_.push_back(float(m));
-    std_.push_back(float(std::sqrt(std::max(var, 1e-12))));
-  }
+  ChannelStats stats(C);
+  for (size_t i = 0; i < labels_.size(); ++i) stats.add(this->pixels(int64_t(i)), plane);
+  mean_ = stats.mean();
+  std_ = stats.std();
 }
 
 void InMemoryDataset::read_pixels(int64_t i, uint8_t* dst) const {
   std::memcpy(dst, pixels(i), size_t(item_bytes()));
+}
+
+const std::vector<std::string>& dataset_names() {
+  static const std::vector<std::string> names = {"fashion-mnist", "mnist",      "cifar10",
+                                                 "cifar100",      "caltech101", "cityscapes",
+                                                 "image-folder",  "synthetic"};
+  return names;
 }
 
 std::string default_data_dir(const std::string& name) {
@@ -63,15 +101,77 @@ std::string default_data_dir(const std::string& name) {
   return "";
 }
 
-DatasetSplits load_dataset(const std::string& name, const std::string& dir_in) {
-  std::string dir = dir_in.empty() ? default_data_dir(name) : dir_in;
-  if (name == "fashion-mnist" || name == "mnist") {
-    SR_CHECK_IO(!dir.empty(), "dataset {}: no data directory given (use --data-dir)", name);
-    return load_mnist_dir(name, dir);
+namespace {
+
+// Rejects options that do not apply to the chosen dataset or are out of range.
+void check_options(const DatasetOptions& o) {
+  const std::string& n = o.name;
+  bool known = false;
+  for (const auto& k : dataset_names()) known = known || k == n;
+  if (!known) {
+    std::string list;
+    for (const auto& k : dataset_names()) list += (list.empty() ? "" : ", ") + k;
+    throw ValueError(fmt::format("unknown dataset '{}' (expected one of: {})", n, list));
   }
+  bool resizes = n == "caltech101" || n == "image-folder";
+  SR_CHECK_VALUE(o.image_size >= 0 && o.image_size <= 8192,
+                 "--image-size must be in [1, 8192] (0: the dataset's default), got {}",
+                 o.image_size);
+  SR_CHECK_VALUE(o.image_size == 0 || resizes,
+                 "--image-size applies to caltech101 and image-folder, not to {}", n);
+  SR_CHECK_VALUE(o.seg_height >= 0 && o.seg_height <= 8192 && o.seg_width >= 0 &&
+                     o.seg_width <= 8192 && (o.seg_height == 0) == (o.seg_width == 0),
+                 "--seg-size must give both a height and a width in [1, 8192], got {}x{}",
+                 o.seg_height, o.seg_width);
+  SR_CHECK_VALUE(o.seg_height == 0 || n == "cityscapes",
+                 "--seg-size applies to cityscapes, not to {}", n);
+  if (resizes) {
+    SR_CHECK_VALUE(o.test_fraction > 0 && o.test_fraction < 1,
+                   "--test-fraction must be in (0, 1), got {}: a split would be empty",
+                   o.test_fraction);
+  } else {
+    SR_CHECK_VALUE(o.test_fraction == DatasetOptions{}.test_fraction && o.split_seed == 0,
+                   "--test-fraction and --split-seed apply to caltech101 and image-folder "
+                   "(which are split here), not to {} (which comes split)",
+                   n);
+  }
+  SR_CHECK_VALUE(!o.coarse_labels || n == "cifar100",
+                 "--coarse-labels applies to cifar100, not to {}", n);
+  SR_CHECK_VALUE(o.channels == 0 || o.channels == 1 || o.channels == 3,
+                 "--channels must be 1 or 3, got {}", o.channels);
+  SR_CHECK_VALUE(o.channels == 0 || n == "image-folder",
+                 "--channels applies to image-folder, not to {}", n);
+  SR_CHECK_VALUE(o.dir.empty() || n != "synthetic",
+                 "the synthetic dataset is generated, it takes no --data-dir");
+}
+
+DatasetSplits load_checked(const DatasetOptions& o) {
+  const std::string& name = o.name;
   if (name == "synthetic") return make_synthetic(2048, 512, 1, 28, 28, 10, 7);
-  throw ValueError(fmt::format(
-      "unknown dataset '{}' (expected fashion-mnist, mnist or synthetic)", name));
+  std::string dir = o.dir.empty() ? default_data_dir(name) : o.dir;
+  SR_CHECK_IO(!dir.empty(), "dataset {}: no data directory given (use --data-dir)", name);
+  if (name == "fashion-mnist" || name == "mnist") return load_mnist_dir(name, dir);
+  if (name == "cifar10") return load_cifar10(dir);
+  if (name == "cifar100") return load_cifar100(dir, o.coarse_labels);
+  if (name == "caltech101")
+    return load_caltech101(dir, o.image_size > 0 ? o.image_size : 220, o.test_fraction,
+                           o.split_seed);
+  if (name == "image-folder")
+    return load_image_folder(dir, o.image_size, o.channels > 0 ? o.channels : 3, o.test_fraction,
+                             o.split_seed);
+  return load_cityscapes(dir, o.seg_height > 0 ? o.seg_height : 256,
+                         o.seg_width > 0 ? o.seg_width : 512);
+}
+
+}  // namespace
+
+DatasetSplits load_dataset(const DatasetOptions& o) {
+  check_options(o);
+  try {
+    return load_checked(o);
+  } catch (const std::filesystem::filesystem_error& e) {
+    throw IOError(e.what());  // e.g. a directory that cannot be listed; names the path
+  }
 }
 
 DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t C, int64_t H,
@@ -101,7 +201,7 @@ DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t C, i
     for (int64_t k = 0; k < classes; ++k) info.class_names.push_back("class" + std::to_string(k));
     return std::make_shared<InMemoryDataset>(info, std::move(px), std::move(labels));
   };
-  return {make(train_size, derive_seed(seed, 1)), make(test_size, derive_seed(seed, 2))};
+  return {make(train_size, derive_seed(seed, 1)), make(test_size, derive_seed(seed, 2)), {}};
 }
 
 }  // namespace sr

@@ -1,12 +1,17 @@
-// Datasets: what a data set is to the rest of the system, and the in-memory image set that the
-// small data sets (MNIST, Fashion-MNIST, CIFAR, synthetic) decode into once.
+// Datasets: what a data set is to the rest of the system, the in-memory image set that the
+// small data sets (MNIST, Fashion-MNIST, CIFAR, synthetic) decode into once, and the registry
+// that loads any of them by name (load_dataset).
 //
 // A dataset has a size, a number of classes, image geometry, per-channel mean/std, and items:
-// an 8-bit image (C, H, W) and a label. Labeled and unlabeled pools are index sets over one
-// dataset (never copies). Batches (data/batch.h) turn items into normalised float tensors.
+// an 8-bit image (C, H, W) and a label (classification) or an (H, W) label map (segmentation).
+// Labeled and unlabeled pools are index sets over one dataset (never copies). Batches
+// (data/batch.h) turn items into normalised float tensors. Large image sets (Caltech-101,
+// Cityscapes, image folders) decode their files on the fly (data/image_file_dataset.h,
+// data/cityscapes.h), so memory stays bounded.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +35,7 @@ class Dataset {
   virtual int64_t size() const = 0;
   // Writes item i's pixels, C*H*W bytes in CHW order, into dst.
   virtual void read_pixels(int64_t i, uint8_t* dst) const = 0;
-  // Class of item i (classification datasets).
+  // Class of item i (classification datasets; segmentation datasets return -1).
   virtual int64_t label(int64_t i) const = 0;
   // Writes item i's label map, H*W class ids (segmentation datasets; others throw).
   virtual void read_label_map(int64_t i, uint8_t* dst) const;
@@ -38,7 +43,8 @@ class Dataset {
   virtual const std::vector<float>& mean() const = 0;
   virtual const std::vector<float>& std() const = 0;
   int64_t item_bytes() const { return info().channels * info().height * info().width; }
-  // 64-bit FNV-1a over every item's pixels and label, in order, as 16 hex digits.
+  // 64-bit FNV-1a over every item in order, as 16 hex digits: its pixels, then its label as 8
+  // little-endian bytes (classification) or its H*W label map (segmentation).
   std::string fingerprint() const;
 };
 
@@ -61,15 +67,64 @@ class InMemoryDataset : public Dataset {
   std::vector<float> mean_, std_;
 };
 
-struct DatasetSplits {
-  std::shared_ptr<Dataset> train, test;
+// Visits every item of `ds` in index order: visit(i, pixels (C*H*W bytes), label map (H*W
+// bytes; nullptr unless segmentation), label). Items are decoded in blocks on all cores;
+// `visit` runs on the calling thread. Errors of read_pixels/read_label_map propagate.
+using ItemVisitor =
+    std::function<void(int64_t i, const uint8_t* pixels, const uint8_t* label_map, int64_t label)>;
+void for_each_item(const Dataset& ds, const ItemVisitor& visit);
+
+// The running hash behind Dataset::fingerprint(), for scans that compute more in the same pass.
+class FingerprintHasher {
+ public:
+  // One item: its pixels, then its label map (when not null) or its label.
+  void add(const uint8_t* pixels, size_t pixel_bytes, const uint8_t* label_map, size_t map_bytes,
+           int64_t label);
+  std::string hex() const;  // 16 hex digits
+
+ private:
+  uint64_t h_ = 1469598103934665603ull;  // FNV-1a 64 offset basis
 };
 
+struct DatasetSplits {
+  std::shared_ptr<Dataset> train, test;
+  // What a user should know about how the splits were made (exclusions, split rule, resizing);
+  // `sraal data` prints them.
+  std::vector<std::string> notes;
+};
+
+// How to load a dataset. Options that do not apply to the named dataset must keep their
+// defaults (load_dataset throws ValueError otherwise, rather than silently ignoring them).
+struct DatasetOptions {
+  // fashion-mnist | mnist | cifar10 | cifar100 | caltech101 | cityscapes | image-folder |
+  // synthetic.
+  std::string name = "fashion-mnist";
+  // Where the files are; "" = default_data_dir(name) (only fashion-mnist has one). For cifar10 /
+  // cifar100 either the extracted cifar-10-batches-bin / cifar-100-binary directory or its parent.
+  std::string dir;
+  // caltech101 and image-folder: images are resized to image_size x image_size. 0 = the
+  // dataset's default: 220 for caltech101; for image-folder the size every image already has
+  // (all must share one size, else an IOError names the first that differs).
+  int64_t image_size = 0;
+  // cityscapes: images and label maps are resized to seg_height x seg_width. 0 = 256 x 512.
+  int64_t seg_height = 0, seg_width = 0;
+  // caltech101 and image-folder: the fraction of each class that goes to the test split
+  // (stratified, deterministic given split_seed); in (0, 1).
+  double test_fraction = 0.2;
+  uint64_t split_seed = 0;
+  // cifar100: the 20 coarse (superclass) labels instead of the 100 fine ones.
+  bool coarse_labels = false;
+  // image-folder: 3 (RGB; gray images are replicated) or 1 (gray images only). 0 = 3.
+  int64_t channels = 0;
+};
+
+// The names load_dataset accepts, for help texts.
+const std::vector<std::string>& dataset_names();
 // The directory a dataset is read from when --data-dir is not given ("" when it has none).
 std::string default_data_dir(const std::string& name);
-// Loads `name` (fashion-mnist, mnist, synthetic) from `dir`; throws IOError naming the file and
-// the fault for anything missing or malformed, ValueError for an unknown name.
-DatasetSplits load_dataset(const std::string& name, const std::string& dir);
+// Loads a dataset's train and test splits. Throws IOError naming the file (or directory) and
+// the fault for anything missing or malformed, ValueError for an unknown name or a bad option.
+DatasetSplits load_dataset(const DatasetOptions& options);
 
 // A deterministic synthetic task (class-dependent blobs over noise) for tests and smoke runs.
 DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t channels,

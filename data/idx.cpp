@@ -39,6 +39,8 @@ class GzFile {
       if (r < 0) {
         int err = 0;
         const char* msg = gzerror(f_, &err);
+        SR_CHECK_IO(err != Z_BUF_ERROR, "{}: truncated: the compressed data ends while reading {}",
+                    path_, what);
         throw IOError(fmt::format("{}: corrupt compressed data while reading {} ({})", path_, what,
                                   msg ? msg : "zlib error"));
       }
@@ -98,8 +100,8 @@ std::shared_ptr<InMemoryDataset> load_idx_pair(const std::string& name,
                                                int64_t num_classes) {
   IdxArray img = read_idx(images_path, 3);
   IdxArray lab = read_idx(labels_path, 1);
-  SR_CHECK_IO(img.dims[0] == lab.dims[0], "{}: {} labels but {} has {} images", labels_path,
-              lab.dims[0], images_path, img.dims[0]);
+  SR_CHECK_IO(img.dims[0] == lab.dims[0], "{}: count mismatch: {} labels but {} has {} images",
+              labels_path, lab.dims[0], images_path, img.dims[0]);
   SR_CHECK_IO(img.dims[0] > 0, "{}: no images", images_path);
   std::vector<int64_t> labels(lab.data.size());
   for (size_t i = 0; i < lab.data.size(); ++i) {

@@ -1,6 +1,8 @@
 // Reading and writing safetensors and .npy files (formats in serialize.h).
 #include "engine/serialize.h"
 
+#include "engine/atomic_file.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,42 +44,6 @@ constexpr std::array<NpyType, 5> kNpyTypes = {{{"<f4", DType::f32, 4},
                                                {"<i8", DType::i64, 8},
                                                {"<f8", DType::f32, 8},
                                                {"|u1", DType::i32, 1}}};
-
-// A file being written: bytes go to `path.tmp`, which commit() syncs and renames over `path`.
-// Destroyed without commit (an error on the way), it removes the temporary file.
-class AtomicWriter {
- public:
-  explicit AtomicWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
-    f_ = std::fopen(tmp_.c_str(), "wb");
-    SR_CHECK_IO(f_, "{}: cannot open for writing: {}", path_, std::strerror(errno));
-  }
-  AtomicWriter(const AtomicWriter&) = delete;
-  AtomicWriter& operator=(const AtomicWriter&) = delete;
-  ~AtomicWriter() {
-    if (!f_) return;
-    std::fclose(f_);
-    std::remove(tmp_.c_str());
-  }
-
-  void write(const void* p, size_t n) {
-    SR_CHECK_IO(std::fwrite(p, 1, n, f_) == n, "{}: write failed: {}", path_, std::strerror(errno));
-  }
-
-  void commit() {
-    bool ok = std::fflush(f_) == 0 && fsync(fileno(f_)) == 0;
-    ok = std::fclose(f_) == 0 && ok;
-    f_ = nullptr;
-    ok = ok && std::rename(tmp_.c_str(), path_.c_str()) == 0;
-    if (ok) return;
-    std::string why = std::strerror(errno);
-    std::remove(tmp_.c_str());
-    throw IOError(fmt::format("{}: cannot write: {}", path_, why));
-  }
-
- private:
-  std::string path_, tmp_;
-  std::FILE* f_ = nullptr;
-};
 
 // A file being read, with range-checked reads at absolute offsets.
 class Reader {

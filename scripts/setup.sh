@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libdnnl-dev libopenblas-dev zlib1g-dev libstb-dev
+  libdnnl-dev libopenblas-openmp-dev zlib1g-dev libstb-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist

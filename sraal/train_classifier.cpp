@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "data/loader.h"
+#include "engine/atomic_file.h"
 #include "engine/optim.h"
 
 namespace sr {
@@ -44,6 +45,7 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       opt.zero_grad();
       loss.backward();
       opt.step();
+      fault_point();
       loss_sum += double(loss.item<float>()) * double(n);
       seen += n;
       ++r.steps;
@@ -64,11 +66,17 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_s
                                Device device) {
   std::vector<int64_t> all(static_cast<size_t>(ds.size()));
   for (int64_t i = 0; i < ds.size(); ++i) all[size_t(i)] = i;
+  return evaluate_classifier(model, ds, all, batch_size, device);
+}
+
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& items,
+                               int64_t batch_size, Device device) {
+  SR_CHECK_VALUE(!items.empty(), "evaluate: no items given");
   NoGradGuard ng;
   model.eval();
   int64_t correct = 0;
   double loss_sum = 0;
-  for (const auto& idx : epoch_batches(all, batch_size, false, false, 0, 0)) {
+  for (const auto& idx : epoch_batches(items, batch_size, false, false, 0, 0)) {
     Batch b = make_batch(ds, idx, Augment{}, 0, 0);
     Tensor logits = model(b.images.to(device));
     Tensor y = b.labels.to(device);
@@ -78,7 +86,7 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_s
     for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
   }
   model.train();
-  double n = double(std::max<int64_t>(ds.size(), 1));
+  double n = double(items.size());
   return {double(correct) / n, loss_sum / n};
 }
 

@@ -46,6 +46,9 @@ struct EvalResult {
 
 EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size,
                                Device device);
+// The same over `items` of the dataset only.
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& items,
+                               int64_t batch_size, Device device);
 
 // Softmax outputs (N, C) of the model in eval mode for `indices`, on the CPU.
 Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector<int64_t>& indices,

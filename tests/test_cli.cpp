@@ -2,11 +2,15 @@
 // and one clear error with a non-zero exit for each kind of bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
+#include "data/dataset.h"
 #include "engine/serialize.h"
+#include "tests/data_writers.h"
 
 namespace sr {
 namespace {
@@ -97,6 +101,85 @@ TEST_F(Cli, BadInputFailsWithOneClearMessage) {
   expect_error(run("predict --weights " + w + " --input " + in + " --output " +
                    path("no/such/dir/y.npy")),
                path("no/such/dir/y.npy"));
+}
+
+// The words after `label` on the output line that starts with it ("" when there is none).
+std::vector<std::string> row(const std::string& output, const std::string& label) {
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with(label)) {
+      std::istringstream words(line.substr(label.size()));
+      std::vector<std::string> v;
+      for (std::string w; words >> w;) v.push_back(w);
+      return v;
+    }
+  return {};
+}
+
+TEST_F(Cli, DataPrintsSplitsClassesStatsAndFingerprints) {
+  Result r = run("data --dataset synthetic");
+  ASSERT_EQ(r.code, 0) << r.output;
+  DatasetOptions o;
+  o.name = "synthetic";
+  DatasetSplits d = load_dataset(o);
+  EXPECT_EQ(row(r.output, "items"), (std::vector<std::string>{"2048", "512"})) << r.output;
+  EXPECT_EQ(row(r.output, "fingerprint"),
+            (std::vector<std::string>{d.train->fingerprint(), d.test->fingerprint()}));
+  EXPECT_EQ(row(r.output, "image").at(0), "1") << r.output;
+  EXPECT_EQ(row(r.output, "mean").size(), 2u) << r.output;  // one channel, two splits
+  EXPECT_EQ(row(r.output, "std").size(), 2u) << r.output;
+  int64_t nine = 0;
+  for (int64_t i = 0; i < d.train->size(); ++i) nine += d.train->label(i) == 9;
+  EXPECT_EQ(row(r.output, "9 class9").at(0), std::to_string(nine)) << r.output;
+}
+
+TEST_F(Cli, DataOnAGeneratedImageFolderAndCityscapesTree) {
+  using testing_data::solid;
+  using testing_data::write_png;
+  for (int k = 0; k < 4; ++k) {
+    write_png(path("imgs/apple/" + std::to_string(k) + ".png"), 6, 5, 3, solid(6, 5, {9, 9, 9}));
+    write_png(path("imgs/pear/" + std::to_string(k) + ".png"), 6, 5, 3, solid(6, 5, {1, 2, 3}));
+  }
+  Result r = run("data --dataset image-folder --data-dir " + path("imgs") + " --image-size 4 " +
+                 "--test-fraction 0.25");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 x 4 x 4"), std::string::npos) << r.output;
+  EXPECT_EQ(row(r.output, "items"), (std::vector<std::string>{"6", "2"})) << r.output;
+  EXPECT_NE(r.output.find("pear"), std::string::npos) << r.output;
+
+  for (const char* split : {"train", "val"}) {
+    std::string stem = std::string(split) + "city_000000_000001";
+    write_png(path(std::string("cs/leftImg8bit/") + split + "/c/" + stem + "_leftImg8bit.png"), 4,
+              2, 3, solid(4, 2, {10, 20, 30}));
+    write_png(path(std::string("cs/gtFine/") + split + "/c/" + stem + "_gtFine_labelIds.png"), 4,
+              2, 1, {7, 7, 26, 26, 0, 0, 7, 33});
+  }
+  r = run("data --dataset cityscapes --data-dir " + path("cs") + " --seg-size 2x4");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("segmentation, 19 classes"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("class (pixels)"), std::string::npos) << r.output;
+  EXPECT_EQ(row(r.output, " 0 road"), (std::vector<std::string>{"3", "3"})) << r.output;
+  EXPECT_EQ(row(r.output, "13 car"), (std::vector<std::string>{"2", "2"})) << r.output;
+  EXPECT_EQ(row(r.output, "ignored (255)"), (std::vector<std::string>{"2", "2"})) << r.output;
+}
+
+TEST_F(Cli, DataFailsWithOneLineNamingTheFileAndFault) {
+  expect_error(run("data --dataset mnist --data-dir " + path("missing")), path("missing"));
+  expect_error(run("data --dataset mnist --data-dir " + path("missing")), "not found");
+  std::string bin = path("cifar/test_batch.bin");
+  testing_data::write_bytes(bin, std::vector<uint8_t>(3073 + 10, 0));
+  for (int b = 1; b <= 5; ++b)
+    testing_data::write_bytes(path("cifar/data_batch_" + std::to_string(b) + ".bin"),
+                              std::vector<uint8_t>(3073, 1));
+  Result r = run("data --dataset cifar10 --data-dir " + path("cifar"));
+  expect_error(r, bin + ": truncated");
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  expect_error(run("data --dataset cityscapes --data-dir " + path("x") + " --seg-size 12"),
+               "--seg-size must be HxW");
+  expect_error(run("data --dataset mnist --data-dir " + path("x") + " --coarse-labels"),
+               "--coarse-labels applies to cifar100");
+  expect_error(run("train --dataset cityscapes --data-dir " + path("missing")), path("missing"));
 }
 
 }  // namespace

@@ -1,0 +1,116 @@
+// Class-folder scanning, the stratified split into two ImageFileDatasets, and the image-folder
+// loader.
+#include "data/image_folder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "data/image_decode.h"
+#include "data/image_file_dataset.h"
+#include "data/stratified_split.h"
+#include "engine/error.h"
+
+namespace sr {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_image_name(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+bool hidden(const fs::path& p) {
+  return p.filename().string().starts_with(".");
+}
+
+}  // namespace
+
+ClassFolders scan_class_folders(const std::string& root, const std::vector<std::string>& exclude) {
+  SR_CHECK_IO(fs::is_directory(root), "{}: data directory not found", root);
+  ClassFolders f;
+  f.root = root;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(root)) {
+    if (!e.is_directory() || hidden(e.path())) continue;
+    std::string n = e.path().filename().string();
+    if (std::find(exclude.begin(), exclude.end(), n) == exclude.end()) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  SR_CHECK_IO(dirs.size() >= 2,
+              "{}: {} class folder(s) found; a classification data set needs at least 2 "
+              "(<root>/<class>/*.png|jpg)",
+              root, dirs.size());
+  for (const fs::path& d : dirs) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(d))
+      if (e.is_regular_file() && !hidden(e.path()) && is_image_name(e.path()))
+        files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+    SR_CHECK_IO(!files.empty(), "{}: empty class folder (no .png, .jpg or .jpeg images)",
+                d.string());
+    SR_CHECK_IO(files.size() >= 2,
+                "{}: class has only 1 image; the stratified train/test split needs at least 2 "
+                "per class",
+                d.string());
+    for (auto& p : files) {
+      f.paths.push_back(std::move(p));
+      f.labels.push_back(int64_t(f.class_names.size()));
+    }
+    f.class_names.push_back(d.filename().string());
+  }
+  return f;
+}
+
+DatasetSplits split_class_folders(const std::string& name, const ClassFolders& folders,
+                                  int64_t channels, int64_t height, int64_t width,
+                                  double test_fraction, uint64_t seed) {
+  int64_t classes = int64_t(folders.class_names.size());
+  SplitIndices split = stratified_split(folders.labels, classes, test_fraction, seed);
+  auto make = [&](const std::vector<int64_t>& idx) {
+    std::vector<std::string> paths;
+    std::vector<int64_t> labels;
+    for (int64_t i : idx) {
+      paths.push_back(folders.paths[size_t(i)]);
+      labels.push_back(folders.labels[size_t(i)]);
+    }
+    DatasetInfo info{name, channels, height, width, classes, folders.class_names};
+    return std::make_shared<ImageFileDataset>(info, std::move(paths), std::move(labels));
+  };
+  DatasetSplits s{make(split.train), make(split.test), {}};
+  s.notes.push_back(
+      fmt::format("split: stratified, per class round({} x n) images (at least 1) to test, seed {}",
+                  test_fraction, seed));
+  s.notes.push_back(
+      fmt::format("images decoded on the fly, resized to {}x{} (H x W); mean/std "
+                  "from at most {} evenly spaced items per split",
+                  height, width, ImageFileDataset::kStatsSample));
+  return s;
+}
+
+DatasetSplits load_image_folder(const std::string& root, int64_t image_size, int64_t channels,
+                                double test_fraction, uint64_t seed) {
+  ClassFolders folders = scan_class_folders(root, {});
+  int64_t h = image_size, w = image_size;
+  if (image_size == 0) {
+    // Every image keeps its size: all must share one.
+    for (const std::string& p : folders.paths) {
+      ImageHeader hd = read_image_header(p);
+      if (p == folders.paths.front()) {
+        h = hd.height, w = hd.width;
+        continue;
+      }
+      SR_CHECK_IO(hd.height == h && hd.width == w,
+                  "{}: image size {}x{} (W x H) differs from {}x{} of {}; all images must share "
+                  "one size unless --image-size is given",
+                  p, hd.width, hd.height, w, h, folders.paths.front());
+    }
+  }
+  return split_class_folders("image-folder", folders, channels, h, w, test_fraction, seed);
+}
+
+}  // namespace sr

@@ -1,0 +1,44 @@
+// The canonical squared distance of engine/math/selection_math.h with one 16-lane AVX-512
+// accumulator (lane p holds partial sum p; the halving tree on the lanes): bit-identical to
+// sq_dist_canonical, which it falls back to where AVX-512 is not compiled in.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/math/selection_math.h"
+
+#if defined(__AVX512F__)
+// GCC 12 reports its own _mm512_undefined_* idiom (`__m512 __Y = __Y;`) as maybe-uninitialized.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#endif
+
+namespace sr::cpu {
+
+inline float sq_dist_fast(const float* x, const float* y, int64_t d) {
+#if defined(__AVX512F__)
+  __m512 acc = _mm512_setzero_ps();
+  int64_t j = 0;
+  for (; j + 16 <= d; j += 16) {
+    __m512 t = _mm512_sub_ps(_mm512_loadu_ps(x + j), _mm512_loadu_ps(y + j));
+    acc = _mm512_fmadd_ps(t, t, acc);
+  }
+  if (j < d) {  // zero lanes add fma(0, 0, p) = p exactly
+    __mmask16 m = __mmask16((1u << (d - j)) - 1);
+    __m512 t = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + j), _mm512_maskz_loadu_ps(m, y + j));
+    acc = _mm512_fmadd_ps(t, t, acc);
+  }
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
+  return _mm_cvtss_f32(q);
+#else
+  return sq_dist_canonical(x, y, d);
+#endif
+}
+
+}  // namespace sr::cpu

@@ -1,0 +1,209 @@
+// Adversarial training of the generator and the state discriminator (see adversarial.h).
+#include "sraal/adversarial.h"
+
+#include <algorithm>
+
+#include "engine/atomic_file.h"
+#include "engine/autograd.h"
+#include "engine/cpu/parallel.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/selection.h"
+#include "sraal/train_classifier.h"
+
+namespace sr {
+
+namespace {
+
+// Batches drawn cyclically from a pool: a fresh seeded permutation at every pass.
+class CyclicSampler {
+ public:
+  CyclicSampler(const std::vector<int64_t>& pool, int64_t batch, uint64_t seed)
+      : pool_(pool), batch_(std::min<int64_t>(batch, int64_t(pool.size()))), gen_(seed) {}
+
+  std::vector<int64_t> next() {
+    std::vector<int64_t> out;
+    while (int64_t(out.size()) < batch_) {
+      if (pos_ == order_.size()) {
+        order_ = gen_.permutation(int64_t(pool_.size()));
+        pos_ = 0;
+      }
+      out.push_back(int64_t(order_[pos_++]));
+    }
+    return out;  // positions in the pool
+  }
+
+ private:
+  const std::vector<int64_t>& pool_;
+  int64_t batch_;
+  Generator gen_;
+  std::vector<int64_t> order_;
+  size_t pos_ = 0;
+};
+
+std::vector<int64_t> items_at(const std::vector<int64_t>& pool, const std::vector<int64_t>& pos) {
+  std::vector<int64_t> out;
+  for (int64_t p : pos) out.push_back(pool[size_t(p)]);
+  return out;
+}
+
+Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  std::vector<int64_t> y;
+  for (int64_t i : items) y.push_back(ds.label(i));
+  return Tensor::from_vector(y, {int64_t(y.size())}).to(device);
+}
+
+}  // namespace
+
+Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  const DatasetInfo& info = ds.info();
+  int64_t n = int64_t(items.size()), per = ds.item_bytes();
+  Tensor x = Tensor::empty({n, info.channels, info.height, info.width});
+  float* p = x.data<float>();
+  parallel_for(n, per * 4, [&](int64_t b, int64_t e) {
+    std::vector<uint8_t> px(static_cast<size_t>(per));
+    for (int64_t i = b; i < e; ++i) {
+      ds.read_pixels(items[size_t(i)], px.data());
+      for (int64_t k = 0; k < per; ++k) p[i * per + k] = float(px[size_t(k)]) / 127.5f - 1.f;
+    }
+  });
+  return x.to(device);
+}
+
+GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const Tensor& yl,
+                             const Tensor& xu, const AdversarialConfig& w, bool use_stl) {
+  VaeOutput ol = g.forward_all(xl);
+  VaeOutput ou = g.forward_all(xu);
+  GeneratorLoss l;
+  l.recon = add(mse_loss(ol.recon, xl), mse_loss(ou.recon, xu));
+  l.kl = add(kl_normal(ol.mu, ol.logvar, KlReduction::batch_mean),
+             kl_normal(ou.mu, ou.logvar, KlReduction::batch_mean));
+  // The generator wants every sample to look labeled: target 0 for both batches.
+  Tensor zeros_l = Tensor::zeros({xl.size(0), 1}, DType::f32, xl.device());
+  Tensor zeros_u = Tensor::zeros({xu.size(0), 1}, DType::f32, xu.device());
+  l.adv = add(binary_cross_entropy_with_logits(d.logits(ol.mu), zeros_l),
+              binary_cross_entropy_with_logits(d.logits(ou.mu), zeros_u));
+  l.total = add(add(mul(l.recon, w.recon_weight), mul(l.kl, w.kl_weight)),
+                mul(l.adv, w.adv_weight));
+  if (use_stl) {
+    l.stl = cross_entropy(ol.logits, yl);
+    l.total = add(l.total, mul(l.stl, w.stl_weight));
+  }
+  return l;
+}
+
+Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu_u,
+                          const Tensor& target_u) {
+  Tensor zeros_l = Tensor::zeros({mu_l.size(0), 1}, DType::f32, mu_l.device());
+  return add(binary_cross_entropy_with_logits(d.logits(mu_l), zeros_l),
+             binary_cross_entropy_with_logits(d.logits(mu_u), target_u));
+}
+
+std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler) {
+  if (!oui) return std::vector<float>(in.unlabeled.size(), 1.f);
+  if (in.progress) in.progress("uncertainty scores", 0, 1);
+  Tensor probs = predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device);
+  return uncertainty_scores(probs, relabeler, false, in.config.adversarial.scaling).to_vector();
+}
+
+AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialSetup& setup,
+                                    const std::vector<float>& unlabeled_targets) {
+  const AdversarialConfig& a = in.config.adversarial;
+  const DatasetInfo& info = in.train.info();
+  SR_CHECK_VALUE(unlabeled_targets.size() == in.unlabeled.size(),
+                 "adversarial training: {} targets for {} unlabeled items",
+                 unlabeled_targets.size(), in.unlabeled.size());
+  SR_CHECK_VALUE(!in.labeled.empty() && !in.unlabeled.empty(),
+                 "adversarial training needs labeled and unlabeled items ({} and {})",
+                 in.labeled.size(), in.unlabeled.size());
+  Generator init(derive_seed(in.seed, 1));
+  auto noise = std::make_shared<Generator>(derive_seed(in.seed, 2));
+  VaeConfig vc;
+  vc.in_channels = info.channels, vc.height = info.height, vc.width = info.width;
+  vc.z_dim = setup.z_dim, vc.base_width = a.base_width;
+  vc.num_classes = setup.use_stl ? info.num_classes : 0;
+  vc.classifier_hidden = a.stl_hidden;
+  AdversarialModels m;
+  m.generator = std::make_shared<Vae>(vc, init, noise, setup.split_latent);
+  m.discriminator =
+      std::make_shared<Discriminator>(setup.z_dim, setup.disc_width, setup.disc_depth, init);
+  m.generator->to(in.device);
+  m.discriminator->to(in.device);
+  Adam g_opt(m.generator->parameters(), {a.lr});
+  Adam d_opt(m.discriminator->parameters(), {a.lr});
+  StepLR g_lr(a.lr, std::max<int64_t>(1, a.iterations / std::max<int64_t>(1, a.lr_decay_steps)),
+              a.lr_decay);
+  StepLR d_lr = g_lr;
+
+  CyclicSampler lab(in.labeled, a.batch, derive_seed(in.seed, 3));
+  CyclicSampler unl(in.unlabeled, a.batch, derive_seed(in.seed, 4));
+  m.generator->train();
+  m.discriminator->train();
+  for (int64_t it = 0; it < a.iterations; ++it) {
+    std::vector<int64_t> items_l = items_at(in.labeled, lab.next());
+    std::vector<int64_t> pos_u = unl.next();
+    std::vector<int64_t> items_u = items_at(in.unlabeled, pos_u);
+    Tensor xl = vae_input(in.train, items_l, in.device);
+    Tensor xu = vae_input(in.train, items_u, in.device);
+    Tensor yl = setup.use_stl ? labels_of(in.train, items_l, in.device) : Tensor();
+    std::vector<float> tu;
+    for (int64_t p : pos_u) tu.push_back(unlabeled_targets[size_t(p)]);
+    Tensor target_u = Tensor::from_vector(tu, {int64_t(tu.size()), 1}).to(in.device);
+
+    for (int64_t s = 0; s < a.g_steps; ++s) {
+      GeneratorLoss loss = generator_loss(*m.generator, *m.discriminator, xl, yl, xu, a,
+                                          setup.use_stl);
+      g_opt.zero_grad();
+      loss.total.backward();
+      g_opt.step();
+    }
+    for (int64_t s = 0; s < a.d_steps; ++s) {
+      Tensor mu_l, mu_u;
+      {
+        NoGradGuard ng;
+        mu_l = m.generator->encode(xl).first;
+        mu_u = m.generator->encode(xu).first;
+      }
+      Tensor d_loss = discriminator_loss(*m.discriminator, mu_l, mu_u, target_u);
+      d_opt.zero_grad();
+      d_loss.backward();
+      d_opt.step();
+    }
+    g_lr.step(g_opt);
+    d_lr.step(d_opt);
+    fault_point();
+    if (in.progress) in.progress("adversarial training", it + 1, a.iterations);
+  }
+  return m;
+}
+
+std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
+                                   const std::vector<int64_t>& items, int64_t batch,
+                                   Device device) {
+  NoGradGuard ng;
+  m.generator->eval();
+  m.discriminator->eval();
+  std::vector<float> out;
+  out.reserve(items.size());
+  for (size_t s = 0; s < items.size(); s += size_t(batch)) {
+    std::vector<int64_t> part(items.begin() + long(s),
+                              items.begin() + long(std::min(items.size(), s + size_t(batch))));
+    Tensor mu = m.generator->encode(vae_input(ds, part, device)).first;
+    std::vector<float> st = m.discriminator->forward(mu).to_vector();
+    out.insert(out.end(), st.begin(), st.end());
+  }
+  return out;
+}
+
+std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
+                                    const std::vector<float>& states, int64_t budget) {
+  SR_CHECK_VALUE(states.size() == unlabeled.size(), "select: {} states for {} unlabeled items",
+                 states.size(), unlabeled.size());
+  std::vector<int64_t> pos =
+      top_k(Tensor::from_vector(states, {int64_t(states.size())}), budget);
+  std::vector<int64_t> out;
+  for (int64_t p : pos) out.push_back(unlabeled[size_t(p)]);
+  return out;
+}
+
+}  // namespace sr

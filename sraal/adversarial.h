@@ -1,0 +1,74 @@
+// Adversarial representation learning of SRAAL and VAAL (SPEC section 3), and the state
+// selection that follows it.
+//
+// One iteration: a labeled batch (x_L, y_L) and an unlabeled batch x_U, drawn independently and
+// cyclically from D_L and D_U; `g_steps` generator updates on
+//   recon_weight (MSE(x_L) + MSE(x_U)) + kl_weight (KL_L + KL_U)          (UIR, Eq. 1)
+//   + stl_weight CE(classify(z_STL,L), y_L)                              (STL, Eq. 2; SRAAL)
+//   + adv_weight (BCE(D(mu_L), 0) + BCE(D(mu_U), 0))                      (Eq. 6)
+// then `d_steps` discriminator updates on
+//   BCE(D(mu_L), 0) + BCE(D(mu_U), t_U)                                   (Eq. 5)
+// with mu detached and t_U the state label of each unlabeled sample: its uncertainty score
+// (the OUI relabeling, SRAAL) or 1 (VAAL, and SRAAL without OUI). D outputs the probability of
+// the unlabeled state (logits, with the numerically stable BCE). Adam for both, lr multiplied
+// by lr_decay every iterations / lr_decay_steps iterations. Images enter the VAE scaled to
+// [-1, 1].
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "layers/vae.h"
+#include "sraal/strategy.h"
+
+namespace sr {
+
+struct AdversarialSetup {
+  bool split_latent = true;  // SRAAL's generator (z_UIR | z_STL); VAAL: one latent
+  bool use_stl = true;       // the STL classifier and its loss (SRAAL only)
+  int64_t z_dim = 0, disc_width = 0, disc_depth = 0;
+};
+
+struct AdversarialModels {
+  std::shared_ptr<Vae> generator;
+  std::shared_ptr<Discriminator> discriminator;
+};
+
+// The generator objective (Eq. 7) on one labeled and one unlabeled batch, with its parts.
+struct GeneratorLoss {
+  Tensor total;  // recon_weight recon + kl_weight kl + stl_weight stl + adv_weight adv
+  Tensor recon;  // MSE(x_L) + MSE(x_U)                       (Eq. 1)
+  Tensor kl;     // KL_L + KL_U, each summed over the latent and averaged over the batch
+  Tensor stl;    // CE(classify(z_STL,L), y_L), undefined without STL (Eq. 2)
+  Tensor adv;    // BCE(D(mu_L), 0) + BCE(D(mu_U), 0)          (Eq. 6)
+};
+GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const Tensor& yl,
+                             const Tensor& xu, const AdversarialConfig& w, bool use_stl);
+
+// The discriminator objective (Eq. 5): BCE(D(mu_L), 0) + BCE(D(mu_U), t_U), t_U (N, 1).
+Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu_u,
+                          const Tensor& target_u);
+
+// The state targets of D_U: the relabeler's uncertainty scores under the target model (the
+// online uncertainty indicator, OUI) or, without OUI, 1 for every item.
+std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler);
+
+// Trains the generator and discriminator on the pools of `in`. `unlabeled_targets` holds the
+// discriminator's target for each item of in.unlabeled (same order).
+AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialSetup& setup,
+                                    const std::vector<float>& unlabeled_targets);
+
+// D(mu(x)) for `items`, generator in eval mode: the probability of the unlabeled state.
+std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
+                                   const std::vector<int64_t>& items, int64_t batch,
+                                   Device device);
+
+// The items of `unlabeled` with the `budget` highest states, highest first (ties: earlier
+// position first).
+std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
+                                    const std::vector<float>& states, int64_t budget);
+
+// A batch of images scaled to [-1, 1] (the VAE's input range), on `device`.
+Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device device);
+
+}  // namespace sr

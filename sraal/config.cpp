@@ -1,0 +1,206 @@
+// Experiment presets, validation, reductions from the paper's settings, JSON (see config.h).
+#include "sraal/config.h"
+
+#include <cmath>
+#include <set>
+
+#include "engine/backend.h"
+#include "sraal/strategy.h"
+
+namespace sr {
+
+NLOHMANN_JSON_SERIALIZE_ENUM(ScoreKind, {{ScoreKind::indicator, "indicator"},
+                                         {ScoreKind::entropy, "entropy"},
+                                         {ScoreKind::sd, "sd"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(IndicatorScaling, {{IndicatorScaling::population, "population"},
+                                                {IndicatorScaling::official, "official"}})
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DatasetOptions, name, dir, image_size, seg_height,
+                                                seg_width, test_fraction, split_seed,
+                                                coarse_labels, channels)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetConfig, arch, width, epochs, batch, lr,
+                                                momentum, weight_decay, milestones, crop_padding,
+                                                hflip)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdversarialConfig, iterations, batch, z_dim,
+                                                vaal_z_dim, base_width, disc_width, disc_depth,
+                                                vaal_disc_width, vaal_disc_depth, lr, lr_decay,
+                                                lr_decay_steps, g_steps, d_steps, recon_weight,
+                                                kl_weight, stl_weight, adv_weight, stl_hidden,
+                                                relabeler, scaling)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KCenterConfig, iterations, batch, z_dim,
+                                                base_width, lr, random_starts)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExperimentConfig, preset, data, pool_size,
+                                                test_size, methods, init, initial_fraction,
+                                                step_fraction, final_fraction, trials, seed,
+                                                device, loader_workers, target, adversarial,
+                                                kcenter)
+
+const std::vector<std::string>& preset_names() {
+  static const std::vector<std::string> n = {"quick", "cpu", "paper"};
+  return n;
+}
+
+ExperimentConfig preset_config(const std::string& name) {
+  ExperimentConfig c;  // the paper's settings
+  c.preset = name;
+  c.adversarial.z_dim = 200;
+  if (name == "paper") {
+    c.methods = {"sraal", "vaal", "random"};
+    c.trials = 3;
+    return c;
+  }
+  if (name != "quick" && name != "cpu")
+    throw ValueError(fmt::format("unknown preset '{}' (expected quick, cpu or paper)", name));
+  // The CPU presets: small pool and test subset, ResNet-18 at width 1/4 for few epochs, a
+  // narrow VAE trained for a few hundred adversarial iterations.
+  c.target.width = 0.25f;
+  c.target.epochs = 12;
+  c.target.batch = 64;
+  c.adversarial.iterations = 150;
+  c.adversarial.batch = 64;
+  c.adversarial.z_dim = 32;
+  c.adversarial.vaal_z_dim = 16;
+  c.adversarial.base_width = 16;
+  c.adversarial.disc_width = 128;
+  c.adversarial.vaal_disc_width = 128;
+  c.adversarial.stl_hidden = {256, 64};
+  c.kcenter.iterations = 300;
+  c.kcenter.batch = 64;
+  c.kcenter.z_dim = 16;
+  c.kcenter.base_width = 16;
+  if (name == "quick") {
+    c.methods = {"sraal", "random"};
+    c.trials = 1;
+    c.pool_size = 3000;
+    c.test_size = 2000;
+  } else {
+    c.methods = {"sraal", "vaal", "random"};
+    c.trials = 3;
+    c.pool_size = 3000;
+    c.test_size = 2000;
+  }
+  return c;
+}
+
+std::vector<double> labeled_fractions(const ExperimentConfig& c) {
+  std::vector<double> f;
+  for (int64_t k = 0;; ++k) {
+    double v = c.initial_fraction + double(k) * c.step_fraction;
+    if (v > c.final_fraction + 1e-9) break;
+    f.push_back(v);
+    if (c.step_fraction <= 0) break;
+  }
+  return f;
+}
+
+std::vector<int64_t> labeled_sizes(const ExperimentConfig& c, int64_t pool) {
+  std::vector<int64_t> s;
+  for (double f : labeled_fractions(c)) s.push_back(int64_t(std::llround(f * double(pool))));
+  return s;
+}
+
+void validate_options(const ExperimentConfig& c) {
+  SR_CHECK_VALUE(!c.methods.empty(), "run: no methods given");
+  std::set<std::string> seen;
+  for (const auto& m : c.methods) {
+    SR_CHECK_VALUE(has_strategy(m), "run: unknown method '{}' (known: {})", m,
+                   fmt::join(strategy_names(), ", "));
+    SR_CHECK_VALUE(seen.insert(m).second, "run: method '{}' given twice", m);
+  }
+  SR_CHECK_VALUE(c.init == "random" || c.init == "kcenter",
+                 "run: unknown --init '{}' (expected random or kcenter)", c.init);
+  SR_CHECK_VALUE(c.initial_fraction > 0 && c.initial_fraction <= 1 && c.final_fraction <= 1,
+                 "run: labeled fractions must lie in (0, 1], got initial {} and final {}",
+                 c.initial_fraction, c.final_fraction);
+  SR_CHECK_VALUE(c.step_fraction > 0 && c.final_fraction >= c.initial_fraction,
+                 "run: fractions must increase: initial {}, step {}, final {}",
+                 c.initial_fraction, c.step_fraction, c.final_fraction);
+  double cycles = (c.final_fraction - c.initial_fraction) / c.step_fraction;
+  SR_CHECK_VALUE(std::fabs(cycles - std::round(cycles)) < 1e-6,
+                 "run: the final fraction {} is not reached from {} in steps of {}",
+                 c.final_fraction, c.initial_fraction, c.step_fraction);
+  SR_CHECK_VALUE(c.trials >= 1, "run: --trials must be at least 1, got {}", c.trials);
+  SR_CHECK_VALUE(c.pool_size >= 0 && c.test_size >= 0, "run: pool size {} and test size {} must "
+                 "not be negative", c.pool_size, c.test_size);
+  SR_CHECK_VALUE(c.target.arch == "resnet18" || c.target.arch == "resnet18-imagenet",
+                 "run: unknown target model '{}'", c.target.arch);
+  SR_CHECK_VALUE(c.target.epochs >= 1 && c.target.batch >= 2 && c.target.width > 0,
+                 "run: target epochs {}, batch {} and width {} must be positive (batch >= 2)",
+                 c.target.epochs, c.target.batch, c.target.width);
+  const AdversarialConfig& a = c.adversarial;
+  SR_CHECK_VALUE(a.iterations >= 1 && a.batch >= 2 && a.z_dim >= 2 && a.z_dim % 2 == 0,
+                 "run: adversarial iterations {}, batch {} and even z_dim {} must be positive",
+                 a.iterations, a.batch, a.z_dim);
+  require_device(parse_device(c.device));
+}
+
+void validate_pool(const ExperimentConfig& c, int64_t pool) {
+  std::vector<int64_t> sizes = labeled_sizes(c, pool);
+  SR_CHECK_VALUE(sizes.front() >= 1, "run: the initial labeled pool is empty ({} of {} items)",
+                 c.initial_fraction, pool);
+  for (size_t i = 1; i < sizes.size(); ++i)
+    SR_CHECK_VALUE(sizes[i] > sizes[i - 1],
+                   "run: a step of {} adds no item to a pool of {} (fraction {} -> {})",
+                   c.step_fraction, pool, labeled_fractions(c)[i - 1], labeled_fractions(c)[i]);
+  SR_CHECK_VALUE(sizes.back() <= pool,
+                 "run: the budget ({} labeled at fraction {}) is larger than the pool of {}",
+                 sizes.back(), c.final_fraction, pool);
+}
+
+std::vector<std::string> reductions(const ExperimentConfig& c) {
+  ExperimentConfig p = preset_config("paper");
+  std::vector<std::string> r;
+  auto diff = [&](bool differs, std::string line) {
+    if (differs) r.push_back(std::move(line));
+  };
+  diff(c.pool_size != 0, fmt::format("AL pool: a seeded subset of {} training items (paper: the "
+                                     "whole training split)",
+                                     c.pool_size));
+  diff(c.test_size != 0, fmt::format("test metric on a seeded subset of {} test items (paper: the "
+                                     "whole test split)",
+                                     c.test_size));
+  diff(c.trials != p.trials, fmt::format("{} trial(s) (paper: several; we use {})", c.trials,
+                                         p.trials));
+  diff(c.target.width != p.target.width,
+       fmt::format("target ResNet-18 at width {} (paper: 1)", c.target.width));
+  diff(c.target.epochs != p.target.epochs,
+       fmt::format("target trained {} epochs (paper: 200)", c.target.epochs));
+  diff(c.target.batch != p.target.batch,
+       fmt::format("target batch {} (paper: 128)", c.target.batch));
+  const AdversarialConfig &a = c.adversarial, &pa = p.adversarial;
+  diff(a.iterations != pa.iterations,
+       fmt::format("{} adversarial iterations per cycle (paper: 20,000)", a.iterations));
+  diff(a.batch != pa.batch, fmt::format("adversarial batch {} (paper: 250)", a.batch));
+  diff(a.base_width != pa.base_width,
+       fmt::format("VAE encoder widths {}..{} (paper: 128..1024)", a.base_width,
+                   a.base_width * 8));
+  diff(a.z_dim != pa.z_dim, fmt::format("SRAAL latent {} (paper: {})", a.z_dim, pa.z_dim));
+  diff(a.vaal_z_dim != pa.vaal_z_dim,
+       fmt::format("VAAL latent {} (paper: {})", a.vaal_z_dim, pa.vaal_z_dim));
+  diff(a.disc_width != pa.disc_width,
+       fmt::format("discriminator width {} (paper: 512)", a.disc_width));
+  diff(a.stl_hidden != pa.stl_hidden,
+       fmt::format("STL classifier hidden sizes {} (paper: 1024, 256)", fmt::join(a.stl_hidden, ", ")));
+  if (c.init == "kcenter") {
+    diff(c.kcenter.iterations != p.kcenter.iterations,
+         fmt::format("k-center VAE trained {} iterations (paper: 20,000)", c.kcenter.iterations));
+    diff(c.kcenter.base_width != p.kcenter.base_width,
+         fmt::format("k-center VAE widths {}..{} (paper: 128..1024)", c.kcenter.base_width,
+                     c.kcenter.base_width * 8));
+  }
+  return r;
+}
+
+nlohmann::json to_json(const ExperimentConfig& c) {
+  nlohmann::json j = c;
+  return j;
+}
+
+ExperimentConfig config_from_json(const nlohmann::json& j) {
+  try {
+    return j.get<ExperimentConfig>();
+  } catch (const nlohmann::json::exception& e) {
+    throw ValueError(fmt::format("experiment configuration: {}", e.what()));
+  }
+}
+
+}  // namespace sr

@@ -1,0 +1,99 @@
+// The configuration of an active-learning experiment (`sraal run`), its presets, validation and
+// JSON form (written into manifest.json and the resume state).
+//
+// Presets:
+//   quick  SRAAL vs random, one trial, a 3,000-image subset of the training split, small models
+//          and few epochs: minutes on a 2-core CPU (the default).
+//   cpu    SPEC section 6's protocol (10% to 40% by 5%, 3 trials) for SRAAL, VAAL and random,
+//          with pool, widths and epochs reduced to finish within an hour on 2 cores.
+//   paper  the settings of SPEC sections 3 and 6 (full pool, ResNet-18, 200 epochs, 20,000
+//          adversarial iterations at batch 250): meant for a GPU.
+// Every reduction from the paper settings is listed by `reductions()` and written into
+// manifest.json and summary.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/dataset.h"
+#include "engine/math/selection_math.h"
+#include "engine/types.h"
+
+namespace sr {
+
+struct TargetConfig {
+  std::string arch = "resnet18";  // resnet18 | resnet18-imagenet
+  float width = 1.f;
+  int64_t epochs = 200, batch = 128;
+  float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
+  std::vector<double> milestones = {0.8};  // fractions of the epochs where lr is divided by 10
+  int64_t crop_padding = -1;               // -1: 4 for 32x32 images, 2 for 28x28, else 0
+  bool hflip = true;
+};
+
+// The adversarial representation learning of SRAAL and VAAL (SPEC section 3).
+struct AdversarialConfig {
+  int64_t iterations = 20000;  // per cycle
+  int64_t batch = 250;         // labeled and unlabeled batches each
+  int64_t z_dim = 64;          // SRAAL (split in halves); VAAL uses vaal_z_dim
+  int64_t vaal_z_dim = 32;
+  int64_t base_width = 128;    // encoder widths base..8 base
+  int64_t disc_width = 512, disc_depth = 4;  // SRAAL's discriminator
+  int64_t vaal_disc_width = 512, vaal_disc_depth = 2;
+  float lr = 5e-4f;
+  float lr_decay = 0.85f;      // multiplied every iterations / lr_decay_steps
+  int64_t lr_decay_steps = 30;
+  int64_t g_steps = 2, d_steps = 1;
+  float recon_weight = 5.f, kl_weight = 1.f, stl_weight = 5.f, adv_weight = 1.f;
+  std::vector<int64_t> stl_hidden = {1024, 256};
+  ScoreKind relabeler = ScoreKind::indicator;  // for SRAAL's online uncertainty indicator
+  IndicatorScaling scaling = IndicatorScaling::population;
+};
+
+// k-center initialisation (SPEC section 4): a VAE trained on the whole pool without labels.
+struct KCenterConfig {
+  int64_t iterations = 20000, batch = 250;
+  int64_t z_dim = 32, base_width = 128;
+  float lr = 5e-4f;
+  int64_t random_starts = 0;  // 0: max(1, M / 100)
+};
+
+struct ExperimentConfig {
+  std::string preset = "quick";
+  DatasetOptions data;
+  int64_t pool_size = 0;  // items of the training split forming the AL pool (0: all)
+  int64_t test_size = 0;  // items of the test split used for the metric (0: all)
+  std::vector<std::string> methods = {"sraal", "random"};
+  std::string init = "random";  // random | kcenter
+  double initial_fraction = 0.10, step_fraction = 0.05, final_fraction = 0.40;
+  int64_t trials = 1;
+  uint64_t seed = 0;
+  std::string device = "cpu";
+  int loader_workers = 1;
+  TargetConfig target;
+  AdversarialConfig adversarial;
+  KCenterConfig kcenter;
+};
+
+// The preset's configuration; throws ValueError for an unknown preset name.
+ExperimentConfig preset_config(const std::string& name);
+const std::vector<std::string>& preset_names();
+// The labeled fractions measured (initial, initial + step, ..., final), and the labeled-pool
+// size at each for a pool of n items.
+std::vector<double> labeled_fractions(const ExperimentConfig& c);
+std::vector<int64_t> labeled_sizes(const ExperimentConfig& c, int64_t pool);
+// Throws ValueError with one clear message for any inconsistent option (unknown method or init,
+// fractions not increasing, bad sizes, a device that is absent).
+void validate_options(const ExperimentConfig& c);
+// The checks that need the pool size: every cycle adds items, the budget fits in the pool.
+void validate_pool(const ExperimentConfig& c, int64_t pool);
+// Every way this configuration differs from the paper's settings, one line each.
+std::vector<std::string> reductions(const ExperimentConfig& c);
+
+nlohmann::json to_json(const ExperimentConfig& c);
+ExperimentConfig config_from_json(const nlohmann::json& j);
+
+}  // namespace sr

@@ -1,0 +1,420 @@
+// The experiment loop, its state and its output files (see experiment.h).
+#include "sraal/experiment.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "engine/atomic_file.h"
+#include "engine/cpu/cpu_backend.h"
+#include "layers/model_zoo.h"
+#include "sraal/kcenter_init.h"
+#include "sraal/report.h"
+#include "sraal/strategy.h"
+#include "sraal/train_classifier.h"
+
+namespace sr {
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Stable 64-bit tag of a method name (FNV-1a), for seed derivation.
+uint64_t name_tag(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// Progress: one rewritten line on a terminal, plain log lines otherwise.
+class Progress {
+ public:
+  explicit Progress(int64_t total_units) : total_(total_units), tty_(isatty(fileno(stderr))) {}
+
+  void set_context(std::string ctx) {
+    ctx_ = std::move(ctx);
+    log(ctx_);
+  }
+  void unit_done() { ++done_; }
+  void detail(const std::string& what, int64_t done, int64_t total) {
+    double t = now_seconds();
+    if (!tty_) return;  // plain logs: only stage changes and epoch lines
+    if (t - last_ < 0.2 && done != total) return;
+    last_ = t;
+    std::string line = fmt::format("{} | {} {}/{} | ETA {}", ctx_, what, done, total, eta());
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    std::fflush(stderr);
+  }
+  void log(const std::string& msg) {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr, "[%s] %s\n", clock().c_str(), msg.c_str());
+    std::fflush(stderr);
+  }
+  std::string eta() const {
+    if (done_ == 0) return "--";
+    double per = (now_seconds() - start_) / double(done_);
+    int64_t s = int64_t(per * double(total_ - done_));
+    return fmt::format("{}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
+  }
+
+ private:
+  std::string clock() const {
+    int64_t s = int64_t(now_seconds() - start_);
+    return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
+  }
+  int64_t total_, done_ = 0;
+  bool tty_;
+  double start_ = now_seconds(), last_ = 0;
+  std::string ctx_;
+};
+
+// The run's persistent state (state.json).
+struct RunState {
+  json config;
+  std::vector<int64_t> pool, test;
+  std::map<int64_t, std::vector<int64_t>> initial;  // trial -> initial labeled pool
+  struct Track {
+    int64_t next_cycle = 0;
+    std::vector<int64_t> labeled;
+  };
+  std::map<std::pair<int64_t, std::string>, Track> tracks;  // (trial, method)
+  std::vector<ResultRow> rows;
+
+  json to_json() const {
+    json j;
+    j["format"] = 1;
+    j["config"] = config;
+    j["pool"] = pool;
+    j["test"] = test;
+    json init = json::object();
+    for (const auto& [t, v] : initial) init[std::to_string(t)] = v;
+    j["initial"] = init;
+    json tr = json::array();
+    for (const auto& [key, t] : tracks)
+      tr.push_back({{"trial", key.first},
+                    {"method", key.second},
+                    {"next_cycle", t.next_cycle},
+                    {"labeled", t.labeled}});
+    j["tracks"] = tr;
+    json rs = json::array();
+    for (const auto& r : rows) rs.push_back(sr::to_json(r));
+    j["rows"] = rs;
+    return j;
+  }
+
+  static RunState from_json(const json& j) {
+    RunState s;
+    s.config = j.at("config");
+    s.pool = j.at("pool").get<std::vector<int64_t>>();
+    s.test = j.at("test").get<std::vector<int64_t>>();
+    for (const auto& [k, v] : j.at("initial").items())
+      s.initial[std::stoll(k)] = v.get<std::vector<int64_t>>();
+    for (const auto& t : j.at("tracks"))
+      s.tracks[{t.at("trial").get<int64_t>(), t.at("method").get<std::string>()}] = {
+          t.at("next_cycle").get<int64_t>(), t.at("labeled").get<std::vector<int64_t>>()};
+    for (const auto& r : j.at("rows")) s.rows.push_back(row_from_json(r));
+    return s;
+  }
+};
+
+std::vector<int64_t> seeded_subset(int64_t n, int64_t k, uint64_t seed) {
+  Generator g(seed);
+  std::vector<int64_t> perm = g.permutation(n);
+  if (k > 0 && k < n) perm.resize(size_t(k));
+  return perm;
+}
+
+void write_lines(const std::string& path, const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) s += std::to_string(x) + "\n";
+  write_file_atomic(path, s);
+}
+
+class Runner {
+ public:
+  Runner(ExperimentConfig cfg, RunOptions opt) : cfg_(std::move(cfg)), opt_(std::move(opt)) {}
+
+  RunResult run() {
+    double t0 = now_seconds();
+    bool resuming = opt_.resume && has_state();
+    if (resuming) load_state();
+    validate_options(cfg_);  // before anything is written or deleted
+    if (!resuming) prepare_fresh_output();
+    device_ = parse_device(cfg_.device);
+    DatasetSplits data = load_dataset(cfg_.data);  // missing or corrupt data fails here
+    train_ = data.train;
+    test_ = data.test;
+    if (state_.pool.empty()) {
+      state_.config = to_json(cfg_);
+      state_.pool = seeded_subset(train_->size(), cfg_.pool_size, derive_seed(cfg_.seed, 101));
+      state_.test = seeded_subset(test_->size(), cfg_.test_size, derive_seed(cfg_.seed, 102));
+    }
+    validate_pool(cfg_, int64_t(state_.pool.size()));
+    sizes_ = labeled_sizes(cfg_, int64_t(state_.pool.size()));
+    fractions_ = labeled_fractions(cfg_);
+    write_manifest();
+
+    int64_t cycles = int64_t(sizes_.size());
+    Progress progress(cfg_.trials * int64_t(cfg_.methods.size()) * cycles);
+    progress_ = &progress;
+    progress.log(fmt::format("run {}: {} on {} (pool {}, test {}), methods {}, {} trial(s), "
+                             "fractions {:.0f}%..{:.0f}%, init {}, device {}",
+                             opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(),
+                             state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials,
+                             100 * fractions_.front(), 100 * fractions_.back(), cfg_.init,
+                             cfg_.device));
+    for (int64_t t = 1; t <= cfg_.trials; ++t) {
+      const std::vector<int64_t>& init = initial_pool(t);
+      for (const std::string& m : cfg_.methods) run_track(t, m, init);
+    }
+    RunResult r;
+    r.rows = int64_t(state_.rows.size());
+    r.seconds = now_seconds() - t0;
+    progress.log(fmt::format("done: {} rows in {:.0f} s; results in {}", r.rows, r.seconds,
+                             opt_.out_dir));
+    return r;
+  }
+
+ private:
+  std::string path(const std::string& name) const { return (fs::path(opt_.out_dir) / name).string(); }
+
+  // --resume of a run killed before its first checkpoint starts it afresh with the options
+  // given; a directory that does not exist is most likely a typo.
+  bool has_state() const {
+    fs::path dir(opt_.out_dir);
+    SR_CHECK_IO(fs::is_directory(dir), "{}: nothing to resume (no such directory)", opt_.out_dir);
+    return fs::exists(dir / "state.json");
+  }
+
+  void load_state() {
+    fs::path file = fs::path(opt_.out_dir) / "state.json";
+    std::ifstream in(file);
+    try {
+      state_ = RunState::from_json(json::parse(in));
+    } catch (const json::exception& e) {
+      throw IOError(fmt::format("{}: corrupt state: {}", file.string(), e.what()));
+    }
+    cfg_ = config_from_json(state_.config);
+  }
+
+  void prepare_fresh_output() {
+    fs::path dir(opt_.out_dir);
+    if (fs::exists(dir / "state.json") || fs::exists(dir / "results.csv")) {
+      SR_CHECK_VALUE(opt_.force || opt_.resume,
+                     "{} already holds results; use --resume to continue that run or --force to "
+                     "overwrite it",
+                     opt_.out_dir);
+      for (const char* f : {"state.json", "results.csv", "summary.md", "plot.svg", "manifest.json"})
+        fs::remove(dir / f);
+      fs::remove_all(dir / "selected");
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    SR_CHECK_IO(!ec && fs::is_directory(dir), "{}: cannot create the output directory: {}",
+                opt_.out_dir, ec.message());
+  }
+
+  void write_manifest() {
+    json m;
+    m["version"] = SRAAL_VERSION;
+    m["command"] = opt_.command_line;
+    m["config"] = to_json(cfg_);
+    m["seed"] = cfg_.seed;
+    m["device"] = cfg_.device;
+    m["threads"] = get_num_threads();
+    m["dataset"] = {{"name", train_->info().name},
+                    {"train_items", train_->size()},
+                    {"test_items", test_->size()},
+                    {"train_fingerprint", train_->fingerprint()},
+                    {"test_fingerprint", test_->fingerprint()},
+                    {"pool_items", state_.pool.size()},
+                    {"test_items_used", state_.test.size()}};
+    m["labeled_fractions"] = fractions_;
+    m["labeled_sizes"] = sizes_;
+    m["reductions_from_paper"] = reductions(cfg_);
+    write_file_atomic(path("manifest.json"), m.dump(2) + "\n");
+  }
+
+  const std::vector<int64_t>& initial_pool(int64_t trial) {
+    auto it = state_.initial.find(trial);
+    if (it != state_.initial.end()) return it->second;
+    std::vector<int64_t> init;
+    uint64_t seed = derive_seed(cfg_.seed, uint64_t(1000 + trial));
+    if (cfg_.init == "kcenter") {
+      progress_->set_context(fmt::format("trial {}/{}: k-center initial pool", trial, cfg_.trials));
+      init = kcenter_initial_pool(*train_, state_.pool, sizes_.front(), cfg_.kcenter,
+                                  cfg_.adversarial, seed, device_,
+                                  [&](const std::string& w, int64_t d, int64_t n) {
+                                    progress_->detail(w, d, n);
+                                  })
+                 .items;
+    } else {
+      std::vector<int64_t> perm = Generator(seed).permutation(int64_t(state_.pool.size()));
+      for (int64_t i = 0; i < sizes_.front(); ++i) init.push_back(state_.pool[size_t(perm[size_t(i)])]);
+    }
+    state_.initial[trial] = init;
+    save_state();
+    return state_.initial[trial];
+  }
+
+  void run_track(int64_t trial, const std::string& method, const std::vector<int64_t>& init) {
+    auto key = std::make_pair(trial, method);
+    if (!state_.tracks.count(key)) {
+      state_.tracks[key] = {0, init};
+      fs::create_directories(fs::path(path("selected")) / method / fmt::format("trial{}", trial));
+      write_lines(selected_path(method, trial, 0), init);
+      save_state();
+    }
+    std::unique_ptr<Strategy> strategy = make_strategy(method);
+    int64_t cycles = int64_t(sizes_.size());
+    for (int64_t c = 0; c < cycles; ++c) {
+      if (c < state_.tracks[key].next_cycle) {
+        progress_->unit_done();
+        continue;
+      }
+      run_cycle(trial, method, c, *strategy);
+      progress_->unit_done();
+    }
+  }
+
+  std::string selected_path(const std::string& method, int64_t trial, int64_t cycle) const {
+    return (fs::path(path("selected")) / method / fmt::format("trial{}", trial) /
+            fmt::format("cycle{}.txt", cycle))
+        .string();
+  }
+
+  void run_cycle(int64_t trial, const std::string& method, int64_t c, Strategy& strategy) {
+    RunState::Track& track = state_.tracks[{trial, method}];
+    int64_t cycles = int64_t(sizes_.size());
+    std::string ctx = fmt::format("trial {}/{} {} cycle {}/{} (labeled {}, {:.0f}%)", trial,
+                                  cfg_.trials, method, c + 1, cycles, track.labeled.size(),
+                                  100 * fractions_[size_t(c)]);
+    progress_->set_context(ctx);
+
+    // 1. The target model, from scratch on D_L. Its seed depends on (trial, cycle) only: every
+    //    method trains the same initial weights on its own labeled pool.
+    const DatasetInfo& info = train_->info();
+    ModelSpec spec;
+    spec.arch = cfg_.target.arch;
+    spec.in_channels = info.channels, spec.height = info.height, spec.width = info.width;
+    spec.num_classes = info.num_classes;
+    spec.width_mult = cfg_.target.width;
+    uint64_t cycle_seed = derive_seed(cfg_.seed, uint64_t(trial) * 1000 + uint64_t(c));
+    Generator init(cycle_seed);
+    auto target = build_model(spec, init, std::make_shared<Generator>(derive_seed(cycle_seed, 1)));
+    target->to(device_);
+    ClassifierTrainOptions o;
+    o.epochs = cfg_.target.epochs, o.batch_size = cfg_.target.batch, o.lr = cfg_.target.lr;
+    o.momentum = cfg_.target.momentum, o.weight_decay = cfg_.target.weight_decay;
+    o.milestones = cfg_.target.milestones;
+    int64_t pad = cfg_.target.crop_padding >= 0 ? cfg_.target.crop_padding
+                  : info.height == 32           ? 4
+                  : info.height == 28           ? 2
+                                                : 0;
+    o.augment = Augment{pad, cfg_.target.hflip};
+    o.seed = derive_seed(cycle_seed, 2);
+    o.device = device_;
+    o.loader_workers = cfg_.loader_workers;
+    o.on_epoch = [&](const EpochReport& r) {
+      progress_->detail(fmt::format("target epoch (loss {:.3f}, {:.0f} img/s)", r.loss,
+                                    r.images_per_sec),
+                        r.epoch, r.epochs);
+    };
+    TrainResult tr = train_classifier(*target, *train_, track.labeled, o);
+    EvalResult ev = evaluate_classifier(*target, *test_, state_.test, 256, device_);
+
+    ResultRow row;
+    row.method = method, row.trial = trial, row.cycle = c;
+    row.labeled = int64_t(track.labeled.size());
+    row.labeled_fraction = fractions_[size_t(c)];
+    row.value = ev.accuracy;
+    row.train_seconds = tr.seconds;
+
+    // 2-4. Selection of the next items (not after the last measurement).
+    std::vector<int64_t> chosen;
+    if (c + 1 < int64_t(sizes_.size())) {
+      double ts = now_seconds();
+      std::set<int64_t> in_l(track.labeled.begin(), track.labeled.end());
+      std::vector<int64_t> unlabeled;
+      for (int64_t i : state_.pool)
+        if (!in_l.count(i)) unlabeled.push_back(i);
+      SelectionInput in{*train_,
+                        track.labeled,
+                        unlabeled,
+                        *target,
+                        sizes_[size_t(c + 1)] - sizes_[size_t(c)],
+                        derive_seed(derive_seed(cfg_.seed, name_tag(method)),
+                                    uint64_t(trial) * 1000 + uint64_t(c)),
+                        device_,
+                        cfg_,
+                        [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); }};
+      chosen = strategy.select(in);
+      check_selection(chosen, in_l, unlabeled.size(), in.budget, method);
+      row.select_seconds = now_seconds() - ts;
+      write_lines(selected_path(method, trial, c + 1), chosen);
+    }
+    progress_->log(fmt::format("{}: accuracy {:.2f}% (train {:.1f} s{})", ctx, 100 * ev.accuracy,
+                               tr.seconds,
+                               chosen.empty() ? ""
+                                              : fmt::format(", selected {} in {:.1f} s",
+                                                            chosen.size(), row.select_seconds)));
+    state_.rows.push_back(row);
+    track.labeled.insert(track.labeled.end(), chosen.begin(), chosen.end());
+    track.next_cycle = c + 1;
+    save_state();
+  }
+
+  static void check_selection(const std::vector<int64_t>& chosen, const std::set<int64_t>& labeled,
+                              size_t unlabeled, int64_t budget, const std::string& method) {
+    SR_CHECK(int64_t(chosen.size()) == budget, "method {} selected {} items instead of {}",
+             method, chosen.size(), budget);
+    std::set<int64_t> seen;
+    for (int64_t i : chosen)
+      SR_CHECK(!labeled.count(i) && seen.insert(i).second,
+               "method {} selected item {} twice or from the labeled pool", method, i);
+    (void)unlabeled;
+  }
+
+  // Rewrites every file that depends on the rows; state.json last, so a crash in between
+  // leaves a state that regenerates the others on resume.
+  void save_state() {
+    std::string title = fmt::format("sraal run: {} on {} ({} preset)", fmt::join(cfg_.methods, " vs "),
+                                    cfg_.data.name, cfg_.preset);
+    std::vector<std::string> notes = reductions(cfg_);
+    notes.insert(notes.begin(),
+                 fmt::format("pool {} items, test metric on {} items, init {}, seed {}, device {}",
+                             state_.pool.size(), state_.test.size(), cfg_.init, cfg_.seed,
+                             cfg_.device));
+    write_file_atomic(path("results.csv"), results_csv(state_.rows));
+    write_file_atomic(path("summary.md"), summary_markdown(state_.rows, cfg_.methods, title, notes));
+    write_file_atomic(path("plot.svg"), plot_svg(state_.rows, cfg_.methods, title));
+    write_file_atomic(path("state.json"), state_.to_json().dump() + "\n");
+  }
+
+  ExperimentConfig cfg_;
+  RunOptions opt_;
+  RunState state_;
+  Device device_ = Device::cpu;
+  std::shared_ptr<Dataset> train_, test_;
+  std::vector<int64_t> sizes_;
+  std::vector<double> fractions_;
+  Progress* progress_ = nullptr;
+};
+
+}  // namespace
+
+RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options) {
+  Runner r(config, options);
+  return r.run();
+}
+
+}  // namespace sr

@@ -1,0 +1,39 @@
+// An active-learning experiment (`sraal run`): trials x methods x cycles of SPEC section 1, with
+// its output directory:
+//   results.csv                          one row per (method, trial, cycle)
+//   selected/<method>/trial<T>/cycle<C>.txt   dataset indices that entered D_L at cycle C
+//                                        (cycle 0: the initial pool)
+//   summary.md, plot.svg                 mean ± sd per method per labeled fraction
+//   manifest.json                        configuration, seed, dataset fingerprints, version, device
+//   state.json                           what --resume needs, rewritten atomically every cycle
+//
+// Inside a trial every method starts from the same initial pool (random or k-center, computed
+// once). Every random stream derives from (seed, trial, method, cycle), so a run killed at any
+// moment and resumed reproduces the uninterrupted run's results and selections exactly (on the
+// same machine and thread count).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sraal/config.h"
+
+namespace sr {
+
+struct RunOptions {
+  std::string out_dir;
+  // Continue the run in out_dir after its last finished cycle, with the configuration saved in
+  // its state.json (a run killed before its first checkpoint starts afresh).
+  bool resume = false;
+  bool force = false;   // overwrite a finished or partial run in out_dir
+  std::string command_line;  // for the manifest
+};
+
+struct RunResult {
+  int64_t rows = 0;
+  double seconds = 0;
+};
+
+RunResult run_experiment(const ExperimentConfig& config, const RunOptions& options);
+
+}  // namespace sr

@@ -1,0 +1,69 @@
+// k-center initialisation (see kcenter_init.h).
+#include "sraal/kcenter_init.h"
+
+#include "engine/atomic_file.h"
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/selection.h"
+#include "sraal/adversarial.h"
+
+namespace sr {
+
+Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items,
+                    int64_t batch, Device device) {
+  NoGradGuard ng;
+  vae.eval();
+  std::vector<Tensor> parts;
+  for (size_t s = 0; s < items.size(); s += size_t(batch)) {
+    std::vector<int64_t> part(items.begin() + long(s),
+                              items.begin() + long(std::min(items.size(), s + size_t(batch))));
+    parts.push_back(vae.encode(vae_input(ds, part, device)).first.to(Device::cpu));
+  }
+  vae.train();
+  return concat(parts, 0);
+}
+
+KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& pool, int64_t m,
+                                 const KCenterConfig& cfg, const AdversarialConfig& w,
+                                 uint64_t seed, Device device, const ProgressFn& progress) {
+  SR_CHECK_VALUE(m >= 1 && m <= int64_t(pool.size()), "k-center: {} centers from a pool of {}", m,
+                 pool.size());
+  const DatasetInfo& info = ds.info();
+  VaeConfig vc;
+  vc.in_channels = info.channels, vc.height = info.height, vc.width = info.width;
+  vc.z_dim = cfg.z_dim, vc.base_width = cfg.base_width;
+  Generator init(derive_seed(seed, 1));
+  Vae vae(vc, init, std::make_shared<Generator>(derive_seed(seed, 2)));
+  vae.to(device);
+  Adam opt(vae.parameters(), {cfg.lr});
+  Generator pick(derive_seed(seed, 3));
+  int64_t batch = std::min<int64_t>(cfg.batch, int64_t(pool.size()));
+  std::vector<int64_t> order;
+  size_t pos = 0;
+  for (int64_t it = 0; it < cfg.iterations; ++it) {
+    std::vector<int64_t> items;
+    while (int64_t(items.size()) < batch) {
+      if (pos == order.size()) order = pick.permutation(int64_t(pool.size())), pos = 0;
+      items.push_back(pool[size_t(order[pos++])]);
+    }
+    Tensor x = vae_input(ds, items, device);
+    VaeOutput o = vae.forward_all(x);
+    Tensor loss = add(mul(mse_loss(o.recon, x), w.recon_weight),
+                      mul(kl_normal(o.mu, o.logvar, KlReduction::batch_mean), w.kl_weight));
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    fault_point();
+    if (progress) progress("k-center VAE", it + 1, cfg.iterations);
+  }
+  if (progress) progress("k-center selection", 0, 1);
+  KCenterPool r;
+  r.latents = latent_means(vae, ds, pool, 256, device);
+  r.random_starts = cfg.random_starts > 0 ? cfg.random_starts : std::max<int64_t>(1, m / 100);
+  r.positions = kcenter_greedy(r.latents, {}, m, derive_seed(seed, 4), r.random_starts);
+  for (int64_t p : r.positions) r.items.push_back(pool[size_t(p)]);
+  return r;
+}
+
+}  // namespace sr

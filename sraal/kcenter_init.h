@@ -1,0 +1,30 @@
+// The k-center initial labeled pool (SPEC section 4, the paper's Algorithm 1): a VAE (the UIR,
+// no labels needed) trained on the whole pool, every item's latent mean, then greedy k-center
+// from I random starts (I = max(1, M / 100) by default) until M items are chosen.
+#pragma once
+
+#include <vector>
+
+#include "data/dataset.h"
+#include "layers/vae.h"
+#include "sraal/config.h"
+#include "sraal/strategy.h"
+
+namespace sr {
+
+struct KCenterPool {
+  std::vector<int64_t> items;      // the M chosen dataset indices, in the order picked
+  std::vector<int64_t> positions;  // the same as positions in the pool
+  Tensor latents;                  // (pool size, z): the latent means the picks were made in
+  int64_t random_starts = 0;       // the first picks, drawn at random
+};
+
+KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& pool, int64_t m,
+                                 const KCenterConfig& cfg, const AdversarialConfig& loss_weights,
+                                 uint64_t seed, Device device, const ProgressFn& progress);
+
+// The latent means of `items` under `vae` (eval mode), (N, z) on the CPU.
+Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items,
+                    int64_t batch, Device device);
+
+}  // namespace sr

@@ -1,0 +1,49 @@
+// The result files of a run: results.csv (one row per method, trial and cycle), summary.md
+// (mean ± sd per method per labeled fraction) and plot.svg (metric against labeled fraction per
+// method, with ±1 sd bands).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace sr {
+
+struct ResultRow {
+  std::string method;
+  int64_t trial = 0, cycle = 0, labeled = 0;
+  double labeled_fraction = 0;
+  std::string metric = "accuracy";
+  double value = 0;  // the metric, in [0, 1]
+  double train_seconds = 0, select_seconds = 0;
+};
+
+nlohmann::json to_json(const ResultRow& r);
+ResultRow row_from_json(const nlohmann::json& j);
+
+// "method,trial,cycle,labeled,labeled_fraction,metric,value,train_seconds,select_seconds\n..."
+std::string results_csv(const std::vector<ResultRow>& rows);
+
+struct Aggregate {
+  std::string method;
+  double labeled_fraction = 0;
+  int64_t n = 0;
+  double mean = 0, sd = 0;  // sample standard deviation (0 when n = 1)
+};
+// Per (method, fraction), methods in `methods` order, fractions ascending.
+std::vector<Aggregate> aggregate(const std::vector<ResultRow>& rows,
+                                 const std::vector<std::string>& methods);
+
+// summary.md: the table, and per fraction whether the first method beats each other one by
+// more than one standard deviation. `notes` (reductions from the paper, timing) follow it.
+std::string summary_markdown(const std::vector<ResultRow>& rows,
+                             const std::vector<std::string>& methods, const std::string& title,
+                             const std::vector<std::string>& notes);
+
+// plot.svg: mean metric (%) against labeled fraction, one line and ±1 sd band per method.
+std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
+                     const std::string& title);
+
+}  // namespace sr

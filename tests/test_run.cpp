@@ -1,0 +1,172 @@
+// `sraal run` end to end on a tiny synthetic pool: the output files, the selection invariants,
+// refusing to overwrite results, option errors before any work, and that a run killed with
+// SIGKILL at any moment and resumed reproduces the uninterrupted run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace sr {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;  // exit code; 128 + signal when killed by a signal
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  std::string cmd = std::string(SR_SRAAL_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = pclose(p);
+  if (WIFEXITED(status)) return {WEXITSTATUS(status), out};
+  if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), out};
+  return {-1, out};
+}
+
+// Killed by SIGKILL (directly, or as the shell reports a killed child).
+constexpr int kKilled = 128 + 9;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<int64_t> read_indices(const fs::path& p) {
+  std::vector<int64_t> v;
+  std::ifstream in(p);
+  for (int64_t x; in >> x;) v.push_back(x);
+  return v;
+}
+
+// The CSV without the timing columns (which differ between runs).
+std::string results_without_timings(const fs::path& dir) {
+  std::istringstream in(read_file(dir / "results.csv"));
+  std::string line, out;
+  while (std::getline(in, line)) {
+    int commas = 0;
+    size_t cut = line.size();
+    for (size_t i = 0; i < line.size(); ++i)
+      if (line[i] == ',' && ++commas == 7) cut = i;
+    out += line.substr(0, cut) + "\n";
+  }
+  return out;
+}
+
+class Run : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sraal_run_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+const std::string kBase =
+    "run --dataset synthetic --pool-size 300 --test-size 100 --epochs 1 --iterations 4 "
+    "--fractions 0.1,0.1,0.3 --seed 3";
+const std::string kTiny = kBase + " --methods sraal,random";
+
+TEST_F(Run, TinyRunWritesEveryOutput) {
+  fs::path out = dir_ / "a";
+  Result r = run(kTiny + " --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* f : {"results.csv", "summary.md", "plot.svg", "manifest.json", "state.json"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  std::string csv = read_file(out / "results.csv");
+  EXPECT_EQ(csv.rfind("method,trial,cycle,labeled,labeled_fraction,metric,value,train_seconds,"
+                      "select_seconds\n",
+                      0),
+            0u);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 3);  // 2 methods x 3 cycles
+  auto manifest = nlohmann::json::parse(read_file(out / "manifest.json"));
+  EXPECT_EQ(manifest["seed"], 3);
+  EXPECT_EQ(manifest["dataset"]["train_fingerprint"].get<std::string>().size(), 16u);
+  EXPECT_FALSE(manifest["reductions_from_paper"].empty());
+  EXPECT_NE(read_file(out / "summary.md").find("| 30% |"), std::string::npos);
+  EXPECT_EQ(read_file(out / "plot.svg").rfind("<svg", 0), 0u);
+
+  for (const char* m : {"sraal", "random"}) {
+    std::set<int64_t> labeled;
+    for (int c = 0; c < 3; ++c) {
+      auto v = read_indices(out / "selected" / m / "trial1" / ("cycle" + std::to_string(c) + ".txt"));
+      EXPECT_EQ(v.size(), 30u) << m << " cycle " << c;
+      for (int64_t i : v) EXPECT_TRUE(labeled.insert(i).second) << m << ": item " << i << " twice";
+    }
+  }
+  // Both methods start from the same initial pool.
+  EXPECT_EQ(read_indices(out / "selected/sraal/trial1/cycle0.txt"),
+            read_indices(out / "selected/random/trial1/cycle0.txt"));
+}
+
+TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
+  fs::path out = dir_ / "b";
+  ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
+  Result again = run(kBase + " --methods random --out " + out.string());
+  EXPECT_NE(again.code, 0);
+  EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
+  EXPECT_EQ(run(kBase + " --methods random --force --out " + out.string()).code, 0);
+
+  struct Case {
+    std::string args, needle;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"--methods sraal,magic", "unknown method 'magic'"},
+           {"--methods random --resume --out /nonexistent/run", "no such directory"},
+           {"--fractions 0.3,0.1,0.1", "fractions must increase"},
+           {"--fractions 0.1,0.1,1.5", "(0, 1]"},
+           {"--init farthest", "unknown --init 'farthest'"},
+           {"--device cuda", "device cuda is not available"},
+           {"--dataset mnist --data-dir /nonexistent/mnist", "/nonexistent/mnist"},
+           {"--trials 0", "--trials"}}) {
+    fs::path o = dir_ / "bad";
+    bool has_methods = c.args.find("--methods") != std::string::npos;
+    std::string args = (has_methods ? kBase : kTiny) + " " + c.args;
+    if (c.args.find("--out") == std::string::npos) args += " --out " + o.string();
+    Result r = run(args);
+    EXPECT_NE(r.code, 0) << c.args;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.args << ": " << r.output;
+    EXPECT_FALSE(fs::exists(o / "results.csv")) << c.args;
+  }
+}
+
+TEST_F(Run, KilledAnywhereAndResumedEqualsUninterrupted) {
+  fs::path ref = dir_ / "ref";
+  ASSERT_EQ(run(kTiny + " --out " + ref.string()).code, 0);
+  std::string expected = results_without_timings(ref);
+  // Fault points fall on every optimiser step and between writing and renaming each file: these
+  // cover target training, adversarial training and the state writes of several cycles.
+  for (int fault : {1, 6, 14, 27, 44}) {
+    fs::path out = dir_ / ("k" + std::to_string(fault));
+    Result killed = run(kTiny + " --fault-at " + std::to_string(fault) + " --out " + out.string());
+    ASSERT_EQ(killed.code, kKilled) << "fault " << fault << ": " << killed.output;
+    // The same command with --resume (its options matter only when the run was killed before
+    // its first checkpoint).
+    Result resumed = run(kTiny + " --resume --out " + out.string());
+    ASSERT_EQ(resumed.code, 0) << "fault " << fault << ": " << resumed.output;
+    EXPECT_EQ(results_without_timings(out), expected) << "fault " << fault;
+    for (const char* m : {"sraal", "random"})
+      for (int c = 0; c < 3; ++c) {
+        fs::path f = fs::path("selected") / m / "trial1" / ("cycle" + std::to_string(c) + ".txt");
+        EXPECT_EQ(read_indices(out / f), read_indices(ref / f)) << "fault " << fault << " " << f;
+      }
+  }
+}
+
+}  // namespace
+}  // namespace sr

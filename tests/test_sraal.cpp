@@ -1,0 +1,151 @@
+// SRAAL's pieces against their definitions (SPEC sections 1-4): the discriminator's targets,
+// the loss weights, selection of the highest states, and the k-center initial pool.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "data/batch.h"
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/selection.h"
+#include "layers/layers.h"
+#include "sraal/adversarial.h"
+#include "sraal/kcenter_init.h"
+#include "sraal/strategy.h"
+#include "tests/gradcheck.h"
+
+namespace sr {
+namespace {
+
+using test::random_input;
+
+double bce(double p, double t) { return -(t * std::log(p) + (1 - t) * std::log(1 - p)); }
+double sigmoid_d(double x) { return 1 / (1 + std::exp(-x)); }
+
+TEST(SraalLosses, DiscriminatorTargetsAreZeroForLabeledAndTheScoreForUnlabeled) {
+  Generator g(1);
+  Discriminator d(6, 8, 2, g);
+  Tensor mu_l = random_input({3, 6}, 2, -1, 1, false), mu_u = random_input({4, 6}, 3, -1, 1, false);
+  std::vector<float> t = {0.1f, 0.9f, 0.5f, 0.3f};
+  Tensor target = Tensor::from_vector(t, {4, 1});
+  double got = discriminator_loss(d, mu_l, mu_u, target).item<float>();
+  std::vector<float> ll = d.logits(mu_l).to_vector(), lu = d.logits(mu_u).to_vector();
+  double want_l = 0, want_u = 0;
+  for (float x : ll) want_l += bce(sigmoid_d(x), 0.0) / 3;
+  for (size_t i = 0; i < 4; ++i) want_u += bce(sigmoid_d(lu[i]), t[i]) / 4;
+  EXPECT_NEAR(got, want_l + want_u, 1e-5);
+}
+
+TEST(SraalLosses, GeneratorLossWeightsFollowTheReleasedCode) {
+  Generator g(4);
+  VaeConfig vc;
+  vc.in_channels = 1, vc.height = 28, vc.width = 28, vc.z_dim = 8, vc.base_width = 4;
+  vc.num_classes = 3, vc.classifier_hidden = {8};
+  auto noise = std::make_shared<Generator>(5);
+  auto gen = make_sraal_generator(vc, g, noise);
+  Discriminator d(8, 8, 2, g);
+  Tensor xl = random_input({4, 1, 28, 28}, 6, -1, 1, false);
+  Tensor xu = random_input({5, 1, 28, 28}, 7, -1, 1, false);
+  Tensor yl = Tensor::from_vector(std::vector<int64_t>{0, 2, 1, 2}, {4});
+  AdversarialConfig w;  // defaults: recon 5, KL 1, STL 5, adversarial 1 (SPEC section 3)
+  EXPECT_EQ(w.recon_weight, 5.f);
+  EXPECT_EQ(w.kl_weight, 1.f);
+  EXPECT_EQ(w.stl_weight, 5.f);
+  EXPECT_EQ(w.adv_weight, 1.f);
+  NoGradGuard ng;
+  GeneratorLoss l = generator_loss(*gen, d, xl, yl, xu, w, true);
+  double parts = 5 * l.recon.item<float>() + 1 * l.kl.item<float>() + 5 * l.stl.item<float>() +
+                 1 * l.adv.item<float>();
+  EXPECT_NEAR(l.total.item<float>(), parts, 1e-4 * std::fabs(parts));
+  // The adversarial term is BCE against 0 ("labeled") for both batches: recompute it from the
+  // same samples of the latent noise.
+  *noise = Generator(5);
+  VaeOutput ol = gen->forward_all(xl), ou = gen->forward_all(xu);
+  double adv = 0;
+  for (float x : d.logits(ol.mu).to_vector()) adv += bce(sigmoid_d(x), 0) / 4;
+  for (float x : d.logits(ou.mu).to_vector()) adv += bce(sigmoid_d(x), 0) / 5;
+  EXPECT_NEAR(l.adv.item<float>(), adv, 1e-5);
+  GeneratorLoss no_stl = generator_loss(*gen, d, xl, yl, xu, w, false);
+  EXPECT_FALSE(no_stl.stl.defined());
+}
+
+// A target model whose softmax output is known: logits = the first C pixels of the image.
+class FirstPixels : public Module {
+ public:
+  explicit FirstPixels(int64_t c) : c_(c) {}
+  Tensor forward(const Tensor& x) override { return x.flatten(1).narrow(1, 0, c_).contiguous(); }
+  std::string type_name() const override { return "FirstPixels"; }
+
+ private:
+  int64_t c_;
+};
+
+TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
+  DatasetSplits d = make_synthetic(40, 8, 1, 4, 4, 4, 3);
+  FirstPixels target(4);
+  ExperimentConfig cfg;
+  std::vector<int64_t> labeled = {0, 1}, unlabeled = {5, 9, 12};
+  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, cfg, {}};
+  std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator);
+  std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator);
+  ASSERT_EQ(oui.size(), 3u);
+  EXPECT_EQ(ones, std::vector<float>(3, 1.f));
+  // The same scores from the probabilities computed here.
+  std::vector<float> expect;
+  for (int64_t i : unlabeled) {
+    Tensor probs = softmax(target(make_batch(*d.train, {i}, Augment{}, 0, 0).images), 1);
+    expect.push_back(uncertainty_scores(probs, ScoreKind::indicator, false).to_vector()[0]);
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(oui[i], expect[i], 1e-6);
+    EXPECT_GE(oui[i], 0.f);
+    EXPECT_LT(oui[i], 1.f);
+  }
+}
+
+TEST(SraalSelection, TakesTheHighestStates) {
+  std::vector<int64_t> unlabeled = {10, 11, 12, 13, 14};
+  std::vector<float> states = {0.2f, 0.9f, 0.5f, 0.9f, 0.1f};
+  EXPECT_EQ(select_highest(unlabeled, states, 3), (std::vector<int64_t>{11, 13, 12}));
+  EXPECT_THROW(select_highest(unlabeled, states, 6), ValueError);
+}
+
+TEST(SraalStrategies, EveryMethodOfTheIssueIsRegistered) {
+  for (const char* m : {"sraal", "sraal-no-oui", "sraal-no-stl", "sraal-no-oui-no-stl",
+                        "sraal-entropy", "sraal-sd", "vaal", "random"})
+    EXPECT_TRUE(has_strategy(m)) << m;
+  EXPECT_THROW(make_strategy("magic"), ValueError);
+}
+
+TEST(KCenterInit, EveryPickIsTheFarthestPointFromThoseBefore) {
+  DatasetSplits d = make_synthetic(120, 8, 1, 28, 28, 4, 5);
+  std::vector<int64_t> pool;
+  for (int64_t i = 0; i < 120; i += 2) pool.push_back(i);  // every other item
+  KCenterConfig kc;
+  kc.iterations = 5, kc.batch = 16, kc.z_dim = 4, kc.base_width = 4, kc.random_starts = 2;
+  KCenterPool r = kcenter_initial_pool(*d.train, pool, 12, kc, AdversarialConfig{}, 9,
+                                       Device::cpu, {});
+  ASSERT_EQ(r.items.size(), 12u);
+  ASSERT_EQ(r.latents.shape(), (Shape{60, 4}));
+  std::set<int64_t> distinct(r.items.begin(), r.items.end());
+  EXPECT_EQ(distinct.size(), 12u);
+  for (size_t j = 0; j < 12; ++j) EXPECT_EQ(r.items[j], pool[size_t(r.positions[j])]);
+  // Max-min at every pick after the random starts: the chosen point's distance to its nearest
+  // earlier pick is the largest over the pool (distances as the selection kernel computes them).
+  Tensor d2 = pairwise_sq_dists(r.latents, r.latents);
+  std::vector<float> dd = d2.to_vector();
+  for (size_t j = size_t(r.random_starts); j < 12; ++j) {
+    auto nearest = [&](int64_t i) {
+      float m = 1e30f;
+      for (size_t q = 0; q < j; ++q) m = std::min(m, dd[size_t(i * 60 + r.positions[q])]);
+      return m;
+    };
+    float chosen = nearest(r.positions[j]);
+    for (int64_t i = 0; i < 60; ++i)
+      EXPECT_LE(nearest(i), chosen * (1 + 1e-5f) + 1e-6f) << "pick " << j << ", point " << i;
+  }
+}
+
+}  // namespace
+}  // namespace sr
