@@ -24,6 +24,14 @@ Runner add_run(CLI::App& app) {
   // A repeated option takes its last value (so a script can append overrides).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--preset", a->preset, "quick | cpu | paper")->capture_default_str();
+  app.footer(
+      "Presets (options given above override them):\n"
+      "  quick  SRAAL vs random, 1 trial, 3,000 Fashion-MNIST items, ResNet-18 width 1/4: under\n"
+      "         10 minutes on 2 cores (the default)\n"
+      "  cpu    SRAAL, VAAL and random, 3 trials, 10% to 40% by 5%: within an hour on 2 cores\n"
+      "  paper  the paper's settings (whole training split, ResNet-18, 200 epochs, 20,000\n"
+      "         adversarial iterations per cycle): for a GPU (--device cuda)\n"
+      "Every reduction from the paper's settings is listed in manifest.json and summary.md.");
   auto* o_dataset = app.add_option("--dataset", a->dataset, "dataset (default: fashion-mnist)");
   app.add_option("--data-dir", a->data_dir, "directory of the dataset");
   app.add_option("--image-size", a->image_size, "caltech101 / image-folder resize");

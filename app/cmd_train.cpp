@@ -16,7 +16,7 @@ struct TrainArgs {
   std::string model = "resnet18", out = "model.safetensors";
   std::string device = "cpu";
   float width = 1.f;
-  int64_t epochs = 15, batch = 128, subset = 0;
+  int64_t epochs = 15, batch = 128, subset = 0, val_size = 0;
   float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
   int64_t crop_padding = -1;
   bool no_flip = false;
@@ -35,6 +35,10 @@ Runner add_train(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--momentum", a->momentum)->capture_default_str();
   app.add_option("--weight-decay", a->weight_decay)->capture_default_str();
+  app.add_option("--val-size", a->val_size,
+                 "hold out this many items of the training split and report accuracy on them "
+                 "instead of the test split (for choosing hyper-parameters)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--subset", a->subset, "train on this many items of the training split (0: all)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--crop-padding", a->crop_padding,
@@ -65,8 +69,13 @@ Runner add_train(CLI::App& app) {
     std::vector<int64_t> pool;
     Generator pick(derive_seed(a->seed, 11));
     std::vector<int64_t> perm = pick.permutation(data.train->size());
-    int64_t n = a->subset > 0 ? std::min(a->subset, data.train->size()) : data.train->size();
+    // The validation items are the end of the permutation, the training items its start.
+    int64_t available = data.train->size() - a->val_size;
+    SR_CHECK_VALUE(available > 0, "train: --val-size {} leaves no training items of {}",
+                   a->val_size, data.train->size());
+    int64_t n = a->subset > 0 ? std::min(a->subset, available) : available;
     pool.assign(perm.begin(), perm.begin() + n);
+    std::vector<int64_t> val(perm.end() - a->val_size, perm.end());
 
     ClassifierTrainOptions o;
     o.epochs = a->epochs, o.batch_size = a->batch, o.lr = a->lr, o.momentum = a->momentum;
@@ -87,9 +96,12 @@ Runner add_train(CLI::App& app) {
       std::fflush(stdout);
     };
     TrainResult tr = train_classifier(*model, *data.train, pool, o);
-    EvalResult ev = evaluate_classifier(*model, *data.test, 256, device);
-    std::printf("test accuracy %.2f%%  test loss %.4f  (train %.1f s, %lld steps)\n",
-                100.0 * ev.accuracy, ev.loss, tr.seconds, (long long)tr.steps);
+    bool validating = !val.empty();
+    EvalResult ev = validating ? evaluate_classifier(*model, *data.train, val, 256, device)
+                               : evaluate_classifier(*model, *data.test, 256, device);
+    std::printf("%s accuracy %.2f%%  %s loss %.4f  (train %.1f s, %lld steps)\n",
+                validating ? "validation" : "test", 100.0 * ev.accuracy,
+                validating ? "validation" : "test", ev.loss, tr.seconds, (long long)tr.steps);
     model->to(Device::cpu);
     save_model(a->out, *model, spec);
     std::printf("saved %s\n", a->out.c_str());

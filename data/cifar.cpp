@@ -1,4 +1,5 @@
-// CIFAR binary readers: whole files read, checked record by record, decoded into memory.
+// CIFAR binary readers: whole files read, checked record by record, decoded into memory (the
+// record parser also takes bytes held in memory, for fuzzing).
 #include "data/cifar.h"
 
 #include <filesystem>
@@ -34,11 +35,11 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return bytes;
 }
 
-// Appends the records of one file. `label_bytes` label bytes precede the pixels; byte k must be
-// below limits[k]; byte `use` is the label kept.
-void read_records(const std::string& path, int64_t label_bytes, const std::vector<int64_t>& limits,
-                  int64_t use, std::vector<uint8_t>& pixels, std::vector<int64_t>& labels) {
-  std::vector<uint8_t> bytes = read_file(path);
+// Appends the records of one file's bytes (`path` names it in messages). `label_bytes` label
+// bytes precede the pixels; byte k must be below limits[k]; byte `use` is the label kept.
+void parse_records(const std::string& path, std::span<const uint8_t> bytes, int64_t label_bytes,
+                   const std::vector<int64_t>& limits, int64_t use, std::vector<uint8_t>& pixels,
+                   std::vector<int64_t>& labels) {
   int64_t record = label_bytes + kPixels, size = int64_t(bytes.size());
   SR_CHECK_IO(size > 0, "{}: empty file (no records)", path);
   SR_CHECK_IO(size % record == 0,
@@ -54,6 +55,11 @@ void read_records(const std::string& path, int64_t label_bytes, const std::vecto
     labels.push_back(rec[use]);
     pixels.insert(pixels.end(), rec + label_bytes, rec + record);
   }
+}
+
+void read_records(const std::string& path, int64_t label_bytes, const std::vector<int64_t>& limits,
+                  int64_t use, std::vector<uint8_t>& pixels, std::vector<int64_t>& labels) {
+  parse_records(path, read_file(path), label_bytes, limits, use, pixels, labels);
 }
 
 // Class names, one per non-empty line of `path` when it exists, else `fallback`.
@@ -87,6 +93,22 @@ std::vector<std::string> numbers(int64_t n) {
 }
 
 }  // namespace
+
+std::shared_ptr<InMemoryDataset> parse_cifar_records(const std::string& path,
+                                                     std::span<const uint8_t> bytes,
+                                                     CifarFormat format) {
+  std::vector<uint8_t> px;
+  std::vector<int64_t> labels;
+  if (format == CifarFormat::cifar10) {
+    parse_records(path, bytes, 1, {10}, 0, px, labels);
+    return make("cifar10", std::vector<std::string>(std::begin(kCifar10Names),
+                                                    std::end(kCifar10Names)),
+                std::move(px), std::move(labels));
+  }
+  bool coarse = format == CifarFormat::cifar100_coarse;
+  parse_records(path, bytes, 2, {20, 100}, coarse ? 0 : 1, px, labels);
+  return make("cifar100", numbers(coarse ? 20 : 100), std::move(px), std::move(labels));
+}
 
 DatasetSplits load_cifar10(const std::string& dir_in) {
   std::string dir = resolve_dir(dir_in, "cifar-10-batches-bin", "cifar10");

@@ -13,6 +13,8 @@
 // with the wrong number of names) is an IOError naming the file.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 
 #include "data/dataset.h"
@@ -21,5 +23,13 @@ namespace sr {
 
 DatasetSplits load_cifar10(const std::string& dir);
 DatasetSplits load_cifar100(const std::string& dir, bool coarse_labels);
+
+// The record layout of a file and the label kept.
+enum class CifarFormat { cifar10, cifar100_fine, cifar100_coarse };
+// One CIFAR binary file's bytes held in memory (`path` stands for the file in messages), checked
+// and decoded as the loaders do each file; the standard class names. For fuzzing and tests.
+std::shared_ptr<InMemoryDataset> parse_cifar_records(const std::string& path,
+                                                     std::span<const uint8_t> bytes,
+                                                     CifarFormat format);
 
 }  // namespace sr

@@ -73,11 +73,7 @@ CityscapesDataset::CityscapesDataset(std::vector<std::string> images,
     ImageHeader im = read_image_header(images_[i]);
     check_image_channels(images_[i], im.channels, 3);
     ImageHeader lb = read_image_header(labels_[i]);
-    SR_CHECK_IO(lb.channels == 1,
-                "{}: wrong channel count: a labelIds map has 1 channel, this one has {}",
-                labels_[i], lb.channels);
-    SR_CHECK_IO(!lb.sixteen_bit, "{}: wrong bit depth: a labelIds map is 8-bit, this one 16-bit",
-                labels_[i]);
+    check_label_map_header(labels_[i], lb);
     SR_CHECK_IO(im.width == lb.width && im.height == lb.height,
                 "{}: size mismatch: label map is {}x{} (W x H) but its image {} is {}x{}",
                 labels_[i], lb.width, lb.height, images_[i], im.width, im.height);
@@ -90,16 +86,27 @@ CityscapesDataset::CityscapesDataset(std::vector<std::string> images,
 void CityscapesDataset::read_pixels(int64_t i, uint8_t* dst) const {
   int H = int(info_.height), W = int(info_.width);
   DecodedImage img = decode_image(images_[size_t(i)], 3);
-  std::vector<uint8_t> resized(size_t(W) * size_t(H) * 3);
-  resize_bilinear(img.hwc.data(), img.width, img.height, 3, resized.data(), W, H);
-  hwc_to_chw(resized.data(), W, H, 3, dst);
+  resize_to_chw(img.hwc.data(), img.width, img.height, 3, dst, W, H);
 }
 
 void CityscapesDataset::read_label_map(int64_t i, uint8_t* dst) const {
-  DecodedImage m = decode_image(labels_[size_t(i)], 1);
+  label_ids_to_train_ids(decode_image(labels_[size_t(i)], 1), int(info_.width),
+                         int(info_.height), dst);
+}
+
+void check_label_map_header(const std::string& path, const ImageHeader& h) {
+  SR_CHECK_IO(h.channels == 1,
+              "{}: wrong channel count: a labelIds map has 1 channel, this one has {}", path,
+              h.channels);
+  SR_CHECK_IO(!h.sixteen_bit, "{}: wrong bit depth: a labelIds map is 8-bit, this one 16-bit",
+              path);
+}
+
+void label_ids_to_train_ids(DecodedImage m, int width, int height, uint8_t* dst) {
+  SR_CHECK_VALUE(m.channels == 1, "label map: {} channels decoded, expected 1", m.channels);
   const auto& table = train_id_table();
   for (uint8_t& v : m.hwc) v = table[v];
-  resize_nearest(m.hwc.data(), m.width, m.height, dst, int(info_.width), int(info_.height));
+  resize_nearest(m.hwc.data(), m.width, m.height, dst, width, height);
 }
 
 std::shared_ptr<CityscapesDataset> load_cityscapes_split(const std::string& dir,

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/image_decode.h"
 
 namespace sr {
 
@@ -21,6 +22,13 @@ namespace sr {
 uint8_t cityscapes_train_id(int label_id);
 // The 19 class names in trainId order.
 const std::vector<std::string>& cityscapes_class_names();
+
+// IOError naming `path` unless a labelIds map's header shows 1 channel ("wrong channel count")
+// of 8 bits ("wrong bit depth").
+void check_label_map_header(const std::string& path, const ImageHeader& h);
+// A decoded labelIds map (1 channel) mapped to trainIds and resized by nearest neighbour to
+// width x height into dst (what read_label_map does after decoding the file).
+void label_ids_to_train_ids(DecodedImage m, int width, int height, uint8_t* dst);
 
 class CityscapesDataset : public Dataset {
  public:

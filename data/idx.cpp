@@ -1,9 +1,14 @@
 // IDX reader: big-endian header (magic 0x0000080N with N dims, then N sizes), then the bytes.
-// Read through zlib's gzread, which passes plain files through unchanged.
+// Read through zlib's gzread, which passes plain files through unchanged; bytes held in memory
+// are read through the same gzread from an anonymous in-memory file, so both behave alike.
 #include "data/idx.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "engine/error.h"
@@ -14,6 +19,11 @@ namespace {
 
 const char* kFashionClasses[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+// The largest data section accepted (16 GiB), and how much is read (and allocated) at a time,
+// so a header that claims more than the file holds costs no more memory than the file.
+constexpr uint64_t kMaxDataBytes = uint64_t(1) << 34;
+constexpr size_t kReadChunk = size_t(1) << 24;
 
 struct IdxArray {
   std::vector<int64_t> dims;
@@ -27,11 +37,56 @@ class GzFile {
     f_ = gzopen(path.c_str(), "rb");
     SR_CHECK_IO(f_ != nullptr, "{}: cannot open", path);
   }
+  // `bytes` as the contents of a file called `name`.
+  GzFile(const std::string& name, std::span<const uint8_t> bytes) : path_(name) {
+    int fd = memfd_create("sraal-idx", MFD_CLOEXEC);
+    SR_CHECK_IO(fd >= 0, "{}: cannot create an in-memory file ({})", name, std::strerror(errno));
+    size_t put = 0;
+    while (put < bytes.size()) {
+      ssize_t w = write(fd, bytes.data() + put, bytes.size() - put);
+      if (w <= 0) {
+        int err = errno;
+        close(fd);
+        throw IOError(fmt::format("{}: cannot write an in-memory file ({})", name,
+                                  std::strerror(err)));
+      }
+      put += size_t(w);
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0 || (f_ = gzdopen(fd, "rb")) == nullptr) {
+      close(fd);
+      throw IOError(fmt::format("{}: cannot open", name));
+    }
+  }
   ~GzFile() {
     if (f_) gzclose(f_);
   }
+  GzFile(const GzFile&) = delete;
+  GzFile& operator=(const GzFile&) = delete;
+
   // Reads exactly n bytes or throws naming what was being read.
-  void read(void* dst, size_t n, const char* what) {
+  void read(void* dst, size_t n, const char* what) { check_full(read_some(dst, n, what), n, what); }
+  // Reads exactly n bytes into `out`, which grows as they arrive.
+  void read_into(std::vector<uint8_t>& out, size_t n, const char* what) {
+    out.clear();
+    out.reserve(std::min(n, kReadChunk));
+    size_t got = 0;
+    while (got < n) {
+      size_t step = std::min(n - got, kReadChunk);
+      out.resize(got + step);
+      size_t r = read_some(out.data() + got, step, what);
+      got += r;
+      if (r < step) break;
+    }
+    check_full(got, n, what);
+  }
+  bool at_end() {
+    char c;
+    return gzread(f_, &c, 1) == 0;
+  }
+
+ private:
+  // Reads up to n bytes, fewer only at the end of the data.
+  size_t read_some(void* dst, size_t n, const char* what) {
     size_t got = 0;
     while (got < n) {
       unsigned chunk = unsigned(std::min<size_t>(n - got, 1u << 30));
@@ -47,20 +102,17 @@ class GzFile {
       if (r == 0) break;
       got += size_t(r);
     }
+    return got;
+  }
+  void check_full(size_t got, size_t n, const char* what) {
     SR_CHECK_IO(got == n, "{}: truncated: {} needs {} bytes, only {} present", path_, what, n, got);
   }
-  bool at_end() {
-    char c;
-    return gzread(f_, &c, 1) == 0;
-  }
 
- private:
   std::string path_;
   gzFile f_ = nullptr;
 };
 
-IdxArray read_idx(const std::string& path, int expected_dims) {
-  GzFile f(path);
+IdxArray read_idx(GzFile& f, const std::string& path, int expected_dims) {
   uint8_t magic[4];
   f.read(magic, 4, "the magic number");
   SR_CHECK_IO(magic[0] == 0 && magic[1] == 0 && magic[2] == 0x08 && magic[3] == expected_dims,
@@ -76,12 +128,30 @@ IdxArray read_idx(const std::string& path, int expected_dims) {
     a.dims.push_back(n);
     total *= uint64_t(n);
   }
-  SR_CHECK_IO(total <= (uint64_t(1) << 34), "{}: header claims {} bytes of data", path, total);
-  a.data.resize(size_t(total));
-  f.read(a.data.data(), a.data.size(), "the data");
+  SR_CHECK_IO(total <= kMaxDataBytes, "{}: header claims {} bytes of data", path, total);
+  f.read_into(a.data, size_t(total), "the data");
   SR_CHECK_IO(f.at_end(), "{}: extra bytes after the {} items the header declares", path,
               a.dims.empty() ? 0 : a.dims[0]);
   return a;
+}
+
+std::shared_ptr<InMemoryDataset> make_dataset(const std::string& name, IdxArray img,
+                                              const std::string& images_path, IdxArray lab,
+                                              const std::string& labels_path,
+                                              int64_t num_classes) {
+  SR_CHECK_IO(img.dims[0] == lab.dims[0], "{}: count mismatch: {} labels but {} has {} images",
+              labels_path, lab.dims[0], images_path, img.dims[0]);
+  SR_CHECK_IO(img.dims[0] > 0, "{}: no images", images_path);
+  std::vector<int64_t> labels(lab.data.size());
+  for (size_t i = 0; i < lab.data.size(); ++i) {
+    SR_CHECK_IO(lab.data[i] < num_classes, "{}: label {} of item {} is out of range [0, {})",
+                labels_path, lab.data[i], i, num_classes);
+    labels[i] = lab.data[i];
+  }
+  DatasetInfo info{name, 1, img.dims[1], img.dims[2], num_classes, {}};
+  for (int64_t k = 0; k < num_classes; ++k)
+    info.class_names.push_back(name == "fashion-mnist" ? kFashionClasses[k] : std::to_string(k));
+  return std::make_shared<InMemoryDataset>(info, std::move(img.data), std::move(labels));
 }
 
 std::string find_file(const std::string& dir, const std::string& stem) {
@@ -98,21 +168,36 @@ std::shared_ptr<InMemoryDataset> load_idx_pair(const std::string& name,
                                                const std::string& images_path,
                                                const std::string& labels_path,
                                                int64_t num_classes) {
-  IdxArray img = read_idx(images_path, 3);
-  IdxArray lab = read_idx(labels_path, 1);
-  SR_CHECK_IO(img.dims[0] == lab.dims[0], "{}: count mismatch: {} labels but {} has {} images",
-              labels_path, lab.dims[0], images_path, img.dims[0]);
-  SR_CHECK_IO(img.dims[0] > 0, "{}: no images", images_path);
-  std::vector<int64_t> labels(lab.data.size());
-  for (size_t i = 0; i < lab.data.size(); ++i) {
-    SR_CHECK_IO(lab.data[i] < num_classes, "{}: label {} of item {} is out of range [0, {})",
-                labels_path, lab.data[i], i, num_classes);
-    labels[i] = lab.data[i];
+  IdxArray img, lab;
+  {
+    GzFile f(images_path);
+    img = read_idx(f, images_path, 3);
   }
-  DatasetInfo info{name, 1, img.dims[1], img.dims[2], num_classes, {}};
-  for (int64_t k = 0; k < num_classes; ++k)
-    info.class_names.push_back(name == "fashion-mnist" ? kFashionClasses[k] : std::to_string(k));
-  return std::make_shared<InMemoryDataset>(info, std::move(img.data), std::move(labels));
+  {
+    GzFile f(labels_path);
+    lab = read_idx(f, labels_path, 1);
+  }
+  return make_dataset(name, std::move(img), images_path, std::move(lab), labels_path,
+                      num_classes);
+}
+
+std::shared_ptr<InMemoryDataset> parse_idx_pair(const std::string& name,
+                                                const std::string& images_name,
+                                                std::span<const uint8_t> images,
+                                                const std::string& labels_name,
+                                                std::span<const uint8_t> labels,
+                                                int64_t num_classes) {
+  IdxArray img, lab;
+  {
+    GzFile f(images_name, images);
+    img = read_idx(f, images_name, 3);
+  }
+  {
+    GzFile f(labels_name, labels);
+    lab = read_idx(f, labels_name, 1);
+  }
+  return make_dataset(name, std::move(img), images_name, std::move(lab), labels_name,
+                      num_classes);
 }
 
 DatasetSplits load_mnist_dir(const std::string& name, const std::string& dir) {

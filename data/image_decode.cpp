@@ -1,11 +1,15 @@
-// stb_image header reads and decoding with file-naming errors (the implementation itself is
-// compiled in data/stb_impl.cpp).
+// stb_image header reads and decoding, of files or of bytes in memory, with file-naming errors
+// (the implementation itself is compiled in data/stb_impl.cpp). A file is decoded from its bytes
+// read whole, the same path that the fuzz target of images exercises.
 #include "data/image_decode.h"
 
 #include <stb/stb_image.h>
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "engine/error.h"
 
@@ -26,18 +30,61 @@ const char* channel_words(int n) {
       return "unknown";
   }
 }
-}  // namespace
 
-ImageHeader read_image_header(const std::string& path) {
-  SR_CHECK_IO(std::filesystem::is_regular_file(path), "{}: file not found", path);
-  ImageHeader h;
-  if (!stbi_info(path.c_str(), &h.width, &h.height, &h.channels)) {
+// The header fields stbi_info reported (`ok`), checked; shared by the file and memory versions.
+ImageHeader checked_header(const std::string& path, bool ok, ImageHeader h) {
+  if (!ok) {
     const char* why = stbi_failure_reason();
     throw IOError(fmt::format("{}: undecodable image ({})", path, why ? why : "unknown format"));
   }
   SR_CHECK_IO(h.width > 0 && h.height > 0, "{}: undecodable image (size {}x{})", path, h.width,
               h.height);
+  return h;
+}
+
+// Copies stb_image's pixels (null after a failure) into a DecodedImage and frees them.
+DecodedImage take_pixels(const std::string& path, stbi_uc* p, int width, int height,
+                         int channels) {
+  if (!p) {
+    const char* why = stbi_failure_reason();
+    throw IOError(fmt::format("{}: undecodable image ({})", path, why ? why : "unknown format"));
+  }
+  DecodedImage img;
+  img.width = width, img.height = height, img.channels = channels;
+  size_t n = size_t(img.width) * size_t(img.height) * size_t(channels);
+  img.hwc.assign(p, p + n);
+  stbi_image_free(p);
+  return img;
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  SR_CHECK_IO(std::filesystem::is_regular_file(path), "{}: file not found", path);
+  std::ifstream f(path, std::ios::binary);
+  SR_CHECK_IO(f.good(), "{}: cannot open", path);
+  std::vector<uint8_t> bytes(size_t(std::filesystem::file_size(path)));
+  f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
+  SR_CHECK_IO(f.gcount() == std::streamsize(bytes.size()), "{}: read error", path);
+  return bytes;
+}
+
+}  // namespace
+
+ImageHeader read_image_header(const std::string& path) {
+  SR_CHECK_IO(std::filesystem::is_regular_file(path), "{}: file not found", path);
+  ImageHeader h;
+  bool ok = stbi_info(path.c_str(), &h.width, &h.height, &h.channels) != 0;
+  h = checked_header(path, ok, h);
   h.sixteen_bit = stbi_is_16_bit(path.c_str()) != 0;
+  return h;
+}
+
+ImageHeader read_image_header(const std::string& name, std::span<const uint8_t> bytes) {
+  bytes = bytes.first(std::min<size_t>(bytes.size(), INT_MAX));
+  ImageHeader h;
+  int len = int(bytes.size());
+  bool ok = stbi_info_from_memory(bytes.data(), len, &h.width, &h.height, &h.channels) != 0;
+  h = checked_header(name, ok, h);
+  h.sixteen_bit = stbi_is_16_bit_from_memory(bytes.data(), len) != 0;
   return h;
 }
 
@@ -50,19 +97,15 @@ void check_image_channels(const std::string& path, int file_channels, int want) 
 }
 
 DecodedImage decode_image(const std::string& path, int channels) {
-  DecodedImage img;
-  int file_channels = 0;
-  stbi_uc* p = stbi_load(path.c_str(), &img.width, &img.height, &file_channels, channels);
-  if (!p) {
-    SR_CHECK_IO(std::filesystem::is_regular_file(path), "{}: file not found", path);
-    const char* why = stbi_failure_reason();
-    throw IOError(fmt::format("{}: undecodable image ({})", path, why ? why : "unknown format"));
-  }
-  img.channels = channels;
-  size_t n = size_t(img.width) * size_t(img.height) * size_t(channels);
-  img.hwc.assign(p, p + n);
-  stbi_image_free(p);
-  return img;
+  return decode_image(path, read_file(path), channels);
+}
+
+DecodedImage decode_image(const std::string& name, std::span<const uint8_t> bytes, int channels) {
+  bytes = bytes.first(std::min<size_t>(bytes.size(), INT_MAX));
+  int width = 0, height = 0, file_channels = 0;
+  stbi_uc* p = stbi_load_from_memory(bytes.data(), int(bytes.size()), &width, &height,
+                                     &file_channels, channels);
+  return take_pixels(name, p, width, height, channels);
 }
 
 }  // namespace sr

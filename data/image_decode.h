@@ -1,9 +1,11 @@
-// Image files through stb_image (PNG, JPEG, BMP, ...): header checks without decoding, and
-// decoding to 8-bit pixels with a chosen channel count. Every fault is an IOError naming the
-// file. Thread-safe (stb_image keeps its failure reason per thread).
+// Image files through stb_image (PNG and JPEG; stb_image's other decoders are compiled out):
+// header checks without decoding, and decoding to 8-bit pixels with a chosen channel count.
+// Every fault is an IOError naming the file. Thread-safe (stb_image keeps its failure reason
+// per thread).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,8 @@ struct ImageHeader {
 
 // Reads only the header of `path`. IOError "file not found" or "undecodable image (reason)".
 ImageHeader read_image_header(const std::string& path);
+// The same for a file's bytes held in memory; `name` stands for the path in messages.
+ImageHeader read_image_header(const std::string& name, std::span<const uint8_t> bytes);
 
 // Throws IOError "wrong channel count" unless an image with `file_channels` channels can be
 // read as `want` channels: a 3-channel data set takes RGB and gray (replicated) images, a
@@ -31,5 +35,7 @@ struct DecodedImage {
 // Decodes `path` with `channels` channels (stb_image converts gray to RGB by replication and
 // 16-bit samples to 8-bit). IOError naming the file when it cannot be read or decoded.
 DecodedImage decode_image(const std::string& path, int channels);
+// The same for a file's bytes held in memory (fuzzing, tests); `name` stands for the path.
+DecodedImage decode_image(const std::string& name, std::span<const uint8_t> bytes, int channels);
 
 }  // namespace sr

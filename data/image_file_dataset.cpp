@@ -33,13 +33,7 @@ ImageFileDataset::ImageFileDataset(DatasetInfo info, std::vector<std::string> pa
 void ImageFileDataset::read_pixels(int64_t i, uint8_t* dst) const {
   int C = int(info_.channels), H = int(info_.height), W = int(info_.width);
   DecodedImage img = decode_image(paths_[size_t(i)], C);
-  if (img.width == W && img.height == H) {
-    hwc_to_chw(img.hwc.data(), W, H, C, dst);
-    return;
-  }
-  std::vector<uint8_t> resized(size_t(W) * size_t(H) * size_t(C));
-  resize_bilinear(img.hwc.data(), img.width, img.height, C, resized.data(), W, H);
-  hwc_to_chw(resized.data(), W, H, C, dst);
+  resize_to_chw(img.hwc.data(), img.width, img.height, C, dst, W, H);
 }
 
 }  // namespace sr

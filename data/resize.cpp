@@ -5,6 +5,7 @@
 #include <stb/stb_image_resize.h>
 
 #include <cstring>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -42,6 +43,16 @@ void hwc_to_chw(const uint8_t* src, int w, int h, int c, uint8_t* dst) {
   }
   for (int64_t k = 0; k < plane; ++k)
     for (int ch = 0; ch < c; ++ch) dst[ch * plane + k] = src[k * c + ch];
+}
+
+void resize_to_chw(const uint8_t* src, int w, int h, int c, uint8_t* dst, int ow, int oh) {
+  if (w == ow && h == oh) {
+    hwc_to_chw(src, w, h, c, dst);
+    return;
+  }
+  std::vector<uint8_t> resized(size_t(ow) * size_t(oh) * size_t(c));
+  resize_bilinear(src, w, h, c, resized.data(), ow, oh);
+  hwc_to_chw(resized.data(), ow, oh, c, dst);
 }
 
 }  // namespace sr

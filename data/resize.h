@@ -17,4 +17,8 @@ void resize_nearest(const uint8_t* src, int w, int h, uint8_t* dst, int ow, int 
 // Interleaved h x w x c to planar c x h x w.
 void hwc_to_chw(const uint8_t* src, int w, int h, int c, uint8_t* dst);
 
+// A decoded h x w x c image as an item: resized bilinearly to oh x ow (copied when the size is
+// already right), then planar c x oh x ow into dst.
+void resize_to_chw(const uint8_t* src, int w, int h, int c, uint8_t* dst, int ow, int oh);
+
 }  // namespace sr

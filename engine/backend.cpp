@@ -1,5 +1,7 @@
-// The CUDA backend hook (see backend.h).
+// The CUDA backend hooks and the engine-wide settings (see backend.h).
 #include "engine/backend.h"
+
+#include <atomic>
 
 #include "engine/error.h"
 
@@ -7,7 +9,11 @@ namespace sr {
 
 namespace {
 CudaInfoFn g_cuda_info = nullptr;
-}
+SyncFn g_cuda_sync = nullptr;
+std::atomic<bool> g_deterministic{false};
+std::atomic<bool> g_allow_tf32{false};
+std::atomic<bool> g_cudnn_benchmark{false};
+}  // namespace
 
 void set_cuda_info_fn(CudaInfoFn fn) { g_cuda_info = fn; }
 
@@ -27,5 +33,21 @@ void require_device(Device device) {
   CudaInfo i = cuda_info();
   SR_CHECK_T(i.device_count > 0, DeviceError, "device cuda is not available: {}", i.reason);
 }
+
+void set_cuda_sync_fn(SyncFn fn) { g_cuda_sync = fn; }
+
+void synchronize(Device device) {
+  if (device == Device::cpu) return;
+  require_device(device);
+  SR_CHECK_T(g_cuda_sync != nullptr, DeviceError, "synchronize: this build has no CUDA backend");
+  g_cuda_sync();
+}
+
+void set_deterministic(bool on) { g_deterministic.store(on); }
+bool deterministic() { return g_deterministic.load(); }
+void set_allow_tf32(bool on) { g_allow_tf32.store(on); }
+bool allow_tf32() { return g_allow_tf32.load(); }
+void set_cudnn_benchmark(bool on) { g_cudnn_benchmark.store(on); }
+bool cudnn_benchmark() { return g_cudnn_benchmark.load(); }
 
 }  // namespace sr

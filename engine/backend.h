@@ -1,5 +1,11 @@
-// What the CUDA backend reports about itself. The engine does not include CUDA headers: the
-// backend (cuda/) fills this hook at start-up when it is compiled in.
+// What the CUDA backend reports about itself, and the engine-wide settings both backends read.
+// The engine does not include CUDA headers: the backend (cuda/) fills these hooks at start-up
+// when it is compiled in.
+//
+// Ordering: all device work of the engine runs on one CUDA stream, in the order the host issues
+// it. Copies to the host (Tensor::item, to_vector, to(Device::cpu)) wait for that stream, so a
+// value read on the host is always final; synchronize(Device::cuda) waits without copying (bench
+// timing uses it).
 #pragma once
 
 #include <string>
@@ -24,5 +30,34 @@ CudaInfo cuda_info();
 bool cuda_available();
 // Throws DeviceError with the reason when `device` cannot be used here.
 void require_device(Device device);
+
+// Waits until every operation issued on `device` has finished (no-op on the CPU, whose kernels
+// return when done).
+using SyncFn = void (*)();
+void set_cuda_sync_fn(SyncFn fn);
+void synchronize(Device device);
+
+// ---- engine-wide settings (read by the kernels at each call) ----
+//
+// Deterministic mode: the same inputs give bitwise the same results run after run on the same
+// machine. CUDA: cuDNN convolutions use deterministic algorithms only, max pooling the
+// deterministic cuDNN mode, and our kernels no floating-point atomics (index_add sums each row
+// in index order). The CPU is deterministic in both modes for a fixed number of threads (our
+// sums use fixed chunks combined in a fixed order; oneDNN's reductions may depend on the thread
+// count), so the flag changes nothing there. Default off.
+void set_deterministic(bool on);
+bool deterministic();
+
+// TF32 tensor-core math for float32 GEMMs (cuBLAS) and convolutions (cuDNN) on GPUs that have
+// it (sm_80 and newer): about 10 mantissa bits instead of 23 in the products. Default off, so
+// CUDA results follow the CPU's to float32 rounding. No effect on the CPU.
+void set_allow_tf32(bool on);
+bool allow_tf32();
+
+// cuDNN algorithm choice: false (default) takes cuDNN's heuristics' best algorithm for each
+// convolution geometry; true times the candidates once per geometry (cudnnFind*AlgorithmEx) and
+// keeps the fastest. Either way the choice is cached per geometry. No effect on the CPU.
+void set_cudnn_benchmark(bool on);
+bool cudnn_benchmark();
 
 }  // namespace sr

@@ -45,6 +45,8 @@ class Progress {
     log(ctx_);
   }
   void unit_done() { ++done_; }
+  // A unit finished by an earlier process (resume): not part of this process's rate.
+  void unit_skipped() { --total_; }
   void detail(const std::string& what, int64_t done, int64_t total) {
     double t = now_seconds();
     if (!tty_) return;  // plain logs: only stage changes and epoch lines
@@ -278,11 +280,10 @@ class Runner {
     int64_t cycles = int64_t(sizes_.size());
     for (int64_t c = 0; c < cycles; ++c) {
       if (c < state_.tracks[key].next_cycle) {
-        progress_->unit_done();
+        progress_->unit_skipped();
         continue;
       }
       run_cycle(trial, method, c, *strategy);
-      progress_->unit_done();
     }
   }
 
@@ -362,11 +363,13 @@ class Runner {
       row.select_seconds = now_seconds() - ts;
       write_lines(selected_path(method, trial, c + 1), chosen);
     }
-    progress_->log(fmt::format("{}: accuracy {:.2f}% (train {:.1f} s{})", ctx, 100 * ev.accuracy,
-                               tr.seconds,
+    progress_->unit_done();
+    progress_->log(fmt::format("{}: accuracy {:.2f}% (train {:.1f} s{}); ETA {}", ctx,
+                               100 * ev.accuracy, tr.seconds,
                                chosen.empty() ? ""
                                               : fmt::format(", selected {} in {:.1f} s",
-                                                            chosen.size(), row.select_seconds)));
+                                                            chosen.size(), row.select_seconds),
+                               progress_->eta()));
     state_.rows.push_back(row);
     track.labeled.insert(track.labeled.end(), chosen.begin(), chosen.end());
     track.next_cycle = c + 1;

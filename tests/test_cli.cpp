@@ -11,26 +11,15 @@
 #include "data/dataset.h"
 #include "engine/serialize.h"
 #include "tests/data_writers.h"
+#include "tests/run_sraal.h"
 
 namespace sr {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& args) {
-  std::string cmd = std::string(SR_SRAAL_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = test::CommandResult;
+const auto& run = test::run_sraal;
 
 class Cli : public ::testing::Test {
  protected:

@@ -11,29 +11,18 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "tests/run_sraal.h"
 
 namespace sr {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;  // exit code; 128 + signal when killed by a signal
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  std::string cmd = std::string(SR_SRAAL_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  if (WIFEXITED(status)) return {WEXITSTATUS(status), out};
-  if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), out};
-  return {-1, out};
-}
+using Result = test::CommandResult;
+const auto& run = test::run_sraal;
 
 // Killed by SIGKILL (directly, or as the shell reports a killed child).
 constexpr int kKilled = 128 + 9;
@@ -152,7 +141,7 @@ TEST_F(Run, KilledAnywhereAndResumedEqualsUninterrupted) {
   // Fault points fall on every optimiser step and between writing and renaming each file: these
   // cover target training, adversarial training and the state writes of several cycles.
   for (int fault : {1, 6, 14, 27, 44}) {
-    fs::path out = dir_ / ("k" + std::to_string(fault));
+    fs::path out = dir_ / fmt::format("k{}", fault);
     Result killed = run(kTiny + " --fault-at " + std::to_string(fault) + " --out " + out.string());
     ASSERT_EQ(killed.code, kKilled) << "fault " << fault << ": " << killed.output;
     // The same command with --resume (its options matter only when the run was killed before

@@ -16,6 +16,7 @@
 #include "engine/cpu/selection_cpu.h"
 #include "engine/cpu/selection_reference.h"
 #include "engine/selection.h"
+#include "tests/run_sraal.h"
 
 namespace sr {
 namespace {
@@ -529,19 +530,9 @@ TEST(TopK, BadArgumentsThrow) {
 
 // ---------------------------------------------------------------- sraal bench --kernels
 
-std::pair<int, std::string> run_sraal(const std::string& args) {
-  std::string cmd = std::string(SR_SRAAL_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 TEST(BenchKernels, JsonRowsCarryTimesRatesAndMemory) {
   auto [code, out] =
-      run_sraal("bench --kernels --json --kernel-rows topk/1000000/k1000 --warmup 0 --repeats 1");
+      test::run_sraal("bench --kernels --json --kernel-rows topk/1000000/k1000 --warmup 0 --repeats 1");
   ASSERT_EQ(code, 0) << out;
   nlohmann::json row = nlohmann::json::parse(out.substr(0, out.find('\n')));
   EXPECT_EQ(row["id"], "topk/1000000/k1000");
@@ -551,7 +542,7 @@ TEST(BenchKernels, JsonRowsCarryTimesRatesAndMemory) {
   EXPECT_LE(row["min_ms"].get<double>(), row["max_ms"].get<double>());
   EXPECT_GT(row["gb_per_s"].get<double>(), 0.0);
   EXPECT_TRUE(row.contains("peak_mib") && row.contains("rss_extra_mib"));
-  auto [bad, msg] = run_sraal("bench --kernels --kernel-rows nonsense");
+  auto [bad, msg] = test::run_sraal("bench --kernels --kernel-rows nonsense");
   EXPECT_NE(bad, 0);
   EXPECT_NE(msg.find("unknown row 'nonsense'"), std::string::npos) << msg;
 }
