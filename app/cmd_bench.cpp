@@ -1,11 +1,13 @@
 // `sraal bench`: times training steps (bench/steps.h) with warm-up and medians, reports
 // achieved GFLOP/s against this machine's measured sgemm rate, as a table or JSON rows.
-// `sraal bench --kernels` times the selection kernels' scale rows instead (bench_kernels.h).
+// `sraal bench --kernels` times the selection kernels' scale rows instead (bench_kernels.h),
+// `sraal bench --loader` the input pipeline (bench_loader.h).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 #include "app/bench_kernels.h"
+#include "app/bench_loader.h"
 #include "app/commands.h"
 #include "bench/steps.h"
 #include "engine/backend.h"
@@ -22,6 +24,8 @@ Runner add_bench(CLI::App& app) {
     bool json = false;
     bool kernels = false;
     std::vector<std::string> kernel_rows;
+    bool loader = false;
+    std::string data_dir, cifar_dir;
   };
   auto a = std::make_shared<Args>();
   a->steps = train_step_names();
@@ -40,7 +44,22 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--kernel-rows", a->kernel_rows,
                  "with --kernels, only these rows (ids as printed by --json)")
       ->delimiter(',');
+  app.add_flag("--loader", a->loader,
+               "time the input pipeline (augmented batches of 128 from Fashion-MNIST and "
+               "CIFAR-format data) against the width-1/4 ResNet-18 training step");
+  app.add_option("--data-dir", a->data_dir,
+                 "with --loader, the Fashion-MNIST directory (default: Debian's package)");
+  app.add_option("--cifar-dir", a->cifar_dir,
+                 "with --loader, real CIFAR-10 binary files (default: synthetic records)");
   return [a] {
+    SR_CHECK_VALUE(!(a->kernels && a->loader), "bench: --kernels and --loader exclude each other");
+    SR_CHECK_VALUE(a->loader || (a->data_dir.empty() && a->cifar_dir.empty()),
+                   "bench: --data-dir and --cifar-dir go with --loader");
+    if (a->loader) {
+      SR_CHECK_VALUE(a->device == "cpu", "bench --loader runs on the CPU (got --device {})",
+                     a->device);
+      return run_loader_bench({a->data_dir, a->cifar_dir, a->warmup, a->repeats, a->json});
+    }
     if (a->kernels) {
       SR_CHECK_VALUE(a->device == "cpu", "bench --kernels runs on the CPU (got --device {})",
                      a->device);

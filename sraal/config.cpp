@@ -80,7 +80,7 @@ ExperimentConfig preset_config(const std::string& name) {
     c.trials = 3;
     c.pool_size = 3000;
     c.test_size = 2000;
-    c.adversarial.iterations = 300;
+    c.adversarial.iterations = 200;
   }
   return c;
 }
@@ -162,8 +162,8 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
   diff(c.test_size != 0, fmt::format("test metric on a seeded subset of {} test items (paper: the "
                                      "whole test split)",
                                      c.test_size));
-  diff(c.trials != p.trials, fmt::format("{} trial(s) (paper: several; we use {})", c.trials,
-                                         p.trials));
+  diff(c.trials != p.trials, fmt::format("{} trial(s) (paper: several; the paper preset runs {})",
+                                         c.trials, p.trials));
   diff(c.target.width != p.target.width,
        fmt::format("target ResNet-18 at width {} (paper: 1)", c.target.width));
   diff(c.target.epochs != p.target.epochs,

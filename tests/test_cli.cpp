@@ -92,6 +92,14 @@ TEST_F(Cli, BadInputFailsWithOneClearMessage) {
                path("no/such/dir/y.npy"));
 }
 
+TEST_F(Cli, BenchOptionsAreCheckedBeforeAnyWork) {
+  expect_error(run("bench --kernels --loader"), "--kernels and --loader exclude each other");
+  expect_error(run("bench --cifar-dir " + path("c")), "--data-dir and --cifar-dir go with --loader");
+  expect_error(run("bench --loader --device cuda"), "bench --loader runs on the CPU");
+  expect_error(run("bench --loader --cifar-dir " + path("missing")), path("missing"));
+  expect_error(run("bench --steps resnet50"), "resnet50");
+}
+
 // The words after `label` on the output line that starts with it ("" when there is none).
 std::vector<std::string> row(const std::string& output, const std::string& label) {
   std::istringstream in(output);
