@@ -1,14 +1,13 @@
-// The CUDA device layer: availability and versions (for `sraal info`), a caching allocator
-// (size-class bins: the training loop never calls cudaMalloc/cudaFree once warm; live and peak
-// bytes counted), and host <-> device copies. Registered with the engine at start-up; without
+// The CUDA device layer: availability and versions (for `sraal info`), the caching allocator
+// (engine/caching_allocator.h over cudaMalloc: the training loop never calls cudaMalloc/cudaFree
+// once warm; live and peak bytes counted), and host <-> device copies. Registered with the engine at start-up; without
 // a GPU or driver the backend reports why and the engine runs on the CPU.
+#include <cstdint>
 #include <cstdio>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
 #include "cuda/cuda_check.h"
 #include "engine/backend.h"
+#include "engine/caching_allocator.h"
 #include "engine/storage.h"
 
 namespace sr::cuda {
@@ -39,70 +38,19 @@ const char* cublas_status_string(cublasStatus_t s) {
 
 namespace {
 
-size_t size_class(size_t n) {
-  if (n <= 4096) return (n + 511) & ~size_t(511);
-  int msb = 63 - __builtin_clzll(n);
-  size_t step = size_t(1) << (msb - 3);
-  return (n + step - 1) & ~(step - 1);
+// cudaMalloc for the caching allocator: nullptr when the device is out of memory (the cache is
+// then returned to the driver and the request retried), DeviceError for any other fault.
+void* cuda_raw_allocate(size_t n) {
+  void* p = nullptr;
+  cudaError_t e = cudaMalloc(&p, n);
+  if (e == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();  // clear the sticky error state of the runtime
+    return nullptr;
+  }
+  CUDA_CHECK(e);
+  return p;
 }
-
-class CudaCachingAllocator final : public Allocator {
- public:
-  void* allocate(size_t nbytes) override {
-    size_t sz = size_class(nbytes == 0 ? 1 : nbytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = free_.find(sz);
-    void* p = nullptr;
-    if (it != free_.end() && !it->second.empty()) {
-      p = it->second.back();
-      it->second.pop_back();
-    } else {
-      cudaError_t e = cudaMalloc(&p, sz);
-      if (e == cudaErrorMemoryAllocation) {  // return the cache to the driver and retry once
-        (void)cudaGetLastError();
-        release_all_locked();
-        e = cudaMalloc(&p, sz);
-      }
-      CUDA_CHECK(e);
-    }
-    live_ += sz;
-    peak_ = std::max(peak_, live_);
-    return p;
-  }
-  void deallocate(void* p, size_t nbytes) override {
-    if (!p) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    size_t sz = size_class(nbytes == 0 ? 1 : nbytes);
-    live_ -= sz;
-    free_[sz].push_back(p);
-  }
-  size_t live_bytes() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return live_;
-  }
-  size_t peak_bytes() const override {
-    std::lock_guard<std::mutex> lock(mu_);
-    return peak_;
-  }
-  void reset_peak() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    peak_ = live_;
-  }
-  void empty_cache() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    release_all_locked();
-  }
-
- private:
-  void release_all_locked() {
-    for (auto& [sz, list] : free_)
-      for (void* p : list) cudaFree(p);
-    free_.clear();
-  }
-  mutable std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-  size_t live_ = 0, peak_ = 0;
-};
+void cuda_raw_release(void* p) { (void)cudaFree(p); }
 
 void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes) {
   cudaMemcpyKind kind = dst_dev == Device::cuda
@@ -157,7 +105,8 @@ CudaInfo cached_info() {
 struct Registration {
   Registration() {
     set_cuda_info_fn(&cached_info);
-    static CudaCachingAllocator alloc;
+    // 512-byte granules (cudaMalloc aligns to 256); no cap on what waits in the cache.
+    static CachingAllocator alloc("cuda", 512, SIZE_MAX, {cuda_raw_allocate, cuda_raw_release});
     set_allocator(Device::cuda, &alloc);
     set_cross_device_copy(&copy);
   }

@@ -39,6 +39,9 @@ ImageHeader checked_header(const std::string& path, bool ok, ImageHeader h) {
   }
   SR_CHECK_IO(h.width > 0 && h.height > 0, "{}: undecodable image (size {}x{})", path, h.width,
               h.height);
+  SR_CHECK_IO(int64_t(h.width) * h.height <= kMaxImagePixels,
+              "{}: image of {}x{} pixels is larger than the {} megapixels accepted", path, h.width,
+              h.height, kMaxImagePixels >> 20);
   return h;
 }
 
@@ -102,6 +105,7 @@ DecodedImage decode_image(const std::string& path, int channels) {
 
 DecodedImage decode_image(const std::string& name, std::span<const uint8_t> bytes, int channels) {
   bytes = bytes.first(std::min<size_t>(bytes.size(), INT_MAX));
+  read_image_header(name, bytes);  // refuses what stb_image cannot read, and oversized images
   int width = 0, height = 0, file_channels = 0;
   stbi_uc* p = stbi_load_from_memory(bytes.data(), int(bytes.size()), &width, &height,
                                      &file_channels, channels);

@@ -17,7 +17,14 @@ struct ImageHeader {
   bool sixteen_bit = false;
 };
 
-// Reads only the header of `path`. IOError "file not found" or "undecodable image (reason)".
+// The largest image accepted, in pixels (32 Mi: 8192 x 4096, or a 33-megapixel photo). A corrupt
+// header can claim any size, and stb_image then decodes that many pixels from a few bytes (a
+// 780-byte JPEG claiming 2832 x 48129 took 81 s and 1.2 GB when fuzzed); the data sets' images
+// are at most 2048 x 1024 (Cityscapes).
+constexpr int64_t kMaxImagePixels = int64_t(1) << 25;
+
+// Reads only the header of `path`. IOError "file not found", "undecodable image (reason)" or
+// "larger than the ... megapixels accepted".
 ImageHeader read_image_header(const std::string& path);
 // The same for a file's bytes held in memory; `name` stands for the path in messages.
 ImageHeader read_image_header(const std::string& name, std::span<const uint8_t> bytes);

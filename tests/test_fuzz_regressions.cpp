@@ -98,6 +98,13 @@ TEST(FuzzRegressions, EveryCrashInputIsRefusedCleanly) {
                 // stb_image 2.27 allocated 2 GiB for an IDAT chunk the file did not hold (patch, 3).
                 {"label_map", "png_idat_longer_than_file",
                  "labelIds.png: undecodable image (Corrupt PNG)"},
+                // stb_image 2.27 passed a null buffer to memcpy for an empty first IDAT (patch, 4).
+                {"label_map", "png_empty_first_idat", 
+                 "labelIds.png: undecodable image (PNG not supported: unknown PNG chunk type)"},
+                // 780 bytes claiming 2832 x 48129 pixels: decoded from padding for 81 s (now
+                // refused from the header, data/image_decode.h).
+                {"image", "jpeg_claims_136_megapixels",
+                 "image.png: image of 2832x48129 pixels is larger than the 32 megapixels accepted"},
             });
 }
 
