@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "layers/resnet.h"
@@ -70,7 +71,10 @@ TrainStep make_train_step(const std::string& name, Device device) {
     s.description = small ? "ResNet-18 (CIFAR form, width 1/4), 1x28x28, SGD"
                           : "ResNet-18 (CIFAR form), 3x32x32, SGD";
     s.flops = 3 * forward_flops([&] { st->net->forward(st->x); });
-    s.run = [st] { (*st)(); };
+    s.run = [st, device] {
+      (*st)();
+      synchronize(device);  // CUDA work is asynchronous: time it to completion
+    };
   } else if (name == "vae") {
     auto st = std::make_shared<VaeStep>();
     st->vae = std::make_shared<Vae>(VaeConfig{}, g, std::make_shared<Generator>(1));
@@ -80,7 +84,10 @@ TrainStep make_train_step(const std::string& name, Device device) {
     st->x = randn({s.batch, 3, 32, 32}, g).to(device);
     s.description = "VAAL VAE (z 32), 3x32x32, MSE + KL, Adam";
     s.flops = 3 * forward_flops([&] { st->vae->forward_all(st->x); });
-    s.run = [st] { (*st)(); };
+    s.run = [st, device] {
+      (*st)();
+      synchronize(device);  // CUDA work is asynchronous: time it to completion
+    };
   } else {
     throw ValueError(fmt::format("unknown benchmark step '{}' (expected resnet18, resnet18-w4 or vae)",
                                  name));

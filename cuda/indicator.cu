@@ -11,7 +11,7 @@
 
 #include <cfloat>
 
-#include "cuda/cuda_check.h"
+#include "cuda/context.h"
 #include "engine/selection_kernels.h"
 
 namespace sr::cuda {
@@ -94,13 +94,13 @@ void launch_scores(const Tensor& x, const ScoreOptions& opt, Tensor& scores) {
   float* op = scores.data<float>();
   switch (opt.kind) {
     case ScoreKind::indicator:
-      scores_kernel<kLogits, ScoreKind::indicator><<<grid, kBlock>>>(xp, n, c, k, op);
+      scores_kernel<kLogits, ScoreKind::indicator><<<grid, kBlock, 0, stream()>>>(xp, n, c, k, op);
       break;
     case ScoreKind::entropy:
-      scores_kernel<kLogits, ScoreKind::entropy><<<grid, kBlock>>>(xp, n, c, k, op);
+      scores_kernel<kLogits, ScoreKind::entropy><<<grid, kBlock, 0, stream()>>>(xp, n, c, k, op);
       break;
     case ScoreKind::sd:
-      scores_kernel<kLogits, ScoreKind::sd><<<grid, kBlock>>>(xp, n, c, k, op);
+      scores_kernel<kLogits, ScoreKind::sd><<<grid, kBlock, 0, stream()>>>(xp, n, c, k, op);
       break;
   }
   CUDA_CHECK_LAUNCH();
@@ -145,18 +145,18 @@ void spatial_mean_probs_cuda(const Tensor& x, bool logits, Tensor& out) {
   const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
   const unsigned blocks = unsigned(n * c);
   if (!logits) {
-    class_mean_kernel<false>
-        <<<blocks, kBlock>>>(x.data<float>(), c, hw, nullptr, nullptr, out.data<float>());
+    class_mean_kernel<false><<<blocks, kBlock, 0, stream()>>>(x.data<float>(), c, hw, nullptr,
+                                                              nullptr, out.data<float>());
     CUDA_CHECK_LAUNCH();
     return;
   }
   Tensor pmax = Tensor::empty({n * hw}, DType::f32, Device::cuda);
   Tensor pinv = Tensor::empty({n * hw}, DType::f32, Device::cuda);
-  pixel_norm_kernel<<<unsigned((n * hw + kBlock - 1) / kBlock), kBlock>>>(
+  pixel_norm_kernel<<<unsigned((n * hw + kBlock - 1) / kBlock), kBlock, 0, stream()>>>(
       x.data<float>(), n, c, hw, pmax.data<float>(), pinv.data<float>());
   CUDA_CHECK_LAUNCH();
-  class_mean_kernel<true><<<blocks, kBlock>>>(x.data<float>(), c, hw, pmax.data<float>(),
-                                              pinv.data<float>(), out.data<float>());
+  class_mean_kernel<true><<<blocks, kBlock, 0, stream()>>>(
+      x.data<float>(), c, hw, pmax.data<float>(), pinv.data<float>(), out.data<float>());
   CUDA_CHECK_LAUNCH();
 }
 

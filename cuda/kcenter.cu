@@ -14,7 +14,7 @@
 #include <cfloat>
 #include <cstdint>
 
-#include "cuda/cuda_check.h"
+#include "cuda/context.h"
 #include "engine/selection_kernels.h"
 
 namespace sr::cuda {
@@ -114,8 +114,9 @@ void kcenter_cuda(const Tensor& points, const std::vector<int64_t>& centers, int
   if (k <= 0) return;
   const float* x = points.data<float>();
   Tensor flag = Tensor::from_vector(std::vector<int64_t>{n}, {1}, Device::cuda);
-  finite_kernel<<<unsigned(std::min<int64_t>((n * d + kBlock - 1) / kBlock, 4096)), kBlock>>>(
-      x, n * d, d, reinterpret_cast<unsigned long long*>(flag.data<int64_t>()));
+  finite_kernel<<<unsigned(std::min<int64_t>((n * d + kBlock - 1) / kBlock, 4096)), kBlock, 0,
+                  stream()>>>(x, n * d, d,
+                              reinterpret_cast<unsigned long long*>(flag.data<int64_t>()));
   CUDA_CHECK_LAUNCH();
   const int64_t bad = flag.item<int64_t>();
   SR_CHECK_VALUE(bad == n, "kcenter_greedy: point {} has a non-finite coordinate", bad);
@@ -129,9 +130,9 @@ void kcenter_cuda(const Tensor& points, const std::vector<int64_t>& centers, int
   std::copy(seq.begin(), seq.end(), order_host.begin());
   Tensor order = Tensor::from_vector(order_host, {total}, Device::cuda);
   Tensor dmin = Tensor::empty({n}, DType::f32, Device::cuda);
-  init_kernel<<<unsigned((n + kBlock - 1) / kBlock), kBlock>>>(dmin.data<float>(), n);
+  init_kernel<<<unsigned((n + kBlock - 1) / kBlock), kBlock, 0, stream()>>>(dmin.data<float>(), n);
   CUDA_CHECK_LAUNCH();
-  mark_kernel<<<unsigned((initial + kBlock - 1) / kBlock), kBlock>>>(
+  mark_kernel<<<unsigned((initial + kBlock - 1) / kBlock), kBlock, 0, stream()>>>(
       dmin.data<float>(), order.data<int64_t>(), initial);
   CUDA_CHECK_LAUNCH();
 
@@ -143,9 +144,10 @@ void kcenter_cuda(const Tensor& points, const std::vector<int64_t>& centers, int
   Tensor best = Tensor::empty({grid * int64_t(sizeof(Cand) / 4)}, DType::i32, Device::cuda);
   Tensor ticket = Tensor::from_vector(std::vector<int32_t>{0}, {1}, Device::cuda);
   for (int64_t t = 0; t + 1 < total; ++t) {
-    pass_kernel<<<unsigned(grid), kBlock>>>(x, n, d, dmin.data<float>(), order.data<int64_t>(), t,
-                                            initial, reinterpret_cast<Cand*>(best.data<int32_t>()),
-                                            reinterpret_cast<unsigned*>(ticket.data<int32_t>()));
+    pass_kernel<<<unsigned(grid), kBlock, 0, stream()>>>(
+        x, n, d, dmin.data<float>(), order.data<int64_t>(), t, initial,
+        reinterpret_cast<Cand*>(best.data<int32_t>()),
+        reinterpret_cast<unsigned*>(ticket.data<int32_t>()));
     CUDA_CHECK_LAUNCH();
   }
   std::vector<int64_t> all = order.to_vector_as<int64_t>();

@@ -4,7 +4,7 @@
 // cuBLAS runs in its default FP32 math mode (no TF32), so results follow the CPU's error bound.
 #include <cub/cub.cuh>
 
-#include "cuda/cuda_check.h"
+#include "cuda/context.h"
 #include "engine/selection_kernels.h"
 
 namespace sr::cuda {
@@ -33,31 +33,24 @@ __global__ void add_norms_kernel(float* __restrict__ out, int64_t m, int64_t n,
     out[w] = fmaxf(out[w] + na[w / n] + nb[w % n], 0.f);
 }
 
-cublasHandle_t handle() {
-  thread_local cublasHandle_t h = [] {
-    cublasHandle_t made = nullptr;
-    CUBLAS_CHECK(cublasCreate(&made));
-    return made;
-  }();
-  return h;
-}
-
 void pairwise_cuda(const Tensor& a, const Tensor& b, Tensor& out) {
   const int64_t m = a.size(0), n = b.size(0), d = a.size(1);
   Tensor na = Tensor::empty({m}, DType::f32, Device::cuda);
   Tensor nb = Tensor::empty({n}, DType::f32, Device::cuda);
-  row_norms_kernel<<<unsigned((m + 7) / 8), kBlock>>>(a.data<float>(), m, d, na.data<float>());
+  row_norms_kernel<<<unsigned((m + 7) / 8), kBlock, 0, stream()>>>(a.data<float>(), m, d,
+                                                                   na.data<float>());
   CUDA_CHECK_LAUNCH();
-  row_norms_kernel<<<unsigned((n + 7) / 8), kBlock>>>(b.data<float>(), n, d, nb.data<float>());
+  row_norms_kernel<<<unsigned((n + 7) / 8), kBlock, 0, stream()>>>(b.data<float>(), n, d,
+                                                                   nb.data<float>());
   CUDA_CHECK_LAUNCH();
   // Row-major out (m, n) is column-major (n, m) = -2 b a^T.
   const float alpha = -2.f, beta = 0.f;
-  CUBLAS_CHECK(cublasSgemm(handle(), CUBLAS_OP_T, CUBLAS_OP_N, int(n), int(m), int(d), &alpha,
+  CUBLAS_CHECK(cublasSgemm(cublas(), CUBLAS_OP_T, CUBLAS_OP_N, int(n), int(m), int(d), &alpha,
                            b.data<float>(), int(d), a.data<float>(), int(d), &beta,
                            out.data<float>(), int(n)));
   const int64_t blocks = std::min<int64_t>((m * n + kBlock - 1) / kBlock, 65536);
-  add_norms_kernel<<<unsigned(blocks), kBlock>>>(out.data<float>(), m, n, na.data<float>(),
-                                                 nb.data<float>());
+  add_norms_kernel<<<unsigned(blocks), kBlock, 0, stream()>>>(out.data<float>(), m, n,
+                                                              na.data<float>(), nb.data<float>());
   CUDA_CHECK_LAUNCH();
 }
 

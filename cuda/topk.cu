@@ -5,7 +5,7 @@
 // copied back.
 #include <cub/cub.cuh>
 
-#include "cuda/cuda_check.h"
+#include "cuda/context.h"
 #include "engine/selection_kernels.h"
 
 namespace sr::cuda {
@@ -33,17 +33,18 @@ void top_k_cuda(const Tensor& scores, int64_t k, std::vector<int64_t>& picks) {
   uint32_t* kin = reinterpret_cast<uint32_t*>(keys.data<int32_t>());
   int64_t* iin = idx.data<int64_t>();
   const unsigned grid = unsigned(std::min<int64_t>((n + kBlock - 1) / kBlock, 4096));
-  keys_kernel<<<grid, kBlock>>>(scores.data<float>(), n, kin, iin,
-                                reinterpret_cast<unsigned long long*>(flag.data<int64_t>()));
+  keys_kernel<<<grid, kBlock, 0, stream()>>>(
+      scores.data<float>(), n, kin, iin,
+      reinterpret_cast<unsigned long long*>(flag.data<int64_t>()));
   CUDA_CHECK_LAUNCH();
   const int64_t bad = flag.item<int64_t>();
   SR_CHECK_VALUE(bad == n, "top_k: score {} is NaN", bad);
   size_t temp_bytes = 0;
   CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(nullptr, temp_bytes, kin, kin + n, iin,
-                                                       iin + n, int(n)));
+                                                       iin + n, int(n), 0, 32, stream()));
   Tensor temp = Tensor::empty({int64_t(temp_bytes / 4 + 1)}, DType::i32, Device::cuda);
-  CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(temp.data<int32_t>(), temp_bytes, kin,
-                                                       kin + n, iin, iin + n, int(n)));
+  CUDA_CHECK(cub::DeviceRadixSort::SortPairsDescending(
+      temp.data<int32_t>(), temp_bytes, kin, kin + n, iin, iin + n, int(n), 0, 32, stream()));
   picks.resize(size_t(k));
   copy_bytes(picks.data(), Device::cpu, iin + n, Device::cuda, size_t(k) * sizeof(int64_t));
 }

@@ -1,0 +1,372 @@
+// CUDA kernels for the memory and element-wise slots: fill, copy (any strides, any dtype
+// conversion), unary ops and their derivatives, broadcasting binary arithmetic, point-wise loss
+// terms and their gradients.
+//
+// Shapes follow engine/kernels.h: unary / loss tensors are dense with equal strides, so they are
+// walked as flat arrays; copy and binary walk a logical (row-major) index and map it through
+// each tensor's strides (dims merged first where possible, broadcast dims have stride 0).
+// Formulas are the shared ones of engine/math/ (unary_forward / unary_backward, binary_forward,
+// loss_forward / loss_grad_input / loss_grad_target), so the CPU tests prove this math.
+// Gradient rules: unary_backward gx = f'(x or y) * gy; loss_backward gx = scale * dl/dx,
+// gt = scale * dl/dt. All loops are grid-stride loops on the engine stream.
+#include <vector>
+
+#include "cuda/context.h"
+#include "engine/kernels.h"
+
+namespace sr::cuda {
+namespace {
+
+constexpr int kMaxDims = 12;
+
+// Shape and up to three stride sets of a strided walk (by value as a kernel argument).
+struct Walk {
+  int nd = 0;
+  int64_t shape[kMaxDims];
+  int64_t st[3][kMaxDims];
+};
+
+// Offsets of logical element i in each of the K tensors of the walk.
+template <int K>
+__device__ __forceinline__ void walk_offsets(const Walk& w, int64_t i, int64_t* off) {
+  for (int k = 0; k < K; ++k) off[k] = 0;
+  for (int d = w.nd - 1; d >= 0; --d) {
+    int64_t s = w.shape[d];
+    int64_t idx = i % s;
+    i /= s;
+    for (int k = 0; k < K; ++k) off[k] += idx * w.st[k][d];
+  }
+}
+
+// Drops size-1 dims and merges dims that are contiguous in every stride set.
+Walk make_walk(const Shape& shape, std::vector<const Shape*> strides) {
+  Walk w;
+  const size_t K = strides.size();
+  Shape s2;
+  std::vector<Shape> t2(K);
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;
+    bool merge = !s2.empty();
+    for (size_t k = 0; k < K && merge; ++k) merge = t2[k].back() == (*strides[k])[i] * shape[i];
+    if (merge) {
+      s2.back() *= shape[i];
+      for (size_t k = 0; k < K; ++k) t2[k].back() = (*strides[k])[i];
+    } else {
+      s2.push_back(shape[i]);
+      for (size_t k = 0; k < K; ++k) t2[k].push_back((*strides[k])[i]);
+    }
+  }
+  SR_CHECK(s2.size() <= size_t(kMaxDims), "CUDA strided kernel: {} dims exceed the {} supported",
+           s2.size(), kMaxDims);
+  w.nd = int(s2.size());
+  for (int d = 0; d < w.nd; ++d) {
+    w.shape[d] = s2[size_t(d)];
+    for (size_t k = 0; k < K; ++k) w.st[k][d] = t2[k][size_t(d)];
+  }
+  return w;
+}
+
+#define SR_GRID_STRIDE(i, n)                                                \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
+       i += int64_t(gridDim.x) * blockDim.x)
+
+// ---------------------------------------------------------------- fill and copy
+
+template <class T>
+__global__ void fill_kernel(T* __restrict__ p, int64_t n, T v) {
+  SR_GRID_STRIDE(i, n) p[i] = v;
+}
+
+template <class T>
+void fill_typed(Tensor& t, double value) {
+  fill_kernel<T><<<grid_for(t.numel()), kThreads, 0, stream()>>>(static_cast<T*>(t.raw_data()),
+                                                                 t.numel(), T(value));
+  CUDA_CHECK_LAUNCH();
+}
+
+void fill_cuda(Tensor& t, double value) {
+  if (t.numel() == 0) return;
+  if (!t.is_dense()) {
+    Tensor tmp = Tensor::empty(t.shape(), t.dtype(), Device::cuda);
+    fill_cuda(tmp, value);
+    kernels::copy(Device::cuda, tmp, t);
+    return;
+  }
+  switch (t.dtype()) {
+    case DType::f32:
+      return fill_typed<float>(t, value);
+    case DType::i32:
+      return fill_typed<int32_t>(t, value);
+    case DType::i64:
+      return fill_typed<int64_t>(t, value);
+  }
+}
+
+template <class S, class D>
+__global__ void copy_kernel(const S* __restrict__ src, D* __restrict__ dst, int64_t n, Walk w) {
+  SR_GRID_STRIDE(i, n) {
+    int64_t off[2];
+    walk_offsets<2>(w, i, off);
+    dst[off[1]] = D(src[off[0]]);
+  }
+}
+
+template <class S, class D>
+void copy_typed(const Tensor& src, Tensor& dst) {
+  Walk w = make_walk(src.shape(), {&src.strides(), &dst.strides()});
+  copy_kernel<S, D><<<grid_for(src.numel()), kThreads, 0, stream()>>>(
+      static_cast<const S*>(src.raw_data()), static_cast<D*>(dst.raw_data()), src.numel(), w);
+  CUDA_CHECK_LAUNCH();
+}
+
+template <class S>
+void copy_from(const Tensor& src, Tensor& dst) {
+  switch (dst.dtype()) {
+    case DType::f32:
+      return copy_typed<S, float>(src, dst);
+    case DType::i32:
+      return copy_typed<S, int32_t>(src, dst);
+    case DType::i64:
+      return copy_typed<S, int64_t>(src, dst);
+  }
+}
+
+void copy_cuda(const Tensor& src, Tensor& dst) {
+  if (src.numel() == 0) return;
+  if (src.dtype() == dst.dtype() && src.strides() == dst.strides() && src.is_dense()) {
+    CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), src.nbytes(),
+                               cudaMemcpyDeviceToDevice, stream()));
+    return;
+  }
+  switch (src.dtype()) {
+    case DType::f32:
+      return copy_from<float>(src, dst);
+    case DType::i32:
+      return copy_from<int32_t>(src, dst);
+    case DType::i64:
+      return copy_from<int64_t>(src, dst);
+  }
+}
+
+// ---------------------------------------------------------------- unary
+
+template <class F>
+void with_unary_op(UnaryOp op, F&& f) {
+  switch (op) {
+    case UnaryOp::relu:
+      return f.template operator()<UnaryOp::relu>();
+    case UnaryOp::leaky_relu:
+      return f.template operator()<UnaryOp::leaky_relu>();
+    case UnaryOp::sigmoid:
+      return f.template operator()<UnaryOp::sigmoid>();
+    case UnaryOp::tanh:
+      return f.template operator()<UnaryOp::tanh>();
+    case UnaryOp::exp:
+      return f.template operator()<UnaryOp::exp>();
+    case UnaryOp::log:
+      return f.template operator()<UnaryOp::log>();
+    case UnaryOp::sqrt:
+      return f.template operator()<UnaryOp::sqrt>();
+    case UnaryOp::pow:
+      return f.template operator()<UnaryOp::pow>();
+    case UnaryOp::affine:
+      return f.template operator()<UnaryOp::affine>();
+    case UnaryOp::clamp:
+      return f.template operator()<UnaryOp::clamp>();
+  }
+}
+
+template <UnaryOp OP>
+__global__ void unary_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n, float a,
+                             float b) {
+  SR_GRID_STRIDE(i, n) y[i] = unary_forward<OP>(x[i], a, b);
+}
+
+template <UnaryOp OP>
+__global__ void unary_backward_kernel(const float* __restrict__ x, const float* __restrict__ y,
+                                      const float* __restrict__ gy, float* __restrict__ gx,
+                                      int64_t n, float a, float b) {
+  SR_GRID_STRIDE(i, n) {
+    constexpr SavedFor kSaved = unary_saves(OP);
+    const float xv = kSaved == SavedFor::input ? x[i] : 0.f;
+    const float yv = kSaved == SavedFor::output ? y[i] : 0.f;
+    gx[i] = unary_backward<OP>(xv, yv, gy[i], a, b);
+  }
+}
+
+struct UnaryLaunch {
+  const float* x;
+  float* y;
+  int64_t n;
+  float a, b;
+  template <UnaryOp OP>
+  void operator()() const {
+    unary_kernel<OP><<<grid_for(n), kThreads, 0, stream()>>>(x, y, n, a, b);
+    CUDA_CHECK_LAUNCH();
+  }
+};
+
+struct UnaryBackwardLaunch {
+  const float *x, *y, *gy;
+  float* gx;
+  int64_t n;
+  float a, b;
+  template <UnaryOp OP>
+  void operator()() const {
+    unary_backward_kernel<OP><<<grid_for(n), kThreads, 0, stream()>>>(x, y, gy, gx, n, a, b);
+    CUDA_CHECK_LAUNCH();
+  }
+};
+
+void unary_cuda(UnaryOp op, const Tensor& x, Tensor& y, float a, float b) {
+  if (x.numel() == 0) return;
+  with_unary_op(op, UnaryLaunch{x.data<float>(), y.data<float>(), x.numel(), a, b});
+}
+
+void unary_backward_cuda(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx,
+                         float a, float b) {
+  if (gy.numel() == 0) return;
+  with_unary_op(op, UnaryBackwardLaunch{x.defined() ? x.data<float>() : nullptr,
+                                        y.defined() ? y.data<float>() : nullptr, gy.data<float>(),
+                                        gx.data<float>(), gy.numel(), a, b});
+}
+
+// ---------------------------------------------------------------- binary
+
+// Flat: a and b are either the output's layout or a single element (stride 0).
+template <BinaryOp OP>
+__global__ void binary_flat_kernel(const float* __restrict__ a, const float* __restrict__ b,
+                                   float* __restrict__ o, int64_t n, int64_t sa, int64_t sb) {
+  SR_GRID_STRIDE(i, n) o[i] = binary_forward<OP>(a[i * sa], b[i * sb]);
+}
+
+template <BinaryOp OP>
+__global__ void binary_strided_kernel(const float* __restrict__ a, const float* __restrict__ b,
+                                      float* __restrict__ o, int64_t n, Walk w) {
+  SR_GRID_STRIDE(i, n) {
+    int64_t off[3];
+    walk_offsets<3>(w, i, off);
+    o[off[2]] = binary_forward<OP>(a[off[0]], b[off[1]]);
+  }
+}
+
+// Strides of `t` broadcast to `shape` (0 along broadcast dims).
+Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+  Shape st(shape.size(), 0);
+  size_t off = shape.size() - size_t(t.dim());
+  for (size_t i = 0; i < size_t(t.dim()); ++i) st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
+  return st;
+}
+
+template <BinaryOp OP>
+void binary_typed(const Tensor& a, const Tensor& b, Tensor& out) {
+  const int64_t n = out.numel();
+  const bool dense = out.is_dense();
+  const bool a_like = a.shape() == out.shape() && a.strides() == out.strides();
+  const bool b_like = b.shape() == out.shape() && b.strides() == out.strides();
+  if (dense && (a_like || a.numel() == 1) && (b_like || b.numel() == 1)) {
+    binary_flat_kernel<OP><<<grid_for(n), kThreads, 0, stream()>>>(
+        a.data<float>(), b.data<float>(), out.data<float>(), n, a_like ? 1 : 0, b_like ? 1 : 0);
+    CUDA_CHECK_LAUNCH();
+    return;
+  }
+  Shape sa = broadcast_strides(a, out.shape()), sb = broadcast_strides(b, out.shape());
+  Walk w = make_walk(out.shape(), {&sa, &sb, &out.strides()});
+  binary_strided_kernel<OP><<<grid_for(n), kThreads, 0, stream()>>>(
+      a.data<float>(), b.data<float>(), out.data<float>(), n, w);
+  CUDA_CHECK_LAUNCH();
+}
+
+void binary_cuda(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+  if (out.numel() == 0) return;
+  switch (op) {
+    case BinaryOp::add:
+      return binary_typed<BinaryOp::add>(a, b, out);
+    case BinaryOp::sub:
+      return binary_typed<BinaryOp::sub>(a, b, out);
+    case BinaryOp::mul:
+      return binary_typed<BinaryOp::mul>(a, b, out);
+    case BinaryOp::div:
+      return binary_typed<BinaryOp::div>(a, b, out);
+  }
+}
+
+// ---------------------------------------------------------------- losses
+
+template <class F>
+void with_loss_op(LossOp op, F&& f) {
+  switch (op) {
+    case LossOp::bce_prob:
+      return f.template operator()<LossOp::bce_prob>();
+    case LossOp::bce_logits:
+      return f.template operator()<LossOp::bce_logits>();
+    case LossOp::squared:
+      return f.template operator()<LossOp::squared>();
+    case LossOp::kl_normal:
+      return f.template operator()<LossOp::kl_normal>();
+  }
+}
+
+template <LossOp OP>
+__global__ void loss_kernel(const float* __restrict__ x, const float* __restrict__ t,
+                            float* __restrict__ out, int64_t n) {
+  SR_GRID_STRIDE(i, n) out[i] = loss_forward<OP>(x[i], t[i]);
+}
+
+template <LossOp OP>
+__global__ void loss_backward_kernel(const float* __restrict__ x, const float* __restrict__ t,
+                                     float scale, float* __restrict__ gx, float* __restrict__ gt,
+                                     int64_t n) {
+  SR_GRID_STRIDE(i, n) {
+    if (gx) gx[i] = scale * loss_grad_input<OP>(x[i], t[i]);
+    if (gt) gt[i] = scale * loss_grad_target<OP>(x[i], t[i]);
+  }
+}
+
+struct LossLaunch {
+  const float *x, *t;
+  float* out;
+  int64_t n;
+  template <LossOp OP>
+  void operator()() const {
+    loss_kernel<OP><<<grid_for(n), kThreads, 0, stream()>>>(x, t, out, n);
+    CUDA_CHECK_LAUNCH();
+  }
+};
+
+struct LossBackwardLaunch {
+  const float *x, *t;
+  float scale;
+  float *gx, *gt;
+  int64_t n;
+  template <LossOp OP>
+  void operator()() const {
+    loss_backward_kernel<OP><<<grid_for(n), kThreads, 0, stream()>>>(x, t, scale, gx, gt, n);
+    CUDA_CHECK_LAUNCH();
+  }
+};
+
+void loss_cuda(LossOp op, const Tensor& x, const Tensor& t, Tensor& out) {
+  if (x.numel() == 0) return;
+  with_loss_op(op, LossLaunch{x.data<float>(), t.data<float>(), out.data<float>(), x.numel()});
+}
+
+void loss_backward_cuda(LossOp op, const Tensor& x, const Tensor& t, float scale, Tensor& gx,
+                        Tensor& gt) {
+  if (x.numel() == 0 || (!gx.defined() && !gt.defined())) return;
+  with_loss_op(op, LossBackwardLaunch{x.data<float>(), t.data<float>(), scale,
+                                      gx.defined() ? gx.data<float>() : nullptr,
+                                      gt.defined() ? gt.data<float>() : nullptr, x.numel()});
+}
+
+}  // namespace
+
+SR_REGISTER_KERNEL(fill, cuda, fill_cuda);
+SR_REGISTER_KERNEL(copy, cuda, copy_cuda);
+SR_REGISTER_KERNEL(unary, cuda, unary_cuda);
+SR_REGISTER_KERNEL(unary_backward, cuda, unary_backward_cuda);
+SR_REGISTER_KERNEL(binary, cuda, binary_cuda);
+SR_REGISTER_KERNEL(loss, cuda, loss_cuda);
+SR_REGISTER_KERNEL(loss_backward, cuda, loss_backward_cuda);
+
+}  // namespace sr::cuda
