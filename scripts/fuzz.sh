@@ -3,7 +3,8 @@
 # -fsanitize=fuzzer,address,undefined) in build-fuzz/ (or $FUZZ_BUILD_DIR) and runs each for the
 # given number of seconds (default 600), then prints the executions each reached. New inputs go
 # to <build>/corpus/<target> (the committed seeds in fuzz/corpus/<target> are only read); a
-# crashing input is saved as <build>/artifacts/<target>/crash-* and makes the script fail.
+# crashing input is saved as <build>/artifacts/<target>/crash-* (an input slower than 30 s as
+# slow-unit-*) and makes the script fail.
 #   scripts/fuzz.sh [seconds]        build, then run every target in turn
 #   scripts/fuzz.sh --make-corpus    rewrite the seed corpora in fuzz/corpus
 # Environment: FUZZ_TARGETS="idx cifar" (a subset), FUZZ_PARALLEL=2 (targets run at once),
@@ -40,6 +41,7 @@ run_one() {
   local t="$1"
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
   "$build/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -max_len="${max_len[$t]}" \
+    -report_slow_units=30 \
     -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "fuzz/corpus/$t" \
     >"$build/fuzz_$t.log" 2>&1 || true
 }

@@ -9,6 +9,7 @@
 #include "data/loader.h"
 #include "engine/atomic_file.h"
 #include "engine/optim.h"
+#include "engine/transfer.h"
 
 namespace sr {
 
@@ -37,10 +38,25 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
     auto plan = epoch_batches(pool, o.batch_size, true, false, o.seed, epoch);
     if (plan.size() > 1 && plan.back().size() == 1) plan.pop_back();
     BatchLoader loader(ds, std::move(plan), o.augment, o.seed, epoch, o.loader_workers);
-    Batch b;
-    while (loader.next(b)) {
-      int64_t n = b.labels.size(0);
-      Tensor x = b.images.to(o.device), y = b.labels.to(o.device);
+    // The next batch's host-to-device copy starts before this step's work is issued, so on a GPU
+    // it runs during the step (engine/transfer.h); on the CPU an upload is the host tensor.
+    struct Staged {
+      Upload x, y;
+      int64_t n = 0;
+    };
+    auto stage = [&](Staged& s) {
+      Batch b;
+      if (!loader.next(b)) return false;
+      s.n = b.labels.size(0);
+      s.x = Upload(b.images, o.device);
+      s.y = Upload(b.labels, o.device);
+      return true;
+    };
+    Staged cur, next;
+    for (bool more = stage(cur); more; std::swap(cur, next)) {
+      int64_t n = cur.n;
+      Tensor x = cur.x.get(), y = cur.y.get();
+      more = stage(next);
       Tensor loss = cross_entropy(model(x), y);
       opt.zero_grad();
       loss.backward();
