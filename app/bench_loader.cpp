@@ -13,9 +13,9 @@
 #include "bench/steps.h"
 #include "data/cifar.h"
 #include "data/loader.h"
-#include "engine/random.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/error.h"
+#include "engine/random.h"
 
 namespace sr::app {
 namespace {
@@ -69,8 +69,8 @@ Row time_epochs(const std::string& name, const std::string& source, const Datase
     int64_t seen = 0;
     while (loader.next(b)) seen += b.labels.size(0);
     double s = seconds_since(t0);
-    SR_CHECK_VALUE(seen == row.images, "bench --loader: {} delivered {} images, expected {}",
-                   name, seen, row.images);
+    SR_CHECK_VALUE(seen == row.images, "bench --loader: {} delivered {} images, expected {}", name,
+                   seen, row.images);
     if (r >= warmup) secs.push_back(s);
   }
   std::sort(secs.begin(), secs.end());
@@ -107,36 +107,31 @@ int run_loader_bench(const LoaderBenchOptions& opt) {
   for (int workers : {1, 2}) {
     rows.push_back(time_epochs("fashion-mnist", fashion->info().name + " train split", *fashion,
                                Augment{2, true}, workers, opt.warmup, opt.repeats));
-    rows.push_back(time_epochs("cifar", cifar_source, *cifar, Augment{4, true}, workers,
-                               opt.warmup, opt.repeats));
+    rows.push_back(time_epochs("cifar", cifar_source, *cifar, Augment{4, true}, workers, opt.warmup,
+                               opt.repeats));
   }
 
   if (!opt.json)
-    std::printf("batch %lld, random crop + flip; reference: resnet18-w4 training step %.1f ms = "
-                "%.0f images/s (%d threads)\n\n%-14s %7s %8s %10s %10s %10s %10s %9s\n",
-                (long long)kBatch, st.median_ms, step_ips, get_num_threads(), "data", "workers",
-                "batches", "epoch s", "batches/s", "images/s", "MB/s out", "x step");
+    std::printf(
+        "batch %lld, random crop + flip; reference: resnet18-w4 training step %.1f ms = "
+        "%.0f images/s (%d threads)\n\n%-14s %7s %8s %10s %10s %10s %10s %9s\n",
+        (long long)kBatch, st.median_ms, step_ips, get_num_threads(), "data", "workers", "batches",
+        "epoch s", "batches/s", "images/s", "MB/s out", "x step");
   for (const Row& r : rows) {
     double bps = double(r.batches) / r.median_s, ips = double(r.images) / r.median_s;
     const DatasetInfo& info = (r.name == "cifar" ? cifar : fashion)->info();
     double mbps = ips * double(info.channels * info.height * info.width) * 4.0 / 1e6;
     if (opt.json) {
-      nlohmann::json j = {{"name", "loader/" + r.name},
-                          {"source", r.source},
-                          {"workers", r.workers},
-                          {"batch", kBatch},
-                          {"batches", r.batches},
-                          {"median_epoch_s", r.median_s},
-                          {"min_epoch_s", r.min_s},
-                          {"max_epoch_s", r.max_s},
-                          {"batches_per_s", bps},
-                          {"images_per_s", ips},
-                          {"step_images_per_s", step_ips},
-                          {"times_step", ips / step_ips}};
+      nlohmann::json j = {{"name", "loader/" + r.name},    {"source", r.source},
+                          {"workers", r.workers},          {"batch", kBatch},
+                          {"batches", r.batches},          {"median_epoch_s", r.median_s},
+                          {"min_epoch_s", r.min_s},        {"max_epoch_s", r.max_s},
+                          {"batches_per_s", bps},          {"images_per_s", ips},
+                          {"step_images_per_s", step_ips}, {"times_step", ips / step_ips}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%-14s %7d %8lld %10.3f %10.1f %10.0f %10.1f %8.1fx\n", r.name.c_str(),
-                  r.workers, (long long)r.batches, r.median_s, bps, ips, mbps, ips / step_ips);
+      std::printf("%-14s %7d %8lld %10.3f %10.1f %10.0f %10.1f %8.1fx\n", r.name.c_str(), r.workers,
+                  (long long)r.batches, r.median_s, bps, ips, mbps, ips / step_ips);
     }
     std::fflush(stdout);
   }

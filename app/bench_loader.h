@@ -16,8 +16,8 @@
 namespace sr::app {
 
 struct LoaderBenchOptions {
-  std::string fashion_dir;  // "" = the default Fashion-MNIST directory
-  std::string cifar_dir;    // "" = synthetic CIFAR-format records
+  std::string fashion_dir;      // "" = the default Fashion-MNIST directory
+  std::string cifar_dir;        // "" = synthetic CIFAR-format records
   int warmup = 2, repeats = 5;  // epochs per row
   bool json = false;
 };

@@ -33,9 +33,11 @@ Runner add_bench(CLI::App& app) {
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
-  app.add_option("--warmup", a->warmup, "untimed runs first")->capture_default_str()
+  app.add_option("--warmup", a->warmup, "untimed runs first")
+      ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--repeats", a->repeats, "timed runs (median reported)")->capture_default_str()
+  app.add_option("--repeats", a->repeats, "timed runs (median reported)")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_flag("--json", a->json, "print JSON rows instead of a table");
   app.add_flag("--kernels", a->kernels,
@@ -72,11 +74,11 @@ Runner add_bench(CLI::App& app) {
     double sgemm = device == Device::cpu ? measure_sgemm_gflops() : 0.0;
     nlohmann::json rows = nlohmann::json::array();
     if (!a->json)
-      std::printf("device %s, %d threads, sgemm %.0f GFLOP/s; %d warm-up + %d timed runs\n\n"
-                  "%-12s %6s %10s %10s %10s %10s %9s %9s %8s\n",
-                  device_name(device), get_num_threads(), sgemm, a->warmup, a->repeats, "step",
-                  "batch", "median ms", "min ms", "max ms", "images/s", "GFLOP", "GFLOP/s",
-                  "of sgemm");
+      std::printf(
+          "device %s, %d threads, sgemm %.0f GFLOP/s; %d warm-up + %d timed runs\n\n"
+          "%-12s %6s %10s %10s %10s %10s %9s %9s %8s\n",
+          device_name(device), get_num_threads(), sgemm, a->warmup, a->repeats, "step", "batch",
+          "median ms", "min ms", "max ms", "images/s", "GFLOP", "GFLOP/s", "of sgemm");
     for (TrainStep& s : steps) {
       allocator_for(device).reset_peak();
       Timing t = time_runs(s.run, a->warmup, a->repeats);
@@ -96,9 +98,9 @@ Runner add_bench(CLI::App& app) {
                       {"peak_mib", peak_mib},
                       {"threads", get_num_threads()}});
       if (!a->json)
-        std::printf("%-12s %6lld %10.1f %10.1f %10.1f %10.1f %9.1f %9.1f %7.0f%%\n",
-                    s.name.c_str(), (long long)s.batch, t.median_ms, t.min_ms, t.max_ms, ips,
-                    gflops, rate, sgemm > 0 ? 100.0 * rate / sgemm : 0.0);
+        std::printf("%-12s %6lld %10.1f %10.1f %10.1f %10.1f %9.1f %9.1f %7.0f%%\n", s.name.c_str(),
+                    (long long)s.batch, t.median_ms, t.min_ms, t.max_ms, ips, gflops, rate,
+                    sgemm > 0 ? 100.0 * rate / sgemm : 0.0);
       std::fflush(stdout);
     }
     if (a->json)

@@ -7,7 +7,9 @@
 
 namespace sr::app {
 
-std::string version_string() { return std::string("sraal ") + SRAAL_VERSION; }
+std::string version_string() {
+  return std::string("sraal ") + SRAAL_VERSION;
+}
 
 namespace {
 std::string g_command_line;
@@ -18,7 +20,9 @@ void set_command_line(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) g_command_line += (i ? " " : "") + std::string(argv[i]);
 }
 
-std::string command_line() { return g_command_line; }
+std::string command_line() {
+  return g_command_line;
+}
 
 Runner add_info(CLI::App& app) {
   return [] {

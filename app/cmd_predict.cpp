@@ -21,11 +21,13 @@ Runner add_predict(CLI::App& app) {
     int64_t batch = 256;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--weights", a->weights, "model saved by `sraal train` (.safetensors)")->required();
+  app.add_option("--weights", a->weights, "model saved by `sraal train` (.safetensors)")
+      ->required();
   app.add_option("--input", a->input, "input batch, .npy float32 (N, C, H, W)")->required();
   app.add_option("--output", a->output, "where to write the outputs (.npy)")->required();
   app.add_flag("--probs", a->probs, "classifiers: write softmax probabilities instead of logits");
-  app.add_option("--batch-size", a->batch, "items per forward pass")->capture_default_str()
+  app.add_option("--batch-size", a->batch, "items per forward pass")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   return [a] {

@@ -44,7 +44,8 @@ Runner add_run(CLI::App& app) {
   auto* o_trials = app.add_option("--trials", a->trials, "trials (seeds)");
   auto* o_seed = app.add_option("--seed", a->seed, "seed of the run");
   auto* o_device = app.add_option("--device", a->device, "cpu | cuda");
-  auto* o_pool = app.add_option("--pool-size", a->pool, "AL pool: items of the training split (0: all)");
+  auto* o_pool =
+      app.add_option("--pool-size", a->pool, "AL pool: items of the training split (0: all)");
   auto* o_test = app.add_option("--test-size", a->test, "test items used for the metric (0: all)");
   auto* o_epochs = app.add_option("--epochs", a->epochs, "target-model epochs per cycle");
   auto* o_width = app.add_option("--width", a->width, "target ResNet-18 width multiplier");
@@ -55,8 +56,8 @@ Runner add_run(CLI::App& app) {
   app.add_flag("--force", a->force, "overwrite results already in --out");
   app.add_option("--fault-at", a->fault_at, "testing: SIGKILL at the N-th fault point")
       ->group("");  // hidden
-  return [a, o_dataset, o_methods, o_init, o_fractions, o_trials, o_seed, o_device, o_pool,
-          o_test, o_epochs, o_width, o_iters] {
+  return [a, o_dataset, o_methods, o_init, o_fractions, o_trials, o_seed, o_device, o_pool, o_test,
+          o_epochs, o_width, o_iters] {
     SR_CHECK_VALUE(!(a->resume && a->force), "run: --resume and --force exclude each other");
     ExperimentConfig c = preset_config(a->preset);
     if (o_dataset->count()) c.data.name = a->dataset;

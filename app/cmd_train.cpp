@@ -28,7 +28,8 @@ Runner add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto flags = std::make_shared<DatasetFlags>(app);
   app.add_option("--model", a->model, "resnet18 | resnet18-imagenet")->capture_default_str();
-  app.add_option("--width", a->width, "width multiplier of the ResNet stages")->capture_default_str();
+  app.add_option("--width", a->width, "width multiplier of the ResNet stages")
+      ->capture_default_str();
   app.add_option("--epochs", a->epochs)->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--batch-size", a->batch)->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--lr", a->lr, "initial learning rate (divided by 10 at 80% of the epochs)")
@@ -81,14 +82,14 @@ Runner add_train(CLI::App& app) {
     o.epochs = a->epochs, o.batch_size = a->batch, o.lr = a->lr, o.momentum = a->momentum;
     o.weight_decay = a->weight_decay, o.seed = a->seed, o.device = device;
     int64_t pad = a->crop_padding >= 0 ? a->crop_padding
-                  : info.height == 32            ? 4
-                  : info.height == 28            ? 2
-                                                 : 0;
+                  : info.height == 32  ? 4
+                  : info.height == 28  ? 2
+                                       : 0;
     o.augment = Augment{pad, !a->no_flip};
     std::printf("train: %s on %s (%lld of %lld training items, %lld test), %lld parameters, %s\n",
-                spec.arch.c_str(), info.name.c_str(), (long long)n,
-                (long long)data.train->size(), (long long)data.test->size(),
-                (long long)model->num_parameters(), device_name(device));
+                spec.arch.c_str(), info.name.c_str(), (long long)n, (long long)data.train->size(),
+                (long long)data.test->size(), (long long)model->num_parameters(),
+                device_name(device));
     o.on_epoch = [](const EpochReport& r) {
       std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s\n",
                   (long long)r.epoch, (long long)r.epochs, r.loss, double(r.lr), r.seconds,

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", sr::app::version_string());
   app.require_subcommand(1);
   int threads = 0;
-  app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "CPU threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
 
   std::map<CLI::App*, sr::app::Runner> runners;
   auto add = [&](const char* name, const char* help, sr::app::Runner (*make)(CLI::App&)) {
@@ -22,7 +23,8 @@ int main(int argc, char** argv) {
   };
   add("run", "run an active-learning experiment (SRAAL and baselines); the main job",
       sr::app::add_run);
-  add("info", "print the build: version, compiler, backends and library versions", sr::app::add_info);
+  add("info", "print the build: version, compiler, backends and library versions",
+      sr::app::add_info);
   add("train", "train a model on a dataset and report its test metric", sr::app::add_train);
   add("predict", "run a saved model on an .npy batch and write its outputs as .npy",
       sr::app::add_predict);

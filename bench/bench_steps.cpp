@@ -12,14 +12,20 @@ void BM_TrainStep(benchmark::State& state, const std::string& name) {
   step.run();  // warm-up: primitive creation, allocator cache
   for (auto _ : state) step.run();
   state.SetItemsProcessed(state.iterations() * step.batch);
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(step.flops / 1e9 * double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(step.flops / 1e9 * double(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
 }
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_TrainStep, resnet18, std::string("resnet18"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainStep, resnet18_w4, std::string("resnet18-w4"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainStep, vae, std::string("vae"))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, resnet18, std::string("resnet18"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, resnet18_w4, std::string("resnet18-w4"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainStep, vae, std::string("vae"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -13,7 +13,9 @@
 
 namespace sr {
 
-std::vector<std::string> train_step_names() { return {"resnet18", "resnet18-w4", "vae"}; }
+std::vector<std::string> train_step_names() {
+  return {"resnet18", "resnet18-w4", "vae"};
+}
 
 namespace {
 
@@ -59,10 +61,11 @@ TrainStep make_train_step(const std::string& name, Device device) {
     bool small = name == "resnet18-w4";
     int64_t C = small ? 1 : 3, H = small ? 28 : 32;
     auto st = std::make_shared<ClassifierStep>();
-    st->net = std::make_shared<ResNet18>(
-        ResNetConfig{ResNetForm::cifar, C, 10, small ? 0.25f : 1.f}, g);
+    st->net =
+        std::make_shared<ResNet18>(ResNetConfig{ResNetForm::cifar, C, 10, small ? 0.25f : 1.f}, g);
     st->net->to(device);
-    st->opt = std::make_unique<SGD>(st->net->parameters(), SgdOptions{0.1f, 0.9f, 0.f, 5e-4f, false});
+    st->opt =
+        std::make_unique<SGD>(st->net->parameters(), SgdOptions{0.1f, 0.9f, 0.f, 5e-4f, false});
     s.batch = 128;
     st->x = randn({s.batch, C, H, H}, g).to(device);
     std::vector<int64_t> labels(static_cast<size_t>(s.batch));
@@ -89,8 +92,8 @@ TrainStep make_train_step(const std::string& name, Device device) {
       synchronize(device);  // CUDA work is asynchronous: time it to completion
     };
   } else {
-    throw ValueError(fmt::format("unknown benchmark step '{}' (expected resnet18, resnet18-w4 or vae)",
-                                 name));
+    throw ValueError(
+        fmt::format("unknown benchmark step '{}' (expected resnet18, resnet18-w4 or vae)", name));
   }
   return s;
 }
@@ -110,7 +113,8 @@ Timing time_runs(const std::function<void()>& f, int warmup, int repeats) {
   t.repeats = repeats;
   t.min_ms = ms.front();
   t.max_ms = ms.back();
-  t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  t.median_ms =
+      ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
   return t;
 }
 

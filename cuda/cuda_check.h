@@ -17,26 +17,28 @@ const char* cublas_status_string(cublasStatus_t s);
 
 }  // namespace sr::cuda
 
-#define CUDA_CHECK(call)                                                                        \
-  do {                                                                                          \
-    cudaError_t sr_err_ = (call);                                                               \
-    if (sr_err_ != cudaSuccess)                                                                 \
-      ::sr::cuda::throw_cuda_error(#call, __FILE__, __LINE__, "CUDA", cudaGetErrorString(sr_err_)); \
+#define CUDA_CHECK(call)                                              \
+  do {                                                                \
+    cudaError_t sr_err_ = (call);                                     \
+    if (sr_err_ != cudaSuccess)                                       \
+      ::sr::cuda::throw_cuda_error(#call, __FILE__, __LINE__, "CUDA", \
+                                   cudaGetErrorString(sr_err_));      \
   } while (0)
 
-#define CUDNN_CHECK(call)                                                                      \
-  do {                                                                                         \
-    cudnnStatus_t sr_st_ = (call);                                                             \
-    if (sr_st_ != CUDNN_STATUS_SUCCESS)                                                        \
-      ::sr::cuda::throw_cuda_error(#call, __FILE__, __LINE__, "cuDNN", cudnnGetErrorString(sr_st_)); \
+#define CUDNN_CHECK(call)                                              \
+  do {                                                                 \
+    cudnnStatus_t sr_st_ = (call);                                     \
+    if (sr_st_ != CUDNN_STATUS_SUCCESS)                                \
+      ::sr::cuda::throw_cuda_error(#call, __FILE__, __LINE__, "cuDNN", \
+                                   cudnnGetErrorString(sr_st_));       \
   } while (0)
 
-#define CUBLAS_CHECK(call)                                                              \
-  do {                                                                                  \
-    cublasStatus_t sr_st_ = (call);                                                     \
-    if (sr_st_ != CUBLAS_STATUS_SUCCESS)                                                \
-      ::sr::cuda::throw_cuda_error(#call, __FILE__, __LINE__, "cuBLAS",                 \
-                                   ::sr::cuda::cublas_status_string(sr_st_));           \
+#define CUBLAS_CHECK(call)                                                    \
+  do {                                                                        \
+    cublasStatus_t sr_st_ = (call);                                           \
+    if (sr_st_ != CUBLAS_STATUS_SUCCESS)                                      \
+      ::sr::cuda::throw_cuda_error(#call, __FILE__, __LINE__, "cuBLAS",       \
+                                   ::sr::cuda::cublas_status_string(sr_st_)); \
   } while (0)
 
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())

@@ -1,7 +1,7 @@
 // The CUDA device layer: availability and versions (for `sraal info`), the caching allocator
 // (engine/caching_allocator.h over cudaMalloc: the training loop never calls cudaMalloc/cudaFree
-// once warm; live and peak bytes counted), and host <-> device copies. Registered with the engine at start-up; without
-// a GPU or driver the backend reports why and the engine runs on the CPU.
+// once warm; live and peak bytes counted), and host <-> device copies. Registered with the engine
+// at start-up; without a GPU or driver the backend reports why and the engine runs on the CPU.
 #include <cstdint>
 #include <cstdio>
 
@@ -50,17 +50,21 @@ void* cuda_raw_allocate(size_t n) {
   CUDA_CHECK(e);
   return p;
 }
-void cuda_raw_release(void* p) { (void)cudaFree(p); }
+void cuda_raw_release(void* p) {
+  (void)cudaFree(p);
+}
 
 void copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes) {
-  cudaMemcpyKind kind = dst_dev == Device::cuda
-                            ? (src_dev == Device::cuda ? cudaMemcpyDeviceToDevice
-                                                       : cudaMemcpyHostToDevice)
-                            : cudaMemcpyDeviceToHost;
+  cudaMemcpyKind kind =
+      dst_dev == Device::cuda
+          ? (src_dev == Device::cuda ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+          : cudaMemcpyDeviceToHost;
   CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kind));
 }
 
-std::string version_str(int v) { return fmt::format("{}.{}", v / 1000, (v % 1000) / 10); }
+std::string version_str(int v) {
+  return fmt::format("{}.{}", v / 1000, (v % 1000) / 10);
+}
 
 CudaInfo query() {
   CudaInfo i;

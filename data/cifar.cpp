@@ -101,8 +101,8 @@ std::shared_ptr<InMemoryDataset> parse_cifar_records(const std::string& path,
   std::vector<int64_t> labels;
   if (format == CifarFormat::cifar10) {
     parse_records(path, bytes, 1, {10}, 0, px, labels);
-    return make("cifar10", std::vector<std::string>(std::begin(kCifar10Names),
-                                                    std::end(kCifar10Names)),
+    return make("cifar10",
+                std::vector<std::string>(std::begin(kCifar10Names), std::end(kCifar10Names)),
                 std::move(px), std::move(labels));
   }
   bool coarse = format == CifarFormat::cifar100_coarse;

@@ -90,8 +90,8 @@ void CityscapesDataset::read_pixels(int64_t i, uint8_t* dst) const {
 }
 
 void CityscapesDataset::read_label_map(int64_t i, uint8_t* dst) const {
-  label_ids_to_train_ids(decode_image(labels_[size_t(i)], 1), int(info_.width),
-                         int(info_.height), dst);
+  label_ids_to_train_ids(decode_image(labels_[size_t(i)], 1), int(info_.width), int(info_.height),
+                         dst);
 }
 
 void check_label_map_header(const std::string& path, const ImageHeader& h) {

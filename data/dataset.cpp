@@ -20,8 +20,8 @@
 namespace sr {
 
 void Dataset::read_label_map(int64_t, uint8_t*) const {
-  throw ValueError(fmt::format("dataset {} has no label maps (not a segmentation dataset)",
-                               info().name));
+  throw ValueError(
+      fmt::format("dataset {} has no label maps (not a segmentation dataset)", info().name));
 }
 
 void FingerprintHasher::add(const uint8_t* pixels, size_t pixel_bytes, const uint8_t* label_map,
@@ -39,7 +39,9 @@ void FingerprintHasher::add(const uint8_t* pixels, size_t pixel_bytes, const uin
   }
 }
 
-std::string FingerprintHasher::hex() const { return fmt::format("{:016x}", h_); }
+std::string FingerprintHasher::hex() const {
+  return fmt::format("{:016x}", h_);
+}
 
 std::string Dataset::fingerprint() const {
   FingerprintHasher h;
@@ -77,8 +79,8 @@ InMemoryDataset::InMemoryDataset(DatasetInfo info, std::vector<uint8_t> pixels,
     : info_(std::move(info)), pixels_(std::move(pixels)), labels_(std::move(labels)) {
   int64_t C = info_.channels, plane = info_.height * info_.width;
   SR_CHECK_VALUE(int64_t(pixels_.size()) == int64_t(labels_.size()) * C * plane,
-                 "dataset {}: {} pixel bytes for {} items of {}x{}x{}", info_.name,
-                 pixels_.size(), labels_.size(), C, info_.height, info_.width);
+                 "dataset {}: {} pixel bytes for {} items of {}x{}x{}", info_.name, pixels_.size(),
+                 labels_.size(), C, info_.height, info_.width);
   ChannelStats stats(C);
   for (size_t i = 0; i < labels_.size(); ++i) stats.add(this->pixels(int64_t(i)), plane);
   mean_ = stats.mean();
@@ -174,8 +176,8 @@ DatasetSplits load_dataset(const DatasetOptions& o) {
   }
 }
 
-DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t C, int64_t H,
-                             int64_t W, int64_t classes, uint64_t seed) {
+DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t C, int64_t H, int64_t W,
+                             int64_t classes, uint64_t seed) {
   SR_CHECK_VALUE(train_size > 0 && test_size > 0 && C > 0 && H > 0 && W > 0 && classes > 1,
                  "synthetic dataset: sizes must be positive and classes > 1");
   auto make = [&](int64_t n, uint64_t s) {

@@ -47,8 +47,8 @@ class GzFile {
       if (w <= 0) {
         int err = errno;
         close(fd);
-        throw IOError(fmt::format("{}: cannot write an in-memory file ({})", name,
-                                  std::strerror(err)));
+        throw IOError(
+            fmt::format("{}: cannot write an in-memory file ({})", name, std::strerror(err)));
       }
       put += size_t(w);
     }
@@ -137,8 +137,7 @@ IdxArray read_idx(GzFile& f, const std::string& path, int expected_dims) {
 
 std::shared_ptr<InMemoryDataset> make_dataset(const std::string& name, IdxArray img,
                                               const std::string& images_path, IdxArray lab,
-                                              const std::string& labels_path,
-                                              int64_t num_classes) {
+                                              const std::string& labels_path, int64_t num_classes) {
   SR_CHECK_IO(img.dims[0] == lab.dims[0], "{}: count mismatch: {} labels but {} has {} images",
               labels_path, lab.dims[0], images_path, img.dims[0]);
   SR_CHECK_IO(img.dims[0] > 0, "{}: no images", images_path);
@@ -177,16 +176,12 @@ std::shared_ptr<InMemoryDataset> load_idx_pair(const std::string& name,
     GzFile f(labels_path);
     lab = read_idx(f, labels_path, 1);
   }
-  return make_dataset(name, std::move(img), images_path, std::move(lab), labels_path,
-                      num_classes);
+  return make_dataset(name, std::move(img), images_path, std::move(lab), labels_path, num_classes);
 }
 
-std::shared_ptr<InMemoryDataset> parse_idx_pair(const std::string& name,
-                                                const std::string& images_name,
-                                                std::span<const uint8_t> images,
-                                                const std::string& labels_name,
-                                                std::span<const uint8_t> labels,
-                                                int64_t num_classes) {
+std::shared_ptr<InMemoryDataset> parse_idx_pair(
+    const std::string& name, const std::string& images_name, std::span<const uint8_t> images,
+    const std::string& labels_name, std::span<const uint8_t> labels, int64_t num_classes) {
   IdxArray img, lab;
   {
     GzFile f(images_name, images);
@@ -196,13 +191,12 @@ std::shared_ptr<InMemoryDataset> parse_idx_pair(const std::string& name,
     GzFile f(labels_name, labels);
     lab = read_idx(f, labels_name, 1);
   }
-  return make_dataset(name, std::move(img), images_name, std::move(lab), labels_name,
-                      num_classes);
+  return make_dataset(name, std::move(img), images_name, std::move(lab), labels_name, num_classes);
 }
 
 DatasetSplits load_mnist_dir(const std::string& name, const std::string& dir) {
-  SR_CHECK_IO(std::filesystem::is_directory(dir), "{}: data directory not found (dataset {})",
-              dir, name);
+  SR_CHECK_IO(std::filesystem::is_directory(dir), "{}: data directory not found (dataset {})", dir,
+              name);
   DatasetSplits s;
   s.train = load_idx_pair(name, find_file(dir, "train-images-idx3-ubyte"),
                           find_file(dir, "train-labels-idx1-ubyte"), 10);

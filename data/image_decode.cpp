@@ -46,8 +46,7 @@ ImageHeader checked_header(const std::string& path, bool ok, ImageHeader h) {
 }
 
 // Copies stb_image's pixels (null after a failure) into a DecodedImage and frees them.
-DecodedImage take_pixels(const std::string& path, stbi_uc* p, int width, int height,
-                         int channels) {
+DecodedImage take_pixels(const std::string& path, stbi_uc* p, int width, int height, int channels) {
   if (!p) {
     const char* why = stbi_failure_reason();
     throw IOError(fmt::format("{}: undecodable image ({})", path, why ? why : "unknown format"));

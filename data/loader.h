@@ -19,8 +19,8 @@ namespace sr {
 
 class BatchLoader {
  public:
-  BatchLoader(const Dataset& ds, std::vector<std::vector<int64_t>> plan, Augment aug,
-              uint64_t seed, int64_t epoch, int workers = 1, int depth = 3);
+  BatchLoader(const Dataset& ds, std::vector<std::vector<int64_t>> plan, Augment aug, uint64_t seed,
+              int64_t epoch, int workers = 1, int depth = 3);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -43,8 +43,8 @@ class BatchLoader {
   std::mutex mu_;
   std::condition_variable ready_, space_;
   size_t next_to_build_ = 0, next_to_take_ = 0;
-  std::vector<Batch> done_;      // by batch index
-  std::vector<bool> finished_;   // by batch index
+  std::vector<Batch> done_;     // by batch index
+  std::vector<bool> finished_;  // by batch index
   std::exception_ptr error_;
   bool stop_ = false;
   std::vector<std::thread> threads_;

@@ -82,8 +82,12 @@ Edge gradient_edge(const Tensor& t) {
 
 }  // namespace
 
-bool grad_enabled() { return t_grad_enabled; }
-void set_grad_enabled(bool on) { t_grad_enabled = on; }
+bool grad_enabled() {
+  return t_grad_enabled;
+}
+void set_grad_enabled(bool on) {
+  t_grad_enabled = on;
+}
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!t_grad_enabled) return false;
@@ -123,8 +127,7 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   Tensor g0 = grad;
   if (!g0.defined()) {
     SR_CHECK_T(root.numel() == 1, AutogradError,
-               "backward: the root {} is not a scalar; pass its gradient explicitly",
-               root.str());
+               "backward: the root {} is not a scalar; pass its gradient explicitly", root.str());
     g0 = Tensor::ones(root.shape(), root.dtype(), root.device());
   }
   SR_CHECK_SHAPE(g0.shape() == root.shape(), "backward: gradient shape {} != root shape {}",

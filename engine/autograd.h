@@ -85,7 +85,9 @@ void record_op(const char* name, const std::vector<Tensor>& inputs,
 }
 
 // A tensor to capture in a backward function: same data, no history.
-inline Tensor save(const Tensor& t) { return t.defined() ? t.detach() : Tensor(); }
+inline Tensor save(const Tensor& t) {
+  return t.defined() ? t.detach() : Tensor();
+}
 
 // Runs backward from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);

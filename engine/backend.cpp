@@ -15,7 +15,9 @@ std::atomic<bool> g_allow_tf32{false};
 std::atomic<bool> g_cudnn_benchmark{false};
 }  // namespace
 
-void set_cuda_info_fn(CudaInfoFn fn) { g_cuda_info = fn; }
+void set_cuda_info_fn(CudaInfoFn fn) {
+  g_cuda_info = fn;
+}
 
 CudaInfo cuda_info() {
   if (!g_cuda_info) {
@@ -26,7 +28,9 @@ CudaInfo cuda_info() {
   return g_cuda_info();
 }
 
-bool cuda_available() { return cuda_info().device_count > 0; }
+bool cuda_available() {
+  return cuda_info().device_count > 0;
+}
 
 void require_device(Device device) {
   if (device == Device::cpu) return;
@@ -34,7 +38,9 @@ void require_device(Device device) {
   SR_CHECK_T(i.device_count > 0, DeviceError, "device cuda is not available: {}", i.reason);
 }
 
-void set_cuda_sync_fn(SyncFn fn) { g_cuda_sync = fn; }
+void set_cuda_sync_fn(SyncFn fn) {
+  g_cuda_sync = fn;
+}
 
 void synchronize(Device device) {
   if (device == Device::cpu) return;
@@ -43,11 +49,23 @@ void synchronize(Device device) {
   g_cuda_sync();
 }
 
-void set_deterministic(bool on) { g_deterministic.store(on); }
-bool deterministic() { return g_deterministic.load(); }
-void set_allow_tf32(bool on) { g_allow_tf32.store(on); }
-bool allow_tf32() { return g_allow_tf32.load(); }
-void set_cudnn_benchmark(bool on) { g_cudnn_benchmark.store(on); }
-bool cudnn_benchmark() { return g_cudnn_benchmark.load(); }
+void set_deterministic(bool on) {
+  g_deterministic.store(on);
+}
+bool deterministic() {
+  return g_deterministic.load();
+}
+void set_allow_tf32(bool on) {
+  g_allow_tf32.store(on);
+}
+bool allow_tf32() {
+  return g_allow_tf32.load();
+}
+void set_cudnn_benchmark(bool on) {
+  g_cudnn_benchmark.store(on);
+}
+bool cudnn_benchmark() {
+  return g_cudnn_benchmark.load();
+}
 
 }  // namespace sr

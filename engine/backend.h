@@ -16,9 +16,9 @@
 namespace sr {
 
 struct CudaInfo {
-  bool compiled_in = false;   // this binary contains the CUDA backend
-  int device_count = 0;       // GPUs usable now
-  std::string reason;         // why no GPU is usable (empty when one is)
+  bool compiled_in = false;  // this binary contains the CUDA backend
+  int device_count = 0;      // GPUs usable now
+  std::string reason;        // why no GPU is usable (empty when one is)
   std::string runtime_version, driver_version, cudnn_version, cublas_version;
   std::vector<std::string> devices;  // "NVIDIA A100 (sm_80, 40 GiB)"
 };

@@ -9,7 +9,9 @@ CachingAllocator::CachingAllocator(std::string device, size_t granule, size_t ma
                                    RawMemory raw)
     : device_(std::move(device)), granule_(granule), max_cached_(max_cached), raw_(raw) {}
 
-CachingAllocator::~CachingAllocator() { empty_cache(); }
+CachingAllocator::~CachingAllocator() {
+  empty_cache();
+}
 
 size_t CachingAllocator::size_class(size_t n) const {
   if (n == 0) n = 1;
@@ -34,8 +36,8 @@ void* CachingAllocator::allocate(size_t nbytes) {
       release_all_locked();
       p = raw_.allocate(sz);
     }
-    SR_CHECK(p != nullptr, "{} allocator: out of memory allocating {} bytes ({} live)", device_,
-             sz, live_);
+    SR_CHECK(p != nullptr, "{} allocator: out of memory allocating {} bytes ({} live)", device_, sz,
+             live_);
   }
   live_ += sz;
   if (live_ > peak_) peak_ = live_;

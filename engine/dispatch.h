@@ -44,6 +44,6 @@ class KernelSlot<R(Args...)> {
 #define SR_CONCAT(a, b) SR_CONCAT_INNER(a, b)
 
 // Fills slot `kernels::slot` for device `dev` (cpu or cuda) with function `fn`, at start-up.
-#define SR_REGISTER_KERNEL(slot, dev, fn)                     \
+#define SR_REGISTER_KERNEL(slot, dev, fn)                        \
   static const bool SR_CONCAT(sr_kernel_registered_, __LINE__) = \
       (::sr::kernels::slot.set(::sr::Device::dev, fn), true)

@@ -2,7 +2,10 @@
 // before any static registration runs).
 #include "engine/kernels.h"
 
-#define SR_DEFINE_SLOT(name) decltype(::sr::kernels::name) name{#name}
+#define SR_DEFINE_SLOT(name)           \
+  decltype(::sr::kernels::name) name { \
+#name                              \
+  }
 
 namespace sr::kernels {
 SR_DEFINE_SLOT(fill);

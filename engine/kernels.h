@@ -48,8 +48,8 @@ extern KernelSlot<void(const Tensor& src, Tensor& dst)> copy;
 // y = op(x): x and y dense with equal strides.
 extern KernelSlot<void(UnaryOp op, const Tensor& x, Tensor& y, float a, float b)> unary;
 // gx = d op / dx * gy: gy, gx dense with equal strides; x or y (per unary_saves) likewise.
-extern KernelSlot<void(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                       Tensor& gx, float a, float b)>
+extern KernelSlot<void(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx,
+                       float a, float b)>
     unary_backward;
 // out = a op b with numpy broadcasting; out has the broadcast shape (any dense layout when
 // a, b, out share one; contiguous otherwise).
@@ -107,9 +107,9 @@ extern KernelSlot<void(const Tensor& x, const Tensor& weight, const Tensor& bias
                        Tensor& running_mean, Tensor& running_var, bool training, float momentum,
                        float eps, Tensor& y, Tensor& save_mean, Tensor& save_var)>
     batch_norm_forward;
-extern KernelSlot<void(const Tensor& x, const Tensor& gy, const Tensor& weight,
-                       const Tensor& mean, const Tensor& var, bool training, float eps,
-                       Tensor& gx, Tensor& gweight, Tensor& gbias)>
+extern KernelSlot<void(const Tensor& x, const Tensor& gy, const Tensor& weight, const Tensor& mean,
+                       const Tensor& var, bool training, float eps, Tensor& gx, Tensor& gweight,
+                       Tensor& gbias)>
     batch_norm_backward;
 
 // ---- pooling (x, y share a layout) ----
@@ -118,8 +118,8 @@ extern KernelSlot<void(const Tensor& x, const Tensor& gy, const Tensor& weight,
 extern KernelSlot<void(const Tensor& x, const PoolParams& p, bool training, Tensor& y,
                        Tensor& workspace)>
     pool_forward;
-extern KernelSlot<void(const Tensor& x, const Tensor& y, const Tensor& gy,
-                       const Tensor& workspace, const PoolParams& p, Tensor& gx)>
+extern KernelSlot<void(const Tensor& x, const Tensor& y, const Tensor& gy, const Tensor& workspace,
+                       const PoolParams& p, Tensor& gx)>
     pool_backward;
 // y (N, C) = mean of x over H, W; x NCHW or NHWC.
 extern KernelSlot<void(const Tensor& x, Tensor& y)> global_avg_pool;

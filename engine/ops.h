@@ -27,18 +27,42 @@ Tensor neg(const Tensor& a);
 // In place, not recorded: dst += src (src broadcast to dst's shape).
 void add_(Tensor& dst, const Tensor& src);
 
-inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-inline Tensor operator+(const Tensor& a, float s) { return add(a, s); }
-inline Tensor operator-(const Tensor& a, float s) { return add(a, -s); }
-inline Tensor operator*(const Tensor& a, float s) { return mul(a, s); }
-inline Tensor operator/(const Tensor& a, float s) { return mul(a, 1.f / s); }
-inline Tensor operator+(float s, const Tensor& a) { return add(a, s); }
-inline Tensor operator-(float s, const Tensor& a) { return affine(a, -1.f, s); }
-inline Tensor operator*(float s, const Tensor& a) { return mul(a, s); }
-inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+inline Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+inline Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+inline Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+inline Tensor operator+(const Tensor& a, float s) {
+  return add(a, s);
+}
+inline Tensor operator-(const Tensor& a, float s) {
+  return add(a, -s);
+}
+inline Tensor operator*(const Tensor& a, float s) {
+  return mul(a, s);
+}
+inline Tensor operator/(const Tensor& a, float s) {
+  return mul(a, 1.f / s);
+}
+inline Tensor operator+(float s, const Tensor& a) {
+  return add(a, s);
+}
+inline Tensor operator-(float s, const Tensor& a) {
+  return affine(a, -1.f, s);
+}
+inline Tensor operator*(float s, const Tensor& a) {
+  return mul(a, s);
+}
+inline Tensor operator-(const Tensor& a) {
+  return neg(a);
+}
 
 // ---- element-wise functions ----
 Tensor relu(const Tensor& x);
@@ -82,16 +106,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         int64_t stride = 1, int64_t padding = 0, int64_t output_padding = 0,
                         int64_t dilation = 1);
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                  Tensor& running_mean, Tensor& running_var, bool training,
-                  float momentum = 0.1f, float eps = 1e-5f);
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                  Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
 Tensor max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding = 0);
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding = 0,
                   bool count_include_pad = true);
 Tensor pool2d(const Tensor& x, const PoolParams& p);
 Tensor global_avg_pool(const Tensor& x);  // (N, C, H, W) -> (N, C)
-Tensor upsample_bilinear(const Tensor& x, int64_t out_h, int64_t out_w,
-                         bool align_corners = false);
+Tensor upsample_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners = false);
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
 
 // Counts the multiply-add FLOPs (2 per MAC) of the convolutions and matrix products run on

@@ -32,10 +32,10 @@ Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b
     bool need_a = a.requires_grad(), need_b = b.requires_grad();
     // Capture only what this op's derivative reads.
     Tensor ka = (op == BinaryOp::mul && need_b) ? save(a) : Tensor();
-    Tensor kb = ((op == BinaryOp::mul || op == BinaryOp::div) && need_a) ||
-                        (op == BinaryOp::div && need_b)
-                    ? save(b)
-                    : Tensor();
+    Tensor kb =
+        ((op == BinaryOp::mul || op == BinaryOp::div) && need_a) || (op == BinaryOp::div && need_b)
+            ? save(b)
+            : Tensor();
     Tensor ko = (op == BinaryOp::div && need_b) ? save(out) : Tensor();
     return [op, sa, sb, need_a, need_b, ka, kb, ko](const std::vector<Tensor>& gs) {
       const Tensor& g = gs[0];
@@ -88,17 +88,31 @@ Tensor unary_op(UnaryOp op, const char* name, const Tensor& x, float a, float b)
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::add, "add", a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::sub, "sub", a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::mul, "mul", a, b); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::div, "div", a, b); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::add, "add", a, b);
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::sub, "sub", a, b);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::mul, "mul", a, b);
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::div, "div", a, b);
+}
 
 Tensor affine(const Tensor& x, float scale, float shift) {
   return unary_op(UnaryOp::affine, "affine", x, scale, shift);
 }
-Tensor add(const Tensor& a, float s) { return affine(a, 1.f, s); }
-Tensor mul(const Tensor& a, float s) { return affine(a, s, 0.f); }
-Tensor neg(const Tensor& a) { return affine(a, -1.f, 0.f); }
+Tensor add(const Tensor& a, float s) {
+  return affine(a, 1.f, s);
+}
+Tensor mul(const Tensor& a, float s) {
+  return affine(a, s, 0.f);
+}
+Tensor neg(const Tensor& a) {
+  return affine(a, -1.f, 0.f);
+}
 
 void add_(Tensor& dst, const Tensor& src) {
   check_dtype(dst, DType::f32, "add_", "destination");
@@ -112,16 +126,30 @@ void add_(Tensor& dst, const Tensor& src) {
   dst.bump_version();
 }
 
-Tensor relu(const Tensor& x) { return unary_op(UnaryOp::relu, "relu", x, 0.f, 0.f); }
+Tensor relu(const Tensor& x) {
+  return unary_op(UnaryOp::relu, "relu", x, 0.f, 0.f);
+}
 Tensor leaky_relu(const Tensor& x, float slope) {
   return unary_op(UnaryOp::leaky_relu, "leaky_relu", x, slope, 0.f);
 }
-Tensor sigmoid(const Tensor& x) { return unary_op(UnaryOp::sigmoid, "sigmoid", x, 0.f, 0.f); }
-Tensor tanh(const Tensor& x) { return unary_op(UnaryOp::tanh, "tanh", x, 0.f, 0.f); }
-Tensor exp(const Tensor& x) { return unary_op(UnaryOp::exp, "exp", x, 0.f, 0.f); }
-Tensor log(const Tensor& x) { return unary_op(UnaryOp::log, "log", x, 0.f, 0.f); }
-Tensor sqrt(const Tensor& x) { return unary_op(UnaryOp::sqrt, "sqrt", x, 0.f, 0.f); }
-Tensor pow(const Tensor& x, float e) { return unary_op(UnaryOp::pow, "pow", x, e, 0.f); }
+Tensor sigmoid(const Tensor& x) {
+  return unary_op(UnaryOp::sigmoid, "sigmoid", x, 0.f, 0.f);
+}
+Tensor tanh(const Tensor& x) {
+  return unary_op(UnaryOp::tanh, "tanh", x, 0.f, 0.f);
+}
+Tensor exp(const Tensor& x) {
+  return unary_op(UnaryOp::exp, "exp", x, 0.f, 0.f);
+}
+Tensor log(const Tensor& x) {
+  return unary_op(UnaryOp::log, "log", x, 0.f, 0.f);
+}
+Tensor sqrt(const Tensor& x) {
+  return unary_op(UnaryOp::sqrt, "sqrt", x, 0.f, 0.f);
+}
+Tensor pow(const Tensor& x, float e) {
+  return unary_op(UnaryOp::pow, "pow", x, e, 0.f);
+}
 Tensor clamp(const Tensor& x, float lo, float hi) {
   SR_CHECK_VALUE(lo <= hi, "clamp: lower bound {} > upper bound {}", lo, hi);
   return unary_op(UnaryOp::clamp, "clamp", x, lo, hi);

@@ -15,8 +15,7 @@ namespace sr {
 namespace {
 
 // Reduced point-wise loss: factor * sum(l(x, t)).
-Tensor pointwise_loss(LossOp op, const char* name, const Tensor& x, const Tensor& t,
-                      float factor) {
+Tensor pointwise_loss(LossOp op, const char* name, const Tensor& x, const Tensor& t, float factor) {
   check_dtype(x, DType::f32, name, "input");
   check_dtype(t, DType::f32, name, "target");
   check_same_device(x, t, name);
@@ -32,19 +31,21 @@ Tensor pointwise_loss(LossOp op, const char* name, const Tensor& x, const Tensor
   }
   record_op(name, {xc, tc}, {out}, [&] {
     bool need_x = xc.requires_grad(), need_t = tc.requires_grad();
-    return [op, sx = save(xc), st = save(tc), factor, need_x,
-            need_t](const std::vector<Tensor>& g) {
-      float scale = g[0].item<float>() * factor;
-      Tensor gx = need_x ? Tensor::empty(sx.shape(), DType::f32, sx.device()) : Tensor();
-      Tensor gt = need_t ? Tensor::empty(st.shape(), DType::f32, st.device()) : Tensor();
-      kernels::loss_backward(sx.device(), op, sx, st, scale, gx, gt);
-      return std::vector<Tensor>{gx, gt};
-    };
+    return
+        [op, sx = save(xc), st = save(tc), factor, need_x, need_t](const std::vector<Tensor>& g) {
+          float scale = g[0].item<float>() * factor;
+          Tensor gx = need_x ? Tensor::empty(sx.shape(), DType::f32, sx.device()) : Tensor();
+          Tensor gt = need_t ? Tensor::empty(st.shape(), DType::f32, st.device()) : Tensor();
+          kernels::loss_backward(sx.device(), op, sx, st, scale, gx, gt);
+          return std::vector<Tensor>{gx, gt};
+        };
   });
   return out;
 }
 
-float inv_count(int64_t n) { return n ? 1.f / float(n) : 0.f; }
+float inv_count(int64_t n) {
+  return n ? 1.f / float(n) : 0.f;
+}
 
 }  // namespace
 
@@ -98,8 +99,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
   record_op("cross_entropy", {x}, {out}, [&] {
     return [sx = save(x), t, ignore_index, factor](const std::vector<Tensor>& g) {
       Tensor gx = Tensor::empty(sx.shape(), DType::f32, sx.device());
-      kernels::cross_entropy_backward(sx.device(), sx, t, ignore_index,
-                                      g[0].item<float>() * factor, gx);
+      kernels::cross_entropy_backward(sx.device(), sx, t, ignore_index, g[0].item<float>() * factor,
+                                      gx);
       return std::vector<Tensor>{gx};
     };
   });

@@ -25,14 +25,22 @@ namespace {
 thread_local FlopCounter* t_flops = nullptr;
 }
 
-FlopCounter::FlopCounter() : prev_(t_flops) { t_flops = this; }
-FlopCounter::~FlopCounter() { t_flops = prev_; }
+FlopCounter::FlopCounter() : prev_(t_flops) {
+  t_flops = this;
+}
+FlopCounter::~FlopCounter() {
+  t_flops = prev_;
+}
 void FlopCounter::add(double flops) {
   for (FlopCounter* c = t_flops; c; c = c->prev_) c->flops_ += flops;
 }
 
-MemoryFormat preferred_conv_format() { return g_conv_format; }
-void set_preferred_conv_format(MemoryFormat fmt) { g_conv_format = fmt; }
+MemoryFormat preferred_conv_format() {
+  return g_conv_format;
+}
+void set_preferred_conv_format(MemoryFormat fmt) {
+  g_conv_format = fmt;
+}
 
 // ---------------------------------------------------------------- linear algebra
 
@@ -67,16 +75,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_dtype(x, DType::f32, "linear", "input");
   check_same_device(x, weight, "linear");
   SR_CHECK_SHAPE(x.size(1) == weight.size(1),
-                 "linear: input {} has {} features but weight {} expects {}",
-                 shape_str(x.shape()), x.size(1), shape_str(weight.shape()), weight.size(1));
+                 "linear: input {} has {} features but weight {} expects {}", shape_str(x.shape()),
+                 x.size(1), shape_str(weight.shape()), weight.size(1));
   int64_t N = x.size(0), O = weight.size(0);
   Tensor xc = x.contiguous(), wc = weight.contiguous();
   Tensor y = Tensor::empty({N, O}, DType::f32, x.device());
   float beta = 0.f;
   if (bias.defined()) {
     check_same_device(x, bias, "linear");
-    SR_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == O, "linear: bias {} does not match {} outputs",
-                   shape_str(bias.shape()), O);
+    SR_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == O,
+                   "linear: bias {} does not match {} outputs", shape_str(bias.shape()), O);
     kernels::copy(x.device(), make_view(bias, {N, O}, {0, bias.stride(0)}, bias.offset()), y);
     beta = 1.f;
   }
@@ -146,14 +154,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   int64_t OH, OW;
   if (p.transposed) {
     for (int i = 0; i < 2; ++i)
-      SR_CHECK_VALUE(p.output_padding[i] >= 0 &&
-                         p.output_padding[i] < std::max(p.stride[i], p.dilation[i]),
-                     "{}: output_padding {} must be smaller than stride or dilation", name,
-                     p.output_padding[i]);
-    OH = (H - 1) * p.stride[0] - 2 * p.padding[0] + p.dilation[0] * (kh - 1) +
-         p.output_padding[0] + 1;
-    OW = (W - 1) * p.stride[1] - 2 * p.padding[1] + p.dilation[1] * (kw - 1) +
-         p.output_padding[1] + 1;
+      SR_CHECK_VALUE(
+          p.output_padding[i] >= 0 && p.output_padding[i] < std::max(p.stride[i], p.dilation[i]),
+          "{}: output_padding {} must be smaller than stride or dilation", name,
+          p.output_padding[i]);
+    OH = (H - 1) * p.stride[0] - 2 * p.padding[0] + p.dilation[0] * (kh - 1) + p.output_padding[0] +
+         1;
+    OW = (W - 1) * p.stride[1] - 2 * p.padding[1] + p.dilation[1] * (kw - 1) + p.output_padding[1] +
+         1;
   } else {
     OH = (H + 2 * p.padding[0] - p.dilation[0] * (kh - 1) - 1) / p.stride[0] + 1;
     OW = (W + 2 * p.padding[1] - p.dilation[1] * (kw - 1) - 1) / p.stride[1] + 1;
@@ -162,12 +170,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                    "{}: input {} is smaller than the kernel {} ({})", name, shape_str(x.shape()),
                    shape_str(weight.shape()), conv_str(p));
   }
-  SR_CHECK_SHAPE(OH > 0 && OW > 0, "{}: input {} with weight {} and {} gives an empty output",
-                 name, shape_str(x.shape()), shape_str(weight.shape()), conv_str(p));
+  SR_CHECK_SHAPE(OH > 0 && OW > 0, "{}: input {} with weight {} and {} gives an empty output", name,
+                 shape_str(x.shape()), shape_str(weight.shape()), conv_str(p));
   if (bias.defined()) {
     check_same_device(x, bias, name);
-    SR_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out_ch, "{}: bias {} does not match {} outputs",
-                   name, shape_str(bias.shape()), out_ch);
+    SR_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == out_ch,
+                   "{}: bias {} does not match {} outputs", name, shape_str(bias.shape()), out_ch);
   }
   MemoryFormat fmt = preferred_conv_format();
   Tensor xin = x.contiguous(fmt), w = weight.contiguous();
@@ -203,9 +211,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 // ---------------------------------------------------------------- batch norm
 
-Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                  Tensor& running_mean, Tensor& running_var, bool training, float momentum,
-                  float eps) {
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                  Tensor& running_var, bool training, float momentum, float eps) {
   check_dim(x, 4, "batch_norm", "input");
   check_dtype(x, DType::f32, "batch_norm", "input");
   int64_t C = x.size(1);
@@ -239,8 +246,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   record_op("batch_norm", {xin, weight, bias}, {y}, [&] {
     Tensor m = training ? save_mean : save(running_mean);
     Tensor v = training ? save_var : save(running_var);
-    return [sx = save(xin), sw = save(w), m, v, training, eps,
-            fmt](const std::vector<Tensor>& g) {
+    return [sx = save(xin), sw = save(w), m, v, training, eps, fmt](const std::vector<Tensor>& g) {
       Tensor gy = g[0].contiguous(fmt);
       Tensor gx = Tensor::empty(sx.shape(), DType::f32, gy.device(), fmt);
       Tensor gw = Tensor::empty(sw.shape(), DType::f32, gy.device());

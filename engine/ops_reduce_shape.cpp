@@ -26,8 +26,8 @@ std::vector<int64_t> normalize_dims(std::vector<int64_t> dims, int64_t ndim, con
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   Shape target = broadcast_shapes(x.shape(), shape, "broadcast_to");
-  SR_CHECK_SHAPE(target == shape, "broadcast_to: {} does not broadcast to {}",
-                 shape_str(x.shape()), shape_str(shape));
+  SR_CHECK_SHAPE(target == shape, "broadcast_to: {} does not broadcast to {}", shape_str(x.shape()),
+                 shape_str(shape));
   Shape strides(shape.size(), 0);
   size_t off = shape.size() - size_t(x.dim());
   for (size_t i = 0; i < size_t(x.dim()); ++i)
@@ -138,8 +138,12 @@ Tensor softmax_op(const Tensor& x, int64_t dim, bool log) {
 }
 }  // namespace
 
-Tensor softmax(const Tensor& x, int64_t dim) { return softmax_op(x, dim, false); }
-Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_op(x, dim, true); }
+Tensor softmax(const Tensor& x, int64_t dim) {
+  return softmax_op(x, dim, false);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  return softmax_op(x, dim, true);
+}
 
 // ---------------------------------------------------------------- shape
 
@@ -167,7 +171,8 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   int64_t off = 0;
   for (const Tensor& t : xs) {
     int64_t len = t.shape()[size_t(d)];
-    Tensor dst = make_view(out, t.shape(), out.strides(), out.offset() + off * out.strides()[size_t(d)]);
+    Tensor dst =
+        make_view(out, t.shape(), out.strides(), out.offset() + off * out.strides()[size_t(d)]);
     kernels::copy(out.device(), t, dst);
     sizes.push_back(len);
     off += len;
@@ -225,8 +230,8 @@ Tensor index_select(const Tensor& x, const Tensor& index) {
 }
 
 Tensor index_select(const Tensor& x, const std::vector<int64_t>& index) {
-  return index_select(x, Tensor::from_vector(index, {int64_t(index.size())}, Device::cpu)
-                             .to(x.device()));
+  return index_select(
+      x, Tensor::from_vector(index, {int64_t(index.size())}, Device::cpu).to(x.device()));
 }
 
 Tensor transpose2d(const Tensor& x) {

@@ -66,9 +66,10 @@ void SGD::step() {
   ++steps_;
 }
 
-Adam::Adam(std::vector<Tensor> params, const AdamOptions& o) : Optimizer(std::move(params)), opt_(o) {
-  SR_CHECK_VALUE(o.lr >= 0.f && o.eps >= 0.f && o.beta1 >= 0.f && o.beta1 < 1.f &&
-                     o.beta2 >= 0.f && o.beta2 < 1.f && o.weight_decay >= 0.f,
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& o)
+    : Optimizer(std::move(params)), opt_(o) {
+  SR_CHECK_VALUE(o.lr >= 0.f && o.eps >= 0.f && o.beta1 >= 0.f && o.beta1 < 1.f && o.beta2 >= 0.f &&
+                     o.beta2 < 1.f && o.weight_decay >= 0.f,
                  "Adam: invalid options lr {}, betas ({}, {}), eps {}, weight decay {}", o.lr,
                  o.beta1, o.beta2, o.eps, o.weight_decay);
   lr_ = o.lr;
@@ -101,7 +102,11 @@ void Adam::step() {
       vs.push_back(v_[i]);
     }
     double t = double(t_[live[s]]);
-    AdamHyper h{lr_, opt_.beta1, opt_.beta2, opt_.eps, opt_.weight_decay,
+    AdamHyper h{lr_,
+                opt_.beta1,
+                opt_.beta2,
+                opt_.eps,
+                opt_.weight_decay,
                 float(1.0 - std::pow(double(opt_.beta1), t)),
                 float(1.0 - std::pow(double(opt_.beta2), t))};
     kernels::adam_step(ps[0].device(), ps, gs, ms, vs, h);
@@ -126,7 +131,9 @@ StepLR::StepLR(float base_lr, int64_t step_size, float gamma)
   SR_CHECK_VALUE(step_size > 0, "StepLR: step size must be positive, got {}", step_size);
 }
 
-float StepLR::lr_at(int64_t step) const { return base_ * std::pow(gamma_, float(step / size_)); }
+float StepLR::lr_at(int64_t step) const {
+  return base_ * std::pow(gamma_, float(step / size_));
+}
 
 CosineLR::CosineLR(float base_lr, int64_t t_max, float eta_min)
     : base_(base_lr), t_max_(t_max), eta_min_(eta_min) {

@@ -18,14 +18,18 @@ uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-uint64_t derive_seed(uint64_t seed, uint64_t tag) { return mix64(mix64(seed) ^ mix64(~tag)); }
+uint64_t derive_seed(uint64_t seed, uint64_t tag) {
+  return mix64(mix64(seed) ^ mix64(~tag));
+}
 
 uint64_t Generator::next_u64() {
   Philox4 r = philox4x32_10(host_++, kHostStream, seed_);
   return (uint64_t(r.v[0]) << 32) | r.v[1];
 }
 
-double Generator::uniform() { return double(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
+double Generator::uniform() {
+  return double(next_u64() >> 11) * (1.0 / 9007199254740992.0);
+}
 
 int64_t Generator::randint(int64_t n) {
   SR_CHECK_VALUE(n > 0, "randint: n must be positive, got {}", n);

@@ -25,8 +25,8 @@ class Generator {
 
   // Host draws.
   uint64_t next_u64();
-  double uniform();              // [0, 1)
-  int64_t randint(int64_t n);    // uniform in [0, n), unbiased
+  double uniform();            // [0, 1)
+  int64_t randint(int64_t n);  // uniform in [0, n), unbiased
   std::vector<int64_t> permutation(int64_t n);
 
   struct State {

@@ -58,7 +58,9 @@ Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device device
   return t;
 }
 
-Tensor Tensor::scalar(float value, Device device) { return full({}, value, DType::f32, device); }
+Tensor Tensor::scalar(float value, Device device) {
+  return full({}, value, DType::f32, device);
+}
 
 template <class T>
 Tensor Tensor::from_vector(const std::vector<T>& v, const Shape& shape, Device device) {
@@ -91,7 +93,9 @@ Tensor Tensor::zeros_like() const {
 
 // ---------------------------------------------------------------- information
 
-int64_t Tensor::size(int64_t d) const { return impl_->shape[size_t(wrap_dim(d, dim(), "size"))]; }
+int64_t Tensor::size(int64_t d) const {
+  return impl_->shape[size_t(wrap_dim(d, dim(), "size"))];
+}
 
 int64_t Tensor::stride(int64_t d) const {
   return impl_->strides[size_t(wrap_dim(d, dim(), "stride"))];
@@ -168,7 +172,9 @@ template std::vector<float> Tensor::to_vector_as<float>() const;
 template std::vector<int32_t> Tensor::to_vector_as<int32_t>() const;
 template std::vector<int64_t> Tensor::to_vector_as<int64_t>() const;
 
-std::vector<float> Tensor::to_vector() const { return to_vector_as<float>(); }
+std::vector<float> Tensor::to_vector() const {
+  return to_vector_as<float>();
+}
 
 // ---------------------------------------------------------------- copies
 
@@ -252,9 +258,8 @@ Tensor Tensor::contiguous(MemoryFormat fmt) const {
   if (is_contiguous(fmt)) return *this;
   Tensor out = Tensor::empty(shape(), dtype(), device(), fmt);
   kernels::copy(device(), *this, out);
-  record_op("contiguous", {*this}, {out}, [] {
-    return [](const std::vector<Tensor>& g) { return std::vector<Tensor>{g[0]}; };
-  });
+  record_op("contiguous", {*this}, {out},
+            [] { return [](const std::vector<Tensor>& g) { return std::vector<Tensor>{g[0]}; }; });
   return out;
 }
 
@@ -336,19 +341,24 @@ Tensor Tensor::select(int64_t index) const {
 
 // ---------------------------------------------------------------- autograd accessors
 
-bool Tensor::requires_grad() const { return impl_->requires_grad || impl_->grad_fn != nullptr; }
+bool Tensor::requires_grad() const {
+  return impl_->requires_grad || impl_->grad_fn != nullptr;
+}
 
 Tensor& Tensor::set_requires_grad(bool r) {
   SR_CHECK_T(is_leaf(), AutogradError, "set_requires_grad on a non-leaf tensor {}", str());
-  SR_CHECK_DTYPE(!r || dtype() == DType::f32, "only float tensors can require grad, got {}",
-                 str());
+  SR_CHECK_DTYPE(!r || dtype() == DType::f32, "only float tensors can require grad, got {}", str());
   impl_->requires_grad = r;
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
+Tensor Tensor::grad() const {
+  return impl_->grad ? Tensor(impl_->grad) : Tensor();
+}
 
-void Tensor::set_grad(const Tensor& g) { impl_->grad = g.defined() ? g.impl_ptr() : nullptr; }
+void Tensor::set_grad(const Tensor& g) {
+  impl_->grad = g.defined() ? g.impl_ptr() : nullptr;
+}
 
 // ---------------------------------------------------------------- checks
 

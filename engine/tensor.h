@@ -82,7 +82,7 @@ class Tensor {
   T* data() const;
   void* raw_data() const;
   template <class T>
-  T item() const;                       // one-element tensor, any device
+  T item() const;                        // one-element tensor, any device
   std::vector<float> to_vector() const;  // copy to host, logical (row-major) order, as float
   template <class T>
   std::vector<T> to_vector_as() const;

@@ -11,7 +11,9 @@ namespace {
 UploadHooks g_hooks;
 }
 
-void set_upload_hooks(const UploadHooks& hooks) { g_hooks = hooks; }
+void set_upload_hooks(const UploadHooks& hooks) {
+  g_hooks = hooks;
+}
 
 Upload::Upload(const Tensor& host, Device device) {
   check_defined(host, "Upload", "host tensor");
@@ -21,8 +23,8 @@ Upload::Upload(const Tensor& host, Device device) {
     dst_ = host;
     return;
   }
-  SR_CHECK_T(g_hooks.start != nullptr, DeviceError,
-             "Upload to {}: this build has no CUDA backend", device_name(device));
+  SR_CHECK_T(g_hooks.start != nullptr, DeviceError, "Upload to {}: this build has no CUDA backend",
+             device_name(device));
   NoGradGuard ng;
   Tensor src = host.contiguous();
   dst_ = Tensor::empty(host.shape(), host.dtype(), device);
@@ -49,7 +51,9 @@ Upload& Upload::operator=(Upload&& o) noexcept {
   return *this;
 }
 
-Upload::~Upload() { finish(); }
+Upload::~Upload() {
+  finish();
+}
 
 void Upload::finish() noexcept {
   if (!pending_) return;

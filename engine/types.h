@@ -53,7 +53,9 @@ constexpr DType dtype_of<int64_t>() {
 enum class Device : uint8_t { cpu = 0, cuda = 1 };
 constexpr int kNumDevices = 2;
 
-inline const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
+inline const char* device_name(Device d) {
+  return d == Device::cpu ? "cpu" : "cuda";
+}
 
 // Parses "cpu" or "cuda"; throws ValueError naming the text otherwise.
 Device parse_device(const std::string& s);

@@ -218,7 +218,6 @@ int main(int argc, char** argv) {
   write("label_map", "labelids_truncated", prefixed({5, 5}, cut(lp, lp.size() - 12)));
   write("label_map", "jpeg_rgb_refused", prefixed({6, 2}, jpg(8, 8, 1)));
 
-  std::printf("make_corpus: %zu files, %zu bytes under %s\n", files, total,
-              root.string().c_str());
+  std::printf("make_corpus: %zu files, %zu bytes under %s\n", files, total, root.string().c_str());
   return 0;
 }

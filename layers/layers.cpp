@@ -27,8 +27,8 @@ void init_kaiming_normal(Tensor& w, int64_t fan, Generator& gen) {
 }
 
 Conv2d::Conv2d(const Conv2dOptions& o, Generator& gen) : opt(o) {
-  SR_CHECK_VALUE(o.in > 0 && o.out > 0 && o.kernel > 0, "Conv2d: sizes must be positive ({} -> {}, k {})",
-                 o.in, o.out, o.kernel);
+  SR_CHECK_VALUE(o.in > 0 && o.out > 0 && o.kernel > 0,
+                 "Conv2d: sizes must be positive ({} -> {}, k {})", o.in, o.out, o.kernel);
   Tensor w = Tensor::empty({o.out, o.in, o.kernel, o.kernel});
   int64_t fan = fan_in_of(w);
   init_default_uniform(w, fan, gen);
@@ -94,7 +94,9 @@ Linear::Linear(int64_t in, int64_t out, Generator& gen, bool with_bias) {
   }
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+  return linear(x, weight, bias);
+}
 
 Tensor View::forward(const Tensor& x) {
   Shape s{x.size(0)};

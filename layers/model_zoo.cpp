@@ -8,9 +8,15 @@
 namespace sr {
 
 nlohmann::json spec_to_json(const ModelSpec& s) {
-  return {{"arch", s.arch},           {"in_channels", s.in_channels}, {"height", s.height},
-          {"width", s.width},         {"num_classes", s.num_classes}, {"width_mult", s.width_mult},
-          {"z_dim", s.z_dim},         {"base_width", s.base_width},   {"disc_width", s.disc_width},
+  return {{"arch", s.arch},
+          {"in_channels", s.in_channels},
+          {"height", s.height},
+          {"width", s.width},
+          {"num_classes", s.num_classes},
+          {"width_mult", s.width_mult},
+          {"z_dim", s.z_dim},
+          {"base_width", s.base_width},
+          {"disc_width", s.disc_width},
           {"disc_depth", s.disc_depth}};
 }
 
@@ -22,8 +28,8 @@ ModelSpec spec_from_json(const nlohmann::json& j) {
     try {
       field = j.at(key).get<std::decay_t<decltype(field)>>();
     } catch (const nlohmann::json::exception&) {
-      throw ValueError(fmt::format("model spec: field '{}' has the wrong type ({})", key,
-                                   j.at(key).dump()));
+      throw ValueError(
+          fmt::format("model spec: field '{}' has the wrong type ({})", key, j.at(key).dump()));
     }
   };
   SR_CHECK_VALUE(j.contains("arch"), "model spec: missing field 'arch' in {}", j.dump());

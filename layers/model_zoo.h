@@ -17,11 +17,11 @@ struct ModelSpec {
                                   // discriminator
   int64_t in_channels = 3, height = 32, width = 32;
   int64_t num_classes = 10;
-  float width_mult = 1.f;     // resnet
-  int64_t z_dim = 32;         // vae, generator, discriminator
-  int64_t base_width = 128;   // vae, generator
-  int64_t disc_width = 512;   // discriminator
-  int64_t disc_depth = 4;     // discriminator
+  float width_mult = 1.f;    // resnet
+  int64_t z_dim = 32;        // vae, generator, discriminator
+  int64_t base_width = 128;  // vae, generator
+  int64_t disc_width = 512;  // discriminator
+  int64_t disc_depth = 4;    // discriminator
 };
 
 nlohmann::json spec_to_json(const ModelSpec& s);

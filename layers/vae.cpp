@@ -11,7 +11,9 @@ namespace sr {
 
 namespace {
 
-int64_t conv_out(int64_t n) { return (n + 2 - 4) / 2 + 1; }  // 4x4, stride 2, padding 1
+int64_t conv_out(int64_t n) {
+  return (n + 2 - 4) / 2 + 1;
+}  // 4x4, stride 2, padding 1
 
 // VAAL's kaiming_init: Conv2d and Linear weights kaiming_normal (fan_in), biases 0; BatchNorm
 // weight 1, bias 0; transposed convolutions keep PyTorch's default initialisation.
@@ -32,10 +34,10 @@ void kaiming_init(Module& m, Generator& gen) {
 }  // namespace
 
 VaeConfig resolve_vae_config(VaeConfig cfg) {
-  SR_CHECK_VALUE(cfg.in_channels > 0 && cfg.height > 0 && cfg.width > 0 && cfg.z_dim > 0 &&
-                     cfg.base_width > 0,
-                 "VAE: channels {}, size {}x{}, z_dim {} and base width {} must be positive",
-                 cfg.in_channels, cfg.height, cfg.width, cfg.z_dim, cfg.base_width);
+  SR_CHECK_VALUE(
+      cfg.in_channels > 0 && cfg.height > 0 && cfg.width > 0 && cfg.z_dim > 0 && cfg.base_width > 0,
+      "VAE: channels {}, size {}x{}, z_dim {} and base width {} must be positive", cfg.in_channels,
+      cfg.height, cfg.width, cfg.z_dim, cfg.base_width);
   int64_t small = std::min(cfg.height, cfg.width), big = std::max(cfg.height, cfg.width);
   if (cfg.encoder_stages == 0)
     cfg.encoder_stages =
@@ -163,6 +165,8 @@ Discriminator::Discriminator(int64_t z_dim, int64_t width, int64_t depth, Genera
   kaiming_init(*this, gen);
 }
 
-Tensor Discriminator::logits(const Tensor& z) { return net_->forward(z); }
+Tensor Discriminator::logits(const Tensor& z) {
+  return net_->forward(z);
+}
 
 }  // namespace sr

@@ -83,8 +83,8 @@ GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const T
   Tensor zeros_u = Tensor::zeros({xu.size(0), 1}, DType::f32, xu.device());
   l.adv = add(binary_cross_entropy_with_logits(d.logits(ol.mu), zeros_l),
               binary_cross_entropy_with_logits(d.logits(ou.mu), zeros_u));
-  l.total = add(add(mul(l.recon, w.recon_weight), mul(l.kl, w.kl_weight)),
-                mul(l.adv, w.adv_weight));
+  l.total =
+      add(add(mul(l.recon, w.recon_weight), mul(l.kl, w.kl_weight)), mul(l.adv, w.adv_weight));
   if (use_stl) {
     l.stl = cross_entropy(ol.logits, yl);
     l.total = add(l.total, mul(l.stl, w.stl_weight));
@@ -151,8 +151,8 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialS
     Tensor target_u = Tensor::from_vector(tu, {int64_t(tu.size()), 1}).to(in.device);
 
     for (int64_t s = 0; s < a.g_steps; ++s) {
-      GeneratorLoss loss = generator_loss(*m.generator, *m.discriminator, xl, yl, xu, a,
-                                          setup.use_stl);
+      GeneratorLoss loss =
+          generator_loss(*m.generator, *m.discriminator, xl, yl, xu, a, setup.use_stl);
       g_opt.zero_grad();
       loss.total.backward();
       g_opt.step();
@@ -199,8 +199,7 @@ std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
                                     const std::vector<float>& states, int64_t budget) {
   SR_CHECK_VALUE(states.size() == unlabeled.size(), "select: {} states for {} unlabeled items",
                  states.size(), unlabeled.size());
-  std::vector<int64_t> pos =
-      top_k(Tensor::from_vector(states, {int64_t(states.size())}), budget);
+  std::vector<int64_t> pos = top_k(Tensor::from_vector(states, {int64_t(states.size())}), budget);
   std::vector<int64_t> out;
   for (int64_t p : pos) out.push_back(unlabeled[size_t(p)]);
   return out;

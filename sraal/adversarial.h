@@ -60,8 +60,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialS
 
 // D(mu(x)) for `items`, generator in eval mode: the probability of the unlabeled state.
 std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
-                                   const std::vector<int64_t>& items, int64_t batch,
-                                   Device device);
+                                   const std::vector<int64_t>& items, int64_t batch, Device device);
 
 // The items of `unlabeled` with the `budget` highest states, highest first (ties: earlier
 // position first).

@@ -15,8 +15,8 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ScoreKind, {{ScoreKind::indicator, "indicator"},
 NLOHMANN_JSON_SERIALIZE_ENUM(IndicatorScaling, {{IndicatorScaling::population, "population"},
                                                 {IndicatorScaling::official, "official"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DatasetOptions, name, dir, image_size, seg_height,
-                                                seg_width, test_fraction, split_seed,
-                                                coarse_labels, channels)
+                                                seg_width, test_fraction, split_seed, coarse_labels,
+                                                channels)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetConfig, arch, width, epochs, batch, lr,
                                                 momentum, weight_decay, milestones, crop_padding,
                                                 hflip)
@@ -26,13 +26,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdversarialConfig, iterations, b
                                                 lr_decay_steps, g_steps, d_steps, recon_weight,
                                                 kl_weight, stl_weight, adv_weight, stl_hidden,
                                                 relabeler, scaling)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KCenterConfig, iterations, batch, z_dim,
-                                                base_width, lr, random_starts)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KCenterConfig, iterations, batch, z_dim, base_width,
+                                                lr, random_starts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExperimentConfig, preset, data, pool_size,
                                                 test_size, methods, init, initial_fraction,
-                                                step_fraction, final_fraction, trials, seed,
-                                                device, loader_workers, target, adversarial,
-                                                kcenter)
+                                                step_fraction, final_fraction, trials, seed, device,
+                                                loader_workers, target, adversarial, kcenter)
 
 const std::vector<std::string>& preset_names() {
   static const std::vector<std::string> n = {"quick", "cpu", "paper"};
@@ -116,15 +115,17 @@ void validate_options(const ExperimentConfig& c) {
                  "run: labeled fractions must lie in (0, 1], got initial {} and final {}",
                  c.initial_fraction, c.final_fraction);
   SR_CHECK_VALUE(c.step_fraction > 0 && c.final_fraction >= c.initial_fraction,
-                 "run: fractions must increase: initial {}, step {}, final {}",
-                 c.initial_fraction, c.step_fraction, c.final_fraction);
+                 "run: fractions must increase: initial {}, step {}, final {}", c.initial_fraction,
+                 c.step_fraction, c.final_fraction);
   double cycles = (c.final_fraction - c.initial_fraction) / c.step_fraction;
   SR_CHECK_VALUE(std::fabs(cycles - std::round(cycles)) < 1e-6,
                  "run: the final fraction {} is not reached from {} in steps of {}",
                  c.final_fraction, c.initial_fraction, c.step_fraction);
   SR_CHECK_VALUE(c.trials >= 1, "run: --trials must be at least 1, got {}", c.trials);
-  SR_CHECK_VALUE(c.pool_size >= 0 && c.test_size >= 0, "run: pool size {} and test size {} must "
-                 "not be negative", c.pool_size, c.test_size);
+  SR_CHECK_VALUE(c.pool_size >= 0 && c.test_size >= 0,
+                 "run: pool size {} and test size {} must "
+                 "not be negative",
+                 c.pool_size, c.test_size);
   SR_CHECK_VALUE(c.target.arch == "resnet18" || c.target.arch == "resnet18-imagenet",
                  "run: unknown target model '{}'", c.target.arch);
   SR_CHECK_VALUE(c.target.epochs >= 1 && c.target.batch >= 2 && c.target.width > 0,
@@ -162,8 +163,8 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
   diff(c.test_size != 0, fmt::format("test metric on a seeded subset of {} test items (paper: the "
                                      "whole test split)",
                                      c.test_size));
-  diff(c.trials != p.trials, fmt::format("{} trial(s) (paper: several; the paper preset runs {})",
-                                         c.trials, p.trials));
+  diff(c.trials != p.trials,
+       fmt::format("{} trial(s) (paper: several; the paper preset runs {})", c.trials, p.trials));
   diff(c.target.width != p.target.width,
        fmt::format("target ResNet-18 at width {} (paper: 1)", c.target.width));
   diff(c.target.epochs != p.target.epochs,
@@ -176,15 +177,15 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
        fmt::format("{} adversarial iterations per cycle (paper: 20,000)", a.iterations));
   diff(a.batch != pa.batch, fmt::format("adversarial batch {} (paper: 250)", a.batch));
   diff(a.base_width != pa.base_width,
-       fmt::format("VAE encoder widths {}..{} (paper: 128..1024)", a.base_width,
-                   a.base_width * 8));
+       fmt::format("VAE encoder widths {}..{} (paper: 128..1024)", a.base_width, a.base_width * 8));
   diff(a.z_dim != pa.z_dim, fmt::format("SRAAL latent {} (paper: {})", a.z_dim, pa.z_dim));
   diff(a.vaal_z_dim != pa.vaal_z_dim,
        fmt::format("VAAL latent {} (paper: {})", a.vaal_z_dim, pa.vaal_z_dim));
   diff(a.disc_width != pa.disc_width,
        fmt::format("discriminator width {} (paper: 512)", a.disc_width));
   diff(a.stl_hidden != pa.stl_hidden,
-       fmt::format("STL classifier hidden sizes {} (paper: 1024, 256)", fmt::join(a.stl_hidden, ", ")));
+       fmt::format("STL classifier hidden sizes {} (paper: 1024, 256)",
+                   fmt::join(a.stl_hidden, ", ")));
   if (c.init == "kcenter") {
     diff(c.kcenter.iterations != p.kcenter.iterations,
          fmt::format("k-center VAE trained {} iterations (paper: 20,000)", c.kcenter.iterations));

@@ -40,11 +40,11 @@ struct AdversarialConfig {
   int64_t batch = 250;         // labeled and unlabeled batches each
   int64_t z_dim = 64;          // SRAAL (split in halves); VAAL uses vaal_z_dim
   int64_t vaal_z_dim = 32;
-  int64_t base_width = 128;    // encoder widths base..8 base
+  int64_t base_width = 128;                  // encoder widths base..8 base
   int64_t disc_width = 512, disc_depth = 4;  // SRAAL's discriminator
   int64_t vaal_disc_width = 512, vaal_disc_depth = 2;
   float lr = 5e-4f;
-  float lr_decay = 0.85f;      // multiplied every iterations / lr_decay_steps
+  float lr_decay = 0.85f;  // multiplied every iterations / lr_decay_steps
   int64_t lr_decay_steps = 30;
   int64_t g_steps = 2, d_steps = 1;
   float recon_weight = 5.f, kl_weight = 1.f, stl_weight = 5.f, adv_weight = 1.f;

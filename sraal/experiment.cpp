@@ -168,12 +168,12 @@ class Runner {
     int64_t cycles = int64_t(sizes_.size());
     Progress progress(cfg_.trials * int64_t(cfg_.methods.size()) * cycles);
     progress_ = &progress;
-    progress.log(fmt::format("run {}: {} on {} (pool {}, test {}), methods {}, {} trial(s), "
-                             "fractions {:.0f}%..{:.0f}%, init {}, device {}",
-                             opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(),
-                             state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials,
-                             100 * fractions_.front(), 100 * fractions_.back(), cfg_.init,
-                             cfg_.device));
+    progress.log(
+        fmt::format("run {}: {} on {} (pool {}, test {}), methods {}, {} trial(s), "
+                    "fractions {:.0f}%..{:.0f}%, init {}, device {}",
+                    opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(),
+                    state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials,
+                    100 * fractions_.front(), 100 * fractions_.back(), cfg_.init, cfg_.device));
     for (int64_t t = 1; t <= cfg_.trials; ++t) {
       const std::vector<int64_t>& init = initial_pool(t);
       for (const std::string& m : cfg_.methods) run_track(t, m, init);
@@ -181,13 +181,15 @@ class Runner {
     RunResult r;
     r.rows = int64_t(state_.rows.size());
     r.seconds = now_seconds() - t0;
-    progress.log(fmt::format("done: {} rows in {:.0f} s; results in {}", r.rows, r.seconds,
-                             opt_.out_dir));
+    progress.log(
+        fmt::format("done: {} rows in {:.0f} s; results in {}", r.rows, r.seconds, opt_.out_dir));
     return r;
   }
 
  private:
-  std::string path(const std::string& name) const { return (fs::path(opt_.out_dir) / name).string(); }
+  std::string path(const std::string& name) const {
+    return (fs::path(opt_.out_dir) / name).string();
+  }
 
   // --resume of a run killed before its first checkpoint starts it afresh with the options
   // given; a directory that does not exist is most likely a typo.
@@ -253,15 +255,15 @@ class Runner {
     uint64_t seed = derive_seed(cfg_.seed, uint64_t(1000 + trial));
     if (cfg_.init == "kcenter") {
       progress_->set_context(fmt::format("trial {}/{}: k-center initial pool", trial, cfg_.trials));
-      init = kcenter_initial_pool(*train_, state_.pool, sizes_.front(), cfg_.kcenter,
-                                  cfg_.adversarial, seed, device_,
-                                  [&](const std::string& w, int64_t d, int64_t n) {
-                                    progress_->detail(w, d, n);
-                                  })
-                 .items;
+      init =
+          kcenter_initial_pool(
+              *train_, state_.pool, sizes_.front(), cfg_.kcenter, cfg_.adversarial, seed, device_,
+              [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); })
+              .items;
     } else {
       std::vector<int64_t> perm = Generator(seed).permutation(int64_t(state_.pool.size()));
-      for (int64_t i = 0; i < sizes_.front(); ++i) init.push_back(state_.pool[size_t(perm[size_t(i)])]);
+      for (int64_t i = 0; i < sizes_.front(); ++i)
+        init.push_back(state_.pool[size_t(perm[size_t(i)])]);
     }
     state_.initial[trial] = init;
     save_state();
@@ -296,9 +298,9 @@ class Runner {
   void run_cycle(int64_t trial, const std::string& method, int64_t c, Strategy& strategy) {
     RunState::Track& track = state_.tracks[{trial, method}];
     int64_t cycles = int64_t(sizes_.size());
-    std::string ctx = fmt::format("trial {}/{} {} cycle {}/{} (labeled {}, {:.0f}%)", trial,
-                                  cfg_.trials, method, c + 1, cycles, track.labeled.size(),
-                                  100 * fractions_[size_t(c)]);
+    std::string ctx =
+        fmt::format("trial {}/{} {} cycle {}/{} (labeled {}, {:.0f}%)", trial, cfg_.trials, method,
+                    c + 1, cycles, track.labeled.size(), 100 * fractions_[size_t(c)]);
     progress_->set_context(ctx);
 
     // 1. The target model, from scratch on D_L. Its seed depends on (trial, cycle) only: every
@@ -326,9 +328,9 @@ class Runner {
     o.device = device_;
     o.loader_workers = cfg_.loader_workers;
     o.on_epoch = [&](const EpochReport& r) {
-      progress_->detail(fmt::format("target epoch (loss {:.3f}, {:.0f} img/s)", r.loss,
-                                    r.images_per_sec),
-                        r.epoch, r.epochs);
+      progress_->detail(
+          fmt::format("target epoch (loss {:.3f}, {:.0f} img/s)", r.loss, r.images_per_sec),
+          r.epoch, r.epochs);
     };
     TrainResult tr = train_classifier(*target, *train_, track.labeled, o);
     EvalResult ev = evaluate_classifier(*target, *test_, state_.test, 256, device_);
@@ -348,28 +350,29 @@ class Runner {
       std::vector<int64_t> unlabeled;
       for (int64_t i : state_.pool)
         if (!in_l.count(i)) unlabeled.push_back(i);
-      SelectionInput in{*train_,
-                        track.labeled,
-                        unlabeled,
-                        *target,
-                        sizes_[size_t(c + 1)] - sizes_[size_t(c)],
-                        derive_seed(derive_seed(cfg_.seed, name_tag(method)),
-                                    uint64_t(trial) * 1000 + uint64_t(c)),
-                        device_,
-                        cfg_,
-                        [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); }};
+      SelectionInput in{
+          *train_,
+          track.labeled,
+          unlabeled,
+          *target,
+          sizes_[size_t(c + 1)] - sizes_[size_t(c)],
+          derive_seed(derive_seed(cfg_.seed, name_tag(method)),
+                      uint64_t(trial) * 1000 + uint64_t(c)),
+          device_,
+          cfg_,
+          [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); }};
       chosen = strategy.select(in);
       check_selection(chosen, in_l, unlabeled.size(), in.budget, method);
       row.select_seconds = now_seconds() - ts;
       write_lines(selected_path(method, trial, c + 1), chosen);
     }
     progress_->unit_done();
-    progress_->log(fmt::format("{}: accuracy {:.2f}% (train {:.1f} s{}); ETA {}", ctx,
-                               100 * ev.accuracy, tr.seconds,
-                               chosen.empty() ? ""
-                                              : fmt::format(", selected {} in {:.1f} s",
-                                                            chosen.size(), row.select_seconds),
-                               progress_->eta()));
+    progress_->log(fmt::format(
+        "{}: accuracy {:.2f}% (train {:.1f} s{}); ETA {}", ctx, 100 * ev.accuracy, tr.seconds,
+        chosen.empty()
+            ? ""
+            : fmt::format(", selected {} in {:.1f} s", chosen.size(), row.select_seconds),
+        progress_->eta()));
     state_.rows.push_back(row);
     track.labeled.insert(track.labeled.end(), chosen.begin(), chosen.end());
     track.next_cycle = c + 1;
@@ -378,8 +381,8 @@ class Runner {
 
   static void check_selection(const std::vector<int64_t>& chosen, const std::set<int64_t>& labeled,
                               size_t unlabeled, int64_t budget, const std::string& method) {
-    SR_CHECK(int64_t(chosen.size()) == budget, "method {} selected {} items instead of {}",
-             method, chosen.size(), budget);
+    SR_CHECK(int64_t(chosen.size()) == budget, "method {} selected {} items instead of {}", method,
+             chosen.size(), budget);
     std::set<int64_t> seen;
     for (int64_t i : chosen)
       SR_CHECK(!labeled.count(i) && seen.insert(i).second,
@@ -390,15 +393,16 @@ class Runner {
   // Rewrites every file that depends on the rows; state.json last, so a crash in between
   // leaves a state that regenerates the others on resume.
   void save_state() {
-    std::string title = fmt::format("sraal run: {} on {} ({} preset)", fmt::join(cfg_.methods, " vs "),
-                                    cfg_.data.name, cfg_.preset);
+    std::string title = fmt::format("sraal run: {} on {} ({} preset)",
+                                    fmt::join(cfg_.methods, " vs "), cfg_.data.name, cfg_.preset);
     std::vector<std::string> notes = reductions(cfg_);
-    notes.insert(notes.begin(),
-                 fmt::format("pool {} items, test metric on {} items, init {}, seed {}, device {}",
-                             state_.pool.size(), state_.test.size(), cfg_.init, cfg_.seed,
-                             cfg_.device));
+    notes.insert(
+        notes.begin(),
+        fmt::format("pool {} items, test metric on {} items, init {}, seed {}, device {}",
+                    state_.pool.size(), state_.test.size(), cfg_.init, cfg_.seed, cfg_.device));
     write_file_atomic(path("results.csv"), results_csv(state_.rows));
-    write_file_atomic(path("summary.md"), summary_markdown(state_.rows, cfg_.methods, title, notes));
+    write_file_atomic(path("summary.md"),
+                      summary_markdown(state_.rows, cfg_.methods, title, notes));
     write_file_atomic(path("plot.svg"), plot_svg(state_.rows, cfg_.methods, title));
     write_file_atomic(path("state.json"), state_.to_json().dump() + "\n");
   }

@@ -25,7 +25,7 @@ struct RunOptions {
   // Continue the run in out_dir after its last finished cycle, with the configuration saved in
   // its state.json (a run killed before its first checkpoint starts afresh).
   bool resume = false;
-  bool force = false;   // overwrite a finished or partial run in out_dir
+  bool force = false;        // overwrite a finished or partial run in out_dir
   std::string command_line;  // for the manifest
 };
 

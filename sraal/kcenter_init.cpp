@@ -10,8 +10,8 @@
 
 namespace sr {
 
-Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items,
-                    int64_t batch, Device device) {
+Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items, int64_t batch,
+                    Device device) {
   NoGradGuard ng;
   vae.eval();
   std::vector<Tensor> parts;

@@ -24,7 +24,7 @@ KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& 
                                  uint64_t seed, Device device, const ProgressFn& progress);
 
 // The latent means of `items` under `vae` (eval mode), (N, z) on the CPU.
-Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items,
-                    int64_t batch, Device device);
+Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items, int64_t batch,
+                    Device device);
 
 }  // namespace sr

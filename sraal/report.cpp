@@ -80,7 +80,8 @@ const Aggregate* find(const std::vector<Aggregate>& aggs, const std::string& m, 
 std::vector<double> fractions_of(const std::vector<Aggregate>& aggs) {
   std::vector<double> f;
   for (const Aggregate& a : aggs)
-    if (std::none_of(f.begin(), f.end(), [&](double x) { return std::fabs(x - a.labeled_fraction) < 1e-6; }))
+    if (std::none_of(f.begin(), f.end(),
+                     [&](double x) { return std::fabs(x - a.labeled_fraction) < 1e-6; }))
       f.push_back(a.labeled_fraction);
   std::sort(f.begin(), f.end());
   return f;
@@ -94,8 +95,8 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
   std::vector<Aggregate> aggs = aggregate(rows, methods);
   std::vector<double> fracs = fractions_of(aggs);
   std::string metric = rows.empty() ? "accuracy" : rows.front().metric;
-  std::string s = fmt::format("# {}\n\nTest {} (%), mean ± sd over trials (n = trials finished).\n\n",
-                              title, metric);
+  std::string s = fmt::format(
+      "# {}\n\nTest {} (%), mean ± sd over trials (n = trials finished).\n\n", title, metric);
   s += "| labeled |";
   for (const auto& m : methods) s += " " + m + " |";
   s += "\n| --- |";
@@ -111,10 +112,11 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
   }
   if (methods.size() > 1) {
     const std::string& first = methods.front();
-    s += fmt::format("\n{} against each other method: difference of means in points; \"beyond "
-                     "1 sd\" when it exceeds the larger of the two standard deviations (and both "
-                     "have n >= 2).\n\n| labeled |",
-                     first);
+    s += fmt::format(
+        "\n{} against each other method: difference of means in points; \"beyond "
+        "1 sd\" when it exceeds the larger of the two standard deviations (and both "
+        "have n >= 2).\n\n| labeled |",
+        first);
     for (size_t i = 1; i < methods.size(); ++i) s += " vs " + methods[i] + " |";
     s += "\n| --- |";
     for (size_t i = 1; i < methods.size(); ++i) s += " --- |";
@@ -174,22 +176,26 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
   int yticks = 6;
   for (int i = 0; i <= yticks; ++i) {
     double v = y0 + (y1 - y0) * i / yticks;
-    s += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
-                     "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.1f}</text>\n",
-                     left, Y(v), W - right, Y(v), left - 6, Y(v) + 4, v);
+    s += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.1f}</text>\n",
+        left, Y(v), W - right, Y(v), left - 6, Y(v) + 4, v);
   }
   for (double f : fracs)
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:.0f}%</text>\n", X(f),
-                     H - bottom + 18, 100 * f);
-  s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>"
-                   "<line x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{1}\" stroke=\"black\"/>\n",
-                   left, H - bottom, W - right, top);
-  s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">labeled fraction</text>\n",
-                   (left + W - right) / 2, H - 12);
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:.0f}%</text>\n",
+                     X(f), H - bottom + 18, 100 * f);
+  s += fmt::format(
+      "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>"
+      "<line x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{1}\" stroke=\"black\"/>\n",
+      left, H - bottom, W - right, top);
+  s += fmt::format(
+      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">labeled fraction</text>\n",
+      (left + W - right) / 2, H - 12);
   std::string metric = rows.empty() ? "accuracy" : rows.front().metric;
-  s += fmt::format("<text x=\"16\" y=\"{:.1f}\" transform=\"rotate(-90 16 {:.1f})\" "
-                   "text-anchor=\"middle\">test {} (%)</text>\n",
-                   (top + H - bottom) / 2, (top + H - bottom) / 2, metric);
+  s += fmt::format(
+      "<text x=\"16\" y=\"{:.1f}\" transform=\"rotate(-90 16 {:.1f})\" "
+      "text-anchor=\"middle\">test {} (%)</text>\n",
+      (top + H - bottom) / 2, (top + H - bottom) / 2, metric);
   // Bands, lines, legend.
   for (size_t k = 0; k < methods.size(); ++k) {
     const char* color = kColors[k % 8];
@@ -198,10 +204,13 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
       if (const Aggregate* a = find(aggs, methods[k], f)) pts.push_back(a);
     if (pts.empty()) continue;
     std::string band, line;
-    for (const Aggregate* a : pts) band += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * (a->mean + a->sd)));
+    for (const Aggregate* a : pts)
+      band += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * (a->mean + a->sd)));
     for (auto it = pts.rbegin(); it != pts.rend(); ++it)
-      band += fmt::format("{:.1f},{:.1f} ", X((*it)->labeled_fraction), Y(100 * ((*it)->mean - (*it)->sd)));
-    for (const Aggregate* a : pts) line += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * a->mean));
+      band += fmt::format("{:.1f},{:.1f} ", X((*it)->labeled_fraction),
+                          Y(100 * ((*it)->mean - (*it)->sd)));
+    for (const Aggregate* a : pts)
+      line += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * a->mean));
     s += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n",
                      band, color);
     s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n",
@@ -210,9 +219,10 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
       s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
                        X(a->labeled_fraction), Y(100 * a->mean), color);
     double ly = top + 10 + 20 * double(k);
-    s += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
-                     "stroke-width=\"3\"/><text x=\"{4:.1f}\" y=\"{5:.1f}\">{6}</text>\n",
-                     W - right + 15, ly, W - right + 40, color, W - right + 46, ly + 4, methods[k]);
+    s += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
+        "stroke-width=\"3\"/><text x=\"{4:.1f}\" y=\"{5:.1f}\">{6}</text>\n",
+        W - right + 15, ly, W - right + 40, color, W - right + 46, ly + 4, methods[k]);
   }
   return s + "</svg>\n";
 }

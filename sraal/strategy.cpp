@@ -19,7 +19,9 @@ bool register_strategy(const std::string& name, StrategyFactory factory) {
   return true;
 }
 
-bool has_strategy(const std::string& name) { return registry().count(name) > 0; }
+bool has_strategy(const std::string& name) {
+  return registry().count(name) > 0;
+}
 
 std::vector<std::string> strategy_names() {
   std::vector<std::string> n;

@@ -18,15 +18,15 @@ namespace sr {
 using ProgressFn = std::function<void(const std::string&, int64_t, int64_t)>;
 
 struct SelectionInput {
-  const Dataset& train;                  // the dataset the pools index
-  const std::vector<int64_t>& labeled;   // D_L (dataset indices)
-  const std::vector<int64_t>& unlabeled; // D_U (dataset indices)
-  Module& target;                        // the target model trained on D_L this cycle
-  int64_t budget = 0;                    // how many items to choose
-  uint64_t seed = 0;                     // derived from (run seed, trial, method, cycle)
+  const Dataset& train;                   // the dataset the pools index
+  const std::vector<int64_t>& labeled;    // D_L (dataset indices)
+  const std::vector<int64_t>& unlabeled;  // D_U (dataset indices)
+  Module& target;                         // the target model trained on D_L this cycle
+  int64_t budget = 0;                     // how many items to choose
+  uint64_t seed = 0;                      // derived from (run seed, trial, method, cycle)
   Device device = Device::cpu;
   const ExperimentConfig& config;
-  ProgressFn progress;                   // may be empty
+  ProgressFn progress;  // may be empty
 };
 
 class Strategy {
@@ -45,8 +45,8 @@ std::unique_ptr<Strategy> make_strategy(const std::string& name);
 
 }  // namespace sr
 
-#define REGISTER_STRATEGY(name, ...)                                              \
-  static const bool SR_STRATEGY_CONCAT(sr_strategy_registered_, __LINE__) =       \
+#define REGISTER_STRATEGY(name, ...)                                        \
+  static const bool SR_STRATEGY_CONCAT(sr_strategy_registered_, __LINE__) = \
       ::sr::register_strategy(name, [] { return std::unique_ptr<::sr::Strategy>(__VA_ARGS__); })
 #define SR_STRATEGY_CONCAT_INNER(a, b) a##b
 #define SR_STRATEGY_CONCAT(a, b) SR_STRATEGY_CONCAT_INNER(a, b)

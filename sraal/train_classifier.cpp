@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cmath>
 
-#include "engine/autograd.h"
-#include "engine/ops.h"
 #include "data/loader.h"
 #include "engine/atomic_file.h"
+#include "engine/autograd.h"
+#include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/transfer.h"
 
@@ -21,8 +21,8 @@ double now_seconds() {
 
 TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
                              const ClassifierTrainOptions& o) {
-  SR_CHECK_VALUE(o.epochs > 0 && o.batch_size > 0, "train: epochs {} and batch size {} must be positive",
-                 o.epochs, o.batch_size);
+  SR_CHECK_VALUE(o.epochs > 0 && o.batch_size > 0,
+                 "train: epochs {} and batch size {} must be positive", o.epochs, o.batch_size);
   SR_CHECK_VALUE(!pool.empty(), "train: the labeled pool is empty");
   SGD opt(model.parameters(), {o.lr, o.momentum, 0.f, o.weight_decay, false});
   std::vector<int64_t> milestones;
@@ -70,8 +70,7 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
     r.final_loss = seen ? loss_sum / double(seen) : 0;
     if (o.on_epoch) {
       double dt = now_seconds() - te;
-      o.on_epoch({epoch + 1, o.epochs, r.final_loss, dt, dt > 0 ? double(seen) / dt : 0,
-                  opt.lr()});
+      o.on_epoch({epoch + 1, o.epochs, r.final_loss, dt, dt > 0 ? double(seen) / dt : 0, opt.lr()});
     }
   }
   r.seconds = now_seconds() - t0;

@@ -27,7 +27,7 @@ struct ClassifierTrainOptions {
   Augment augment;
   uint64_t seed = 0;
   Device device = Device::cpu;
-  int loader_workers = 1;  // background threads assembling batches
+  int loader_workers = 1;                            // background threads assembling batches
   std::function<void(const EpochReport&)> on_epoch;  // progress (optional)
 };
 
@@ -44,8 +44,7 @@ struct EvalResult {
   double loss = 0;      // mean cross-entropy
 };
 
-EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size,
-                               Device device);
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size, Device device);
 // The same over `items` of the dataset only.
 EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& items,
                                int64_t batch_size, Device device);

@@ -117,8 +117,8 @@ double probe(const Fn& f, const std::vector<Tensor>& inputs, const std::vector<f
     }
     if (checked < opt.min_checked * points)
       return ::testing::AssertionFailure()
-             << "input " << k << ": only " << checked << " of " << points
-             << " points matched (" << skipped << " skipped as kinks)";
+             << "input " << k << ": only " << checked << " of " << points << " points matched ("
+             << skipped << " skipped as kinks)";
   }
   return ::testing::AssertionSuccess();
 }

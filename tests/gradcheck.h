@@ -21,9 +21,9 @@ struct GradcheckOptions {
   float eps = 1e-3f;
   float atol = 2e-3f;
   float rtol = 2e-2f;
-  int max_points = 48;      // per input
+  int max_points = 48;  // per input
   uint64_t seed = 1234;
-  float min_checked = 0.5f; // fraction of probed points that must not be skipped as kinks
+  float min_checked = 0.5f;  // fraction of probed points that must not be skipped as kinks
 };
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;

@@ -107,7 +107,9 @@ TEST(Gradcheck, CatchesWrongGradients) {
       y.copy_(relu(x));
     }
     record_op("wrong_relu", {x}, {y}, [&] {
-      return [](const std::vector<Tensor>& g) { return std::vector<Tensor>{g[0]}; };  // ignores the mask
+      return [](const std::vector<Tensor>& g) {
+        return std::vector<Tensor>{g[0]};
+      };  // ignores the mask
     });
     return y;
   };

@@ -98,7 +98,7 @@ TEST_F(CachingAllocatorTest, OutOfMemoryReturnsTheCacheRetriesThenThrows) {
   CachingAllocator a("test", 64, SIZE_MAX, raw());
   FakeRaw::limit = 4096;
   void* p = a.allocate(2048);
-  a.deallocate(p, 2048);  // cached, still out at the raw allocator
+  a.deallocate(p, 2048);       // cached, still out at the raw allocator
   void* q = a.allocate(3072);  // fails while the 2048 are cached: cache released, retry works
   EXPECT_NE(q, nullptr);
   EXPECT_EQ(FakeRaw::releases, 1);

@@ -44,7 +44,9 @@ TEST_F(Cli, VersionAndInfo) {
 
 TEST_F(Cli, TrainThenPredict) {
   std::string w = path("m.safetensors");
-  Result t = run("train --dataset synthetic --width 0.0625 --epochs 1 --subset 256 --batch-size 64 --out " + w);
+  Result t = run(
+      "train --dataset synthetic --width 0.0625 --epochs 1 --subset 256 --batch-size 64 --out " +
+      w);
   ASSERT_EQ(t.code, 0) << t.output;
   EXPECT_NE(t.output.find("test accuracy"), std::string::npos) << t.output;
   ASSERT_TRUE(fs::exists(w));
@@ -67,7 +69,8 @@ TEST_F(Cli, TrainThenPredict) {
 // Each bad input: exit code 1 and one line that names the fault.
 void expect_error(const Result& r, const std::string& needle) {
   EXPECT_NE(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos)
+      << "expected '" << needle << "' in: " << r.output;
 }
 
 TEST_F(Cli, BadInputFailsWithOneClearMessage) {
@@ -82,19 +85,21 @@ TEST_F(Cli, BadInputFailsWithOneClearMessage) {
                    " --output " + path("y.npy")),
                path("none.safetensors"));
   std::string w = path("m.safetensors");
-  ASSERT_EQ(run("train --dataset synthetic --width 0.0625 --epochs 1 --subset 64 --out " + w).code, 0);
+  ASSERT_EQ(run("train --dataset synthetic --width 0.0625 --epochs 1 --subset 64 --out " + w).code,
+            0);
   std::string bad = path("bad.npy");
   save_npy(bad, Tensor::zeros({2, 3, 28, 28}));
   expect_error(run("predict --weights " + w + " --input " + bad + " --output " + path("y.npy")),
                "[2, 3, 28, 28]");
-  expect_error(run("predict --weights " + w + " --input " + in + " --output " +
-                   path("no/such/dir/y.npy")),
-               path("no/such/dir/y.npy"));
+  expect_error(
+      run("predict --weights " + w + " --input " + in + " --output " + path("no/such/dir/y.npy")),
+      path("no/such/dir/y.npy"));
 }
 
 TEST_F(Cli, BenchOptionsAreCheckedBeforeAnyWork) {
   expect_error(run("bench --kernels --loader"), "--kernels and --loader exclude each other");
-  expect_error(run("bench --cifar-dir " + path("c")), "--data-dir and --cifar-dir go with --loader");
+  expect_error(run("bench --cifar-dir " + path("c")),
+               "--data-dir and --cifar-dir go with --loader");
   expect_error(run("bench --loader --device cuda"), "bench --loader runs on the CPU");
   expect_error(run("bench --loader --cifar-dir " + path("missing")), path("missing"));
   expect_error(run("bench --steps resnet50"), "resnet50");
@@ -149,8 +154,8 @@ TEST_F(Cli, DataOnAGeneratedImageFolderAndCityscapesTree) {
     std::string stem = std::string(split) + "city_000000_000001";
     write_png(path(std::string("cs/leftImg8bit/") + split + "/c/" + stem + "_leftImg8bit.png"), 4,
               2, 3, solid(4, 2, {10, 20, 30}));
-    write_png(path(std::string("cs/gtFine/") + split + "/c/" + stem + "_gtFine_labelIds.png"), 4,
-              2, 1, {7, 7, 26, 26, 0, 0, 7, 33});
+    write_png(path(std::string("cs/gtFine/") + split + "/c/" + stem + "_gtFine_labelIds.png"), 4, 2,
+              1, {7, 7, 26, 26, 0, 0, 7, 33});
   }
   r = run("data --dataset cityscapes --data-dir " + path("cs") + " --seg-size 2x4");
   ASSERT_EQ(r.code, 0) << r.output;

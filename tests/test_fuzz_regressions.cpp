@@ -83,29 +83,29 @@ void check_dir(const fs::path& dir, const std::vector<Expected>& expected) {
 }
 
 TEST(FuzzRegressions, EveryCrashInputIsRefusedCleanly) {
-  check_dir(fs::path(SR_FIXTURE_DIR) / "fuzz_regressions",
-            {
-                // The header claimed 7 GiB of pixels: allocated before reading (now read as the
-                // bytes arrive).
-                {"idx", "header_claims_7_gib",
-                 "images: truncated: the data needs 7247757312 bytes, only 36 present"},
-                // stb_image 2.27 wrote past its Huffman tables (data/stb_image_fixes.patch, 2).
-                {"image", "jpeg_dht_over_256_codes", "image.png: undecodable image (Corrupt JPEG)"},
-                {"label_map", "jpeg_dht_over_256_codes_in_header",
-                 "labelIds.png: undecodable image"},
-                // stb_image 2.27 shifted by 34 bits after a marker inside a block (patch, 1).
-                {"image", "jpeg_marker_inside_block", "image.png: undecodable image (Corrupt JPEG)"},
-                // stb_image 2.27 allocated 2 GiB for an IDAT chunk the file did not hold (patch, 3).
-                {"label_map", "png_idat_longer_than_file",
-                 "labelIds.png: undecodable image (Corrupt PNG)"},
-                // stb_image 2.27 passed a null buffer to memcpy for an empty first IDAT (patch, 4).
-                {"label_map", "png_empty_first_idat", 
-                 "labelIds.png: undecodable image (PNG not supported: unknown PNG chunk type)"},
-                // 780 bytes claiming 2832 x 48129 pixels: decoded from padding for 81 s (now
-                // refused from the header, data/image_decode.h).
-                {"image", "jpeg_claims_136_megapixels",
-                 "image.png: image of 2832x48129 pixels is larger than the 32 megapixels accepted"},
-            });
+  check_dir(
+      fs::path(SR_FIXTURE_DIR) / "fuzz_regressions",
+      {
+          // The header claimed 7 GiB of pixels: allocated before reading (now read as the
+          // bytes arrive).
+          {"idx", "header_claims_7_gib",
+           "images: truncated: the data needs 7247757312 bytes, only 36 present"},
+          // stb_image 2.27 wrote past its Huffman tables (data/stb_image_fixes.patch, 2).
+          {"image", "jpeg_dht_over_256_codes", "image.png: undecodable image (Corrupt JPEG)"},
+          {"label_map", "jpeg_dht_over_256_codes_in_header", "labelIds.png: undecodable image"},
+          // stb_image 2.27 shifted by 34 bits after a marker inside a block (patch, 1).
+          {"image", "jpeg_marker_inside_block", "image.png: undecodable image (Corrupt JPEG)"},
+          // stb_image 2.27 allocated 2 GiB for an IDAT chunk the file did not hold (patch, 3).
+          {"label_map", "png_idat_longer_than_file",
+           "labelIds.png: undecodable image (Corrupt PNG)"},
+          // stb_image 2.27 passed a null buffer to memcpy for an empty first IDAT (patch, 4).
+          {"label_map", "png_empty_first_idat",
+           "labelIds.png: undecodable image (PNG not supported: unknown PNG chunk type)"},
+          // 780 bytes claiming 2832 x 48129 pixels: decoded from padding for 81 s (now
+          // refused from the header, data/image_decode.h).
+          {"image", "jpeg_claims_136_megapixels",
+           "image.png: image of 2832x48129 pixels is larger than the 32 megapixels accepted"},
+      });
 }
 
 TEST(FuzzCorpus, EverySeedIsAcceptedOrRefusedAsItsNameSays) {

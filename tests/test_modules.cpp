@@ -34,10 +34,10 @@ TEST(Modules, ResNetStateDictNamesMatchTorchvision) {
   NamedTensors sd = net.state_dict();
   std::vector<std::string> first;
   for (size_t i = 0; i < 8; ++i) first.push_back(sd[i].first);
-  EXPECT_EQ(first, (std::vector<std::string>{"conv1.weight", "bn1.weight", "bn1.bias",
-                                             "bn1.running_mean", "bn1.running_var",
-                                             "bn1.num_batches_tracked", "layer1.0.conv1.weight",
-                                             "layer1.0.bn1.weight"}));
+  EXPECT_EQ(first,
+            (std::vector<std::string>{"conv1.weight", "bn1.weight", "bn1.bias", "bn1.running_mean",
+                                      "bn1.running_var", "bn1.num_batches_tracked",
+                                      "layer1.0.conv1.weight", "layer1.0.bn1.weight"}));
   std::set<std::string> names;
   for (auto& [n, t] : sd) names.insert(n);
   EXPECT_TRUE(names.count("layer2.0.downsample.0.weight"));
@@ -75,11 +75,11 @@ TEST(Modules, LayerGradients) {
   EXPECT_TRUE(module_gradcheck(deconv, random_input({2, 3, 3, 3}, 51),
                                [&](const Tensor& x) { return deconv(x); }));
   BatchNorm2d bn(3);
-  EXPECT_TRUE(module_gradcheck(bn, random_input({4, 3, 2, 2}, 52),
-                               [&](const Tensor& x) { return bn(x); }));
+  EXPECT_TRUE(
+      module_gradcheck(bn, random_input({4, 3, 2, 2}, 52), [&](const Tensor& x) { return bn(x); }));
   Linear lin(5, 3, g);
-  EXPECT_TRUE(module_gradcheck(lin, random_input({4, 5}, 53),
-                               [&](const Tensor& x) { return lin(x); }));
+  EXPECT_TRUE(
+      module_gradcheck(lin, random_input({4, 5}, 53), [&](const Tensor& x) { return lin(x); }));
 }
 
 TEST(Modules, ResNetGradientsBothForms) {
@@ -93,8 +93,8 @@ TEST(Modules, ResNetGradientsBothForms) {
     int64_t size = form == ResNetForm::cifar ? 8 : 20;
     test::GradcheckOptions opt;
     opt.max_points = 12;
-    EXPECT_TRUE(module_gradcheck(net, random_input({2, 1, size, size}, 54),
-                                 [&](const Tensor& x) { return net(x); }, opt));
+    EXPECT_TRUE(module_gradcheck(
+        net, random_input({2, 1, size, size}, 54), [&](const Tensor& x) { return net(x); }, opt));
   }
 }
 
@@ -110,11 +110,14 @@ TEST(Modules, VaeAndGeneratorGradients) {
   test::GradcheckOptions opt;
   opt.max_points = 8;
   // A fresh noise stream per probe keeps the sample fixed.
-  EXPECT_TRUE(module_gradcheck(*gen, random_input({2, 1, 28, 28}, 55), [&](const Tensor& x) {
-    *noise = Generator(4);
-    VaeOutput o = gen->forward_all(x);
-    return concat({o.recon.flatten(1), o.logits, o.mu}, 1);
-  }, opt));
+  EXPECT_TRUE(module_gradcheck(
+      *gen, random_input({2, 1, 28, 28}, 55),
+      [&](const Tensor& x) {
+        *noise = Generator(4);
+        VaeOutput o = gen->forward_all(x);
+        return concat({o.recon.flatten(1), o.logits, o.mu}, 1);
+      },
+      opt));
   Discriminator d(8, 6, 3, g);
   EXPECT_TRUE(module_gradcheck(d, random_input({4, 8}, 56), [&](const Tensor& z) { return d(z); }));
 }
@@ -145,10 +148,10 @@ TEST(Modules, VaalVaeMatchesReleasedLayout) {
   NamedTensors sd = vae.state_dict();
   std::set<std::string> names;
   for (auto& [n, t] : sd) names.insert(n);
-  for (const char* n : {"encoder.0.weight", "encoder.1.running_mean", "encoder.9.weight",
-                        "encoder.10.bias", "fc_mu.weight", "fc_logvar.bias", "decoder.0.weight",
-                        "decoder.2.weight", "decoder.3.weight", "decoder.8.weight",
-                        "decoder.11.weight", "decoder.11.bias"})
+  for (const char* n :
+       {"encoder.0.weight", "encoder.1.running_mean", "encoder.9.weight", "encoder.10.bias",
+        "fc_mu.weight", "fc_logvar.bias", "decoder.0.weight", "decoder.2.weight",
+        "decoder.3.weight", "decoder.8.weight", "decoder.11.weight", "decoder.11.bias"})
     EXPECT_TRUE(names.count(n)) << n;
   std::map<std::string, Shape> shapes;
   for (auto& [n, t] : sd) shapes[n] = t.shape();

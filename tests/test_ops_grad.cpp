@@ -114,8 +114,8 @@ TEST_P(ConvGrad, ConvTranspose2d) {
   int64_t op = c.stride > 1 ? 1 : 0;
   EXPECT_TRUE(gradcheck(
       [c, op](const V& v) {
-        return conv_transpose2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), c.stride, c.padding,
-                                op, c.dilation);
+        return conv_transpose2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), c.stride, c.padding, op,
+                                c.dilation);
       },
       in));
   set_preferred_conv_format(MemoryFormat::channels_last);
@@ -138,7 +138,8 @@ TEST(OpGrad, BatchNormTrainAndEval) {
           return batch_norm(v[0].contiguous(fmt), v[1], v[2], rm, rv, true);
         },
         {x, w, b}));
-    Tensor rm = random_input({3}, 27, -0.5f, 0.5f, false), rv = random_input({3}, 28, 0.5f, 2.f, false);
+    Tensor rm = random_input({3}, 27, -0.5f, 0.5f, false),
+           rv = random_input({3}, 28, 0.5f, 2.f, false);
     EXPECT_TRUE(gradcheck(
         [fmt, rm, rv](const V& v) mutable {
           return batch_norm(v[0].contiguous(fmt), v[1], v[2], rm, rv, false);
@@ -186,14 +187,13 @@ TEST(OpGrad, Losses) {
   EXPECT_TRUE(gradcheck([target](const V& v) { return cross_entropy(v[0], target); }, {logits}));
   Tensor seg = random_input({2, 3, 2, 2}, 33, -2.f, 2.f);
   Tensor seg_t = Tensor::from_vector(std::vector<int64_t>{0, 1, 2, 255, 2, 2, 1, 0}, {2, 2, 2});
-  EXPECT_TRUE(
-      gradcheck([seg_t](const V& v) { return cross_entropy(v[0], seg_t, 255); }, {seg}));
+  EXPECT_TRUE(gradcheck([seg_t](const V& v) { return cross_entropy(v[0], seg_t, 255); }, {seg}));
 
   Tensor p = random_input({6}, 34, 0.1f, 0.9f), soft = random_input({6}, 35, 0.f, 1.f);
   Tensor z = random_input({6}, 36, -3.f, 3.f);
   EXPECT_TRUE(gradcheck([](const V& v) { return binary_cross_entropy(v[0], v[1]); }, {p, soft}));
-  EXPECT_TRUE(gradcheck(
-      [](const V& v) { return binary_cross_entropy_with_logits(v[0], v[1]); }, {z, soft}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return binary_cross_entropy_with_logits(v[0], v[1]); },
+                        {z, soft}));
   Tensor a = random_input({3, 4}, 37), b = random_input({3, 4}, 38);
   EXPECT_TRUE(gradcheck([](const V& v) { return mse_loss(v[0], v[1]); }, {a, b}));
   Tensor mu = random_input({3, 4}, 39), lv = random_input({3, 4}, 40);

@@ -93,7 +93,8 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
   for (const char* m : {"sraal", "random"}) {
     std::set<int64_t> labeled;
     for (int c = 0; c < 3; ++c) {
-      auto v = read_indices(out / "selected" / m / "trial1" / ("cycle" + std::to_string(c) + ".txt"));
+      auto v =
+          read_indices(out / "selected" / m / "trial1" / ("cycle" + std::to_string(c) + ".txt"));
       EXPECT_EQ(v.size(), 30u) << m << " cycle " << c;
       for (int64_t i : v) EXPECT_TRUE(labeled.insert(i).second) << m << ": item " << i << " twice";
     }
@@ -114,15 +115,15 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
   struct Case {
     std::string args, needle;
   };
-  for (const Case& c : std::vector<Case>{
-           {"--methods sraal,magic", "unknown method 'magic'"},
-           {"--methods random --resume --out /nonexistent/run", "no such directory"},
-           {"--fractions 0.3,0.1,0.1", "fractions must increase"},
-           {"--fractions 0.1,0.1,1.5", "(0, 1]"},
-           {"--init farthest", "unknown --init 'farthest'"},
-           {"--device cuda", "device cuda is not available"},
-           {"--dataset mnist --data-dir /nonexistent/mnist", "/nonexistent/mnist"},
-           {"--trials 0", "--trials"}}) {
+  for (const Case& c :
+       std::vector<Case>{{"--methods sraal,magic", "unknown method 'magic'"},
+                         {"--methods random --resume --out /nonexistent/run", "no such directory"},
+                         {"--fractions 0.3,0.1,0.1", "fractions must increase"},
+                         {"--fractions 0.1,0.1,1.5", "(0, 1]"},
+                         {"--init farthest", "unknown --init 'farthest'"},
+                         {"--device cuda", "device cuda is not available"},
+                         {"--dataset mnist --data-dir /nonexistent/mnist", "/nonexistent/mnist"},
+                         {"--trials 0", "--trials"}}) {
     fs::path o = dir_ / "bad";
     bool has_methods = c.args.find("--methods") != std::string::npos;
     std::string args = (has_methods ? kBase : kTiny) + " " + c.args;

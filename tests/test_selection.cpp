@@ -531,8 +531,8 @@ TEST(TopK, BadArgumentsThrow) {
 // ---------------------------------------------------------------- sraal bench --kernels
 
 TEST(BenchKernels, JsonRowsCarryTimesRatesAndMemory) {
-  auto [code, out] =
-      test::run_sraal("bench --kernels --json --kernel-rows topk/1000000/k1000 --warmup 0 --repeats 1");
+  auto [code, out] = test::run_sraal(
+      "bench --kernels --json --kernel-rows topk/1000000/k1000 --warmup 0 --repeats 1");
   ASSERT_EQ(code, 0) << out;
   nlohmann::json row = nlohmann::json::parse(out.substr(0, out.find('\n')));
   EXPECT_EQ(row["id"], "topk/1000000/k1000");

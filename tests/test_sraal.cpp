@@ -20,8 +20,12 @@ namespace {
 
 using test::random_input;
 
-double bce(double p, double t) { return -(t * std::log(p) + (1 - t) * std::log(1 - p)); }
-double sigmoid_d(double x) { return 1 / (1 + std::exp(-x)); }
+double bce(double p, double t) {
+  return -(t * std::log(p) + (1 - t) * std::log(1 - p));
+}
+double sigmoid_d(double x) {
+  return 1 / (1 + std::exp(-x));
+}
 
 TEST(SraalLosses, DiscriminatorTargetsAreZeroForLabeledAndTheScoreForUnlabeled) {
   Generator g(1);
@@ -124,8 +128,8 @@ TEST(KCenterInit, EveryPickIsTheFarthestPointFromThoseBefore) {
   for (int64_t i = 0; i < 120; i += 2) pool.push_back(i);  // every other item
   KCenterConfig kc;
   kc.iterations = 5, kc.batch = 16, kc.z_dim = 4, kc.base_width = 4, kc.random_starts = 2;
-  KCenterPool r = kcenter_initial_pool(*d.train, pool, 12, kc, AdversarialConfig{}, 9,
-                                       Device::cpu, {});
+  KCenterPool r =
+      kcenter_initial_pool(*d.train, pool, 12, kc, AdversarialConfig{}, 9, Device::cpu, {});
   ASSERT_EQ(r.items.size(), 12u);
   ASSERT_EQ(r.latents.shape(), (Shape{60, 4}));
   std::set<int64_t> distinct(r.items.begin(), r.items.end());

@@ -102,7 +102,9 @@ Tensor leaf(const Tensor& t, bool requires_grad = true,
   return c;
 }
 
-void backward_dot(const Tensor& out, const Tensor& r) { sum(mul(out, r)).backward(); }
+void backward_dot(const Tensor& out, const Tensor& r) {
+  sum(mul(out, r)).backward();
+}
 
 // Loads the "w.*" weights into `m` and sets train mode.
 void load_weights(Module& m, const Fixture& f) {
@@ -148,8 +150,8 @@ TEST(TorchParity, Conv2d) {
       ConvFormatScope scope(fmt);
       Tensor x = leaf(f["x"], true, fmt), w = leaf(f["w.weight"]);
       Tensor b = f.meta_bool("bias") ? leaf(f["w.bias"]) : Tensor();
-      Tensor out = conv2d(x, w, b, f.meta_int("stride"), f.meta_int("padding"),
-                          f.meta_int("dilation"));
+      Tensor out =
+          conv2d(x, w, b, f.meta_int("stride"), f.meta_int("padding"), f.meta_int("dilation"));
       EXPECT_TRUE(all_close(out, f["out"], kOpAtol, kOpRtol));
       backward_dot(out, f["R"]);
       EXPECT_TRUE(all_close(x.grad(), f["grad.x"], kOpGradAtol, kOpGradRtol));
@@ -202,8 +204,12 @@ void batch_norm_case(const char* name) {
   }
 }
 
-TEST(TorchParity, BatchNormTraining) { batch_norm_case("batch_norm_train"); }
-TEST(TorchParity, BatchNormEval) { batch_norm_case("batch_norm_eval"); }
+TEST(TorchParity, BatchNormTraining) {
+  batch_norm_case("batch_norm_train");
+}
+TEST(TorchParity, BatchNormEval) {
+  batch_norm_case("batch_norm_eval");
+}
 
 // ------------------------------------------------------------------------------ pooling, linear
 
@@ -227,8 +233,8 @@ TEST(TorchParity, AvgPool2dBothPadCounts) {
       SCOPED_TRACE(std::string(name) + " " + format_name(fmt));
       ConvFormatScope scope(fmt);
       Tensor x = leaf(f["x"], true, fmt);
-      Tensor out = avg_pool2d(x, f.meta_int("kernel"), f.meta_int("stride"),
-                              f.meta_int("padding"), f.meta_bool("count_include_pad"));
+      Tensor out = avg_pool2d(x, f.meta_int("kernel"), f.meta_int("stride"), f.meta_int("padding"),
+                              f.meta_bool("count_include_pad"));
       EXPECT_TRUE(all_close(out, f["out"], kOpAtol, kOpRtol));
       backward_dot(out, f["R"]);
       EXPECT_TRUE(all_close(x.grad(), f["grad.x"], kOpGradAtol, kOpGradRtol));
@@ -374,9 +380,8 @@ void resnet_case(const char* name, ResNetForm form) {
     SCOPED_TRACE(std::string(name) + " " + format_name(fmt));
     ConvFormatScope scope(fmt);
     Generator g(0);
-    ResNet18 net({form, f.meta_int("in_channels"), f.meta_int("num_classes"),
-                  f.meta_float("width")},
-                 g);
+    ResNet18 net(
+        {form, f.meta_int("in_channels"), f.meta_int("num_classes"), f.meta_float("width")}, g);
     load_weights(net, f);
     Tensor x = leaf(f["x"], true, fmt);
     Tensor out = net(x);
@@ -388,8 +393,12 @@ void resnet_case(const char* name, ResNetForm form) {
   }
 }
 
-TEST(TorchParity, ResNet18Cifar) { resnet_case("resnet18_cifar", ResNetForm::cifar); }
-TEST(TorchParity, ResNet18ImageNet) { resnet_case("resnet18_imagenet", ResNetForm::imagenet); }
+TEST(TorchParity, ResNet18Cifar) {
+  resnet_case("resnet18_cifar", ResNetForm::cifar);
+}
+TEST(TorchParity, ResNet18ImageNet) {
+  resnet_case("resnet18_imagenet", ResNetForm::imagenet);
+}
 
 VaeConfig vae_config(const Fixture& f) {
   VaeConfig cfg;
@@ -421,9 +430,9 @@ void vae_case(const char* name) {
     ConvFormatScope scope(fmt);
     Generator g(0);
     VaeConfig cfg = vae_config(f);
-    std::shared_ptr<Vae> vae =
-        halves ? make_sraal_generator(cfg, g, std::make_shared<Generator>(1))
-              : std::make_shared<Vae>(cfg, g, std::make_shared<Generator>(1));
+    std::shared_ptr<Vae> vae = halves
+                                   ? make_sraal_generator(cfg, g, std::make_shared<Generator>(1))
+                                   : std::make_shared<Vae>(cfg, g, std::make_shared<Generator>(1));
     load_weights(*vae, f);
     Tensor x = leaf(f["x"], true, fmt), z = leaf(f["z"]);
     auto [mu, logvar] = vae->encode(x);
@@ -454,8 +463,12 @@ void vae_case(const char* name) {
   }
 }
 
-TEST(TorchParity, VaalVae) { vae_case("vaal_vae"); }
-TEST(TorchParity, SraalGenerator) { vae_case("sraal_generator"); }
+TEST(TorchParity, VaalVae) {
+  vae_case("vaal_vae");
+}
+TEST(TorchParity, SraalGenerator) {
+  vae_case("sraal_generator");
+}
 
 TEST(TorchParity, Discriminator) {
   Fixture f("discriminator");

@@ -40,10 +40,10 @@ onednn::PrimitiveCache<ConvPrims>& cache() {
 // The geometry of the call: x and y as given, w in PyTorch layout.
 std::shared_ptr<ConvPrims> prims_for(const Tensor& x, const Tensor& w, bool has_bias,
                                      const Tensor& y, const ConvParams& p) {
-  std::string key = fmt::format("{}|{}|{}|{},{},{},{},{},{}|{},{}", onednn::key_of(x), onednn::key_of(w),
-                                onednn::key_of(y), p.stride[0], p.stride[1], p.padding[0],
-                                p.padding[1], p.dilation[0], p.dilation[1], int(p.transposed),
-                                int(has_bias));
+  std::string key =
+      fmt::format("{}|{}|{}|{},{},{},{},{},{}|{},{}", onednn::key_of(x), onednn::key_of(w),
+                  onednn::key_of(y), p.stride[0], p.stride[1], p.padding[0], p.padding[1],
+                  p.dilation[0], p.dilation[1], int(p.transposed), int(has_bias));
   return cache().get(key, [&] {
     auto c = std::make_shared<ConvPrims>();
     c->transposed = p.transposed;
@@ -65,18 +65,18 @@ std::shared_ptr<ConvPrims> prims_for(const Tensor& x, const Tensor& w, bool has_
     c->pad_r = {p.padding[0], p.padding[1]};
     memory::desc no_bias;
     if (p.transposed) {
-      auto d = dnnl::deconvolution_forward::desc(
-          dnnl::prop_kind::forward_training, dnnl::algorithm::deconvolution_direct, c->src,
-          c->any_w(), has_bias ? c->bias : no_bias, c->dst, c->strides, c->dilates, c->pad_l,
-          c->pad_r);
+      auto d = dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                 dnnl::algorithm::deconvolution_direct, c->src,
+                                                 c->any_w(), has_bias ? c->bias : no_bias, c->dst,
+                                                 c->strides, c->dilates, c->pad_l, c->pad_r);
       auto pd = std::make_shared<dnnl::deconvolution_forward::primitive_desc>(d, onednn::engine());
       c->fwd = std::make_shared<dnnl::deconvolution_forward>(*pd);
       c->fwd_pd = pd;
     } else {
-      auto d = dnnl::convolution_forward::desc(
-          dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, c->src,
-          c->any_w(), has_bias ? c->bias : no_bias, c->dst, c->strides, c->dilates, c->pad_l,
-          c->pad_r);
+      auto d = dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                               dnnl::algorithm::convolution_direct, c->src,
+                                               c->any_w(), has_bias ? c->bias : no_bias, c->dst,
+                                               c->strides, c->dilates, c->pad_l, c->pad_r);
       auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, onednn::engine());
       c->fwd = std::make_shared<dnnl::convolution_forward>(*pd);
       c->fwd_pd = pd;
@@ -97,12 +97,12 @@ void make_bwd_data(ConvPrims& c) {
     c.bwd_data = std::make_shared<dnnl::deconvolution_backward_data>(*pd);
     c.bwd_data_pd = pd;
   } else {
-    auto d = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, c.src,
-                                                   c.any_w(), c.dst, c.strides, c.dilates,
-                                                   c.pad_l, c.pad_r);
+    auto d =
+        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, c.src, c.any_w(),
+                                              c.dst, c.strides, c.dilates, c.pad_l, c.pad_r);
     auto hint = std::static_pointer_cast<dnnl::convolution_forward::primitive_desc>(c.fwd_pd);
-    auto pd = std::make_shared<dnnl::convolution_backward_data::primitive_desc>(
-        d, onednn::engine(), *hint);
+    auto pd = std::make_shared<dnnl::convolution_backward_data::primitive_desc>(d, onednn::engine(),
+                                                                                *hint);
     c.bwd_data = std::make_shared<dnnl::convolution_backward_data>(*pd);
     c.bwd_data_pd = pd;
   }
@@ -122,8 +122,8 @@ void make_bwd_weights(ConvPrims& c) {
     c.bwd_w_pd = pd;
   } else {
     auto d = dnnl::convolution_backward_weights::desc(
-        dnnl::algorithm::convolution_direct, c.src, c.any_w(), c.has_bias ? c.bias : no_bias,
-        c.dst, c.strides, c.dilates, c.pad_l, c.pad_r);
+        dnnl::algorithm::convolution_direct, c.src, c.any_w(), c.has_bias ? c.bias : no_bias, c.dst,
+        c.strides, c.dilates, c.pad_l, c.pad_r);
     auto hint = std::static_pointer_cast<dnnl::convolution_forward::primitive_desc>(c.fwd_pd);
     auto pd = std::make_shared<dnnl::convolution_backward_weights::primitive_desc>(
         d, onednn::engine(), *hint);

@@ -72,8 +72,8 @@ void unary_cpu(UnaryOp op, const Tensor& x, Tensor& y, float a, float b) {
   with_unary_op(op, [&]<UnaryOp OP>() { unary_loop<OP>(xp, yp, n, a, b); });
 }
 
-void unary_backward_cpu(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
-                        Tensor& gx, float a, float b) {
+void unary_backward_cpu(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy, Tensor& gx,
+                        float a, float b) {
   const float* xp = x.defined() ? x.data<float>() : nullptr;
   const float* yp = y.defined() ? y.data<float>() : nullptr;
   const float* gyp = gy.data<float>();
@@ -107,8 +107,7 @@ void binary_flat(const float* a, const float* b, float* o, int64_t n, bool a_sca
 Shape broadcast_strides(const Tensor& t, const Shape& shape) {
   Shape st(shape.size(), 0);
   size_t off = shape.size() - size_t(t.dim());
-  for (size_t i = 0; i < size_t(t.dim()); ++i)
-    st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
+  for (size_t i = 0; i < size_t(t.dim()); ++i) st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
   return st;
 }
 
@@ -145,10 +144,10 @@ template <BinaryOp OP>
 void binary_typed(const Tensor& a, const Tensor& b, Tensor& out) {
   bool same = a.shape() == out.shape() && b.shape() == out.shape() &&
               a.strides() == out.strides() && b.strides() == out.strides() && out.is_dense();
-  bool b_scalar = b.numel() == 1 && a.shape() == out.shape() && a.strides() == out.strides() &&
-                  out.is_dense();
-  bool a_scalar = a.numel() == 1 && b.shape() == out.shape() && b.strides() == out.strides() &&
-                  out.is_dense();
+  bool b_scalar =
+      b.numel() == 1 && a.shape() == out.shape() && a.strides() == out.strides() && out.is_dense();
+  bool a_scalar =
+      a.numel() == 1 && b.shape() == out.shape() && b.strides() == out.strides() && out.is_dense();
   if (same || b_scalar || a_scalar) {
     binary_flat<OP>(a.data<float>(), b.data<float>(), out.data<float>(), out.numel(),
                     a_scalar && !same, b_scalar && !same);

@@ -35,8 +35,8 @@ std::shared_ptr<BnPrims> bn_prims(const Tensor& x, bool training, float eps) {
     nf flags = nf::use_scale | nf::use_shift;
     if (!training) flags = flags | nf::use_global_stats;
     auto d = dnnl::batch_normalization_forward::desc(
-        training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
-        c->data, eps, flags);
+        training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, c->data,
+        eps, flags);
     c->fwd_pd =
         std::make_shared<dnnl::batch_normalization_forward::primitive_desc>(d, onednn::engine());
     c->fwd = std::make_shared<dnnl::batch_normalization_forward>(*c->fwd_pd);
@@ -125,9 +125,9 @@ onednn::PrimitiveCache<PoolPrims>& pool_cache() {
 std::shared_ptr<PoolPrims> pool_prims(const Tensor& x, const Tensor& y, const PoolParams& p,
                                       bool training) {
   std::string key =
-      fmt::format("{}|{}|{},{},{},{},{},{},{},{}|{}", onednn::key_of(x), onednn::key_of(y), int(p.kind),
-                  p.kernel[0], p.kernel[1], p.stride[0], p.stride[1], p.padding[0], p.padding[1],
-                  int(p.count_include_pad), int(training));
+      fmt::format("{}|{}|{},{},{},{},{},{},{},{}|{}", onednn::key_of(x), onednn::key_of(y),
+                  int(p.kind), p.kernel[0], p.kernel[1], p.stride[0], p.stride[1], p.padding[0],
+                  p.padding[1], int(p.count_include_pad), int(training));
   return pool_cache().get(key, [&] {
     auto c = std::make_shared<PoolPrims>();
     MemoryFormat fmt = onednn::shared_format(y, x);
@@ -164,13 +164,13 @@ void pool_forward_cpu(const Tensor& x, const PoolParams& p, bool training, Tenso
   onednn::run(*c->fwd, args);
 }
 
-void pool_backward_cpu(const Tensor& x, const Tensor& y, const Tensor& gy,
-                       const Tensor& workspace, const PoolParams& p, Tensor& gx) {
+void pool_backward_cpu(const Tensor& x, const Tensor& y, const Tensor& gy, const Tensor& workspace,
+                       const PoolParams& p, Tensor& gx) {
   bool need_ws = p.kind == PoolKind::max;
   auto c = pool_prims(x, y, p, true);
   if (!c->bwd) {
-    auto d = dnnl::pooling_backward::desc(c->alg, c->src, c->dst, c->strides, c->kernel,
-                                          c->pad_l, c->pad_r);
+    auto d = dnnl::pooling_backward::desc(c->alg, c->src, c->dst, c->strides, c->kernel, c->pad_l,
+                                          c->pad_r);
     dnnl::pooling_backward::primitive_desc pd(d, onednn::engine(), *c->fwd_pd);
     c->bwd = std::make_shared<dnnl::pooling_backward>(pd);
   }

@@ -25,7 +25,9 @@ dnnl::memory::desc desc_of(const Shape& shape, const Shape& strides) {
   return dnnl::memory::desc(d, dnnl::memory::data_type::f32, s);
 }
 
-dnnl::memory::desc desc_of(const Tensor& t) { return desc_of(t.shape(), t.strides()); }
+dnnl::memory::desc desc_of(const Tensor& t) {
+  return desc_of(t.shape(), t.strides());
+}
 
 MemoryFormat shared_format(const Tensor& a, const Tensor& b) {
   for (const Tensor* t : {&a, &b})
@@ -41,7 +43,9 @@ dnnl::memory::desc desc_of(const Tensor& t, MemoryFormat fmt) {
   return desc_of(t);
 }
 
-dnnl::memory memory_of(const Tensor& t) { return memory_of(t, desc_of(t)); }
+dnnl::memory memory_of(const Tensor& t) {
+  return memory_of(t, desc_of(t));
+}
 
 dnnl::memory memory_of(const Tensor& t, const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), t.raw_data());
@@ -83,7 +87,9 @@ void set_num_threads(int n) {
   set_blas_threads(n);
 }
 
-int get_num_threads() { return omp_get_max_threads(); }
+int get_num_threads() {
+  return omp_get_max_threads();
+}
 
 std::string onednn_version() {
   const dnnl_version_t* v = dnnl_version();

@@ -33,6 +33,8 @@ void parallel_for(int64_t n, int64_t cost_per_item, F&& f) {
 }
 
 // Number of threads kernels use.
-inline int num_threads() { return omp_get_max_threads(); }
+inline int num_threads() {
+  return omp_get_max_threads();
+}
 
 }  // namespace sr

@@ -202,8 +202,7 @@ void check_targets(const int64_t* t, int64_t n, int64_t C, int64_t ignore) {
                    i, C);
 }
 
-void cross_entropy_cpu(const Tensor& logits, const Tensor& target, int64_t ignore,
-                       Tensor& losses) {
+void cross_entropy_cpu(const Tensor& logits, const Tensor& target, int64_t ignore, Tensor& losses) {
   int64_t outer, C, inner;
   outer_c_inner(logits.shape(), 1, outer, C, inner);
   const float* xp = logits.data<float>();

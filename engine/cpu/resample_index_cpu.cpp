@@ -50,19 +50,22 @@ void upsample_bilinear_backward_cpu(const Tensor& gy, bool align_corners, Tensor
   });
 }
 
-int64_t row_elems(const Tensor& t) { return t.dim() ? t.numel() / std::max<int64_t>(t.size(0), 1) : 1; }
+int64_t row_elems(const Tensor& t) {
+  return t.dim() ? t.numel() / std::max<int64_t>(t.size(0), 1) : 1;
+}
 
 void index_select_cpu(const Tensor& x, const Tensor& index, Tensor& out) {
   int64_t rows = index.numel(), n = x.size(0), row = row_elems(x);
   const int64_t* ip = index.data<int64_t>();
   for (int64_t i = 0; i < rows; ++i)
-    SR_CHECK_VALUE(ip[i] >= 0 && ip[i] < n, "index_select: index {} at position {} out of range [0, {})",
-                   ip[i], i, n);
+    SR_CHECK_VALUE(ip[i] >= 0 && ip[i] < n,
+                   "index_select: index {} at position {} out of range [0, {})", ip[i], i, n);
   size_t bytes = size_t(row) * dtype_size(x.dtype());
   const char* xp = static_cast<const char*>(x.raw_data());
   char* op = static_cast<char*>(out.raw_data());
   parallel_for(rows, row, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) std::memcpy(op + size_t(i) * bytes, xp + size_t(ip[i]) * bytes, bytes);
+    for (int64_t i = b; i < e; ++i)
+      std::memcpy(op + size_t(i) * bytes, xp + size_t(ip[i]) * bytes, bytes);
   });
 }
 
@@ -95,8 +98,7 @@ void sgd_step_cpu(const std::vector<Tensor>& params, const std::vector<Tensor>& 
 }
 
 void adam_step_cpu(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                   const std::vector<Tensor>& m, const std::vector<Tensor>& v,
-                   const AdamHyper& h) {
+                   const std::vector<Tensor>& m, const std::vector<Tensor>& v, const AdamHyper& h) {
   for (size_t k = 0; k < params.size(); ++k) {
     float* p = params[k].data<float>();
     const float* g = grads[k].data<float>();

@@ -21,7 +21,18 @@
 
 namespace sr {
 
-enum class UnaryOp : uint8_t { relu, leaky_relu, sigmoid, tanh, exp, log, sqrt, pow, affine, clamp };
+enum class UnaryOp : uint8_t {
+  relu,
+  leaky_relu,
+  sigmoid,
+  tanh,
+  exp,
+  log,
+  sqrt,
+  pow,
+  affine,
+  clamp
+};
 enum class BinaryOp : uint8_t { add, sub, mul, div };
 
 // Which tensor the derivative needs: the input x, the output y, or neither.

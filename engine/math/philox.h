@@ -42,7 +42,9 @@ SR_HD Philox4 philox4x32_10(uint64_t counter_lo, uint64_t counter_hi, uint64_t k
 }
 
 // Uniform in [0, 1) with 24 random bits.
-SR_HD float uint_to_unit(uint32_t x) { return float(x >> 8) * (1.0f / 16777216.0f); }
+SR_HD float uint_to_unit(uint32_t x) {
+  return float(x >> 8) * (1.0f / 16777216.0f);
+}
 
 // Element `i` of stream (seed, offset): uniform in [0, 1).
 SR_HD float philox_uniform(uint64_t seed, uint64_t offset, uint64_t i) {
