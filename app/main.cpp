@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app/commands.h"
+#include "engine/backend.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/error.h"
 
@@ -15,6 +16,13 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
+  // Engine-wide settings of the CUDA backend (engine/backend.h); they change nothing on the CPU.
+  bool deterministic = false, tf32 = false, cudnn_benchmark = false;
+  app.add_flag("--deterministic", deterministic,
+               "CUDA: bitwise-repeatable results (deterministic cuDNN algorithms, no atomics)");
+  app.add_flag("--tf32", tf32, "CUDA: allow TF32 tensor-core math in GEMMs and convolutions");
+  app.add_flag("--cudnn-benchmark", cudnn_benchmark,
+               "CUDA: time cuDNN's convolution algorithms once per shape and keep the fastest");
 
   std::map<CLI::App*, sr::app::Runner> runners;
   auto add = [&](const char* name, const char* help, sr::app::Runner (*make)(CLI::App&)) {
@@ -39,6 +47,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (threads > 0) sr::set_num_threads(threads);
+    sr::set_deterministic(deterministic);
+    sr::set_allow_tf32(tf32);
+    sr::set_cudnn_benchmark(cudnn_benchmark);
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
   } catch (const sr::Error& e) {

@@ -13,6 +13,7 @@
 
 #include "cuda/context.h"
 #include "engine/kernels.h"
+#include "engine/math/op_dispatch.h"
 
 namespace sr::cuda {
 namespace {
@@ -150,32 +151,6 @@ void copy_cuda(const Tensor& src, Tensor& dst) {
 
 // ---------------------------------------------------------------- unary
 
-template <class F>
-void with_unary_op(UnaryOp op, F&& f) {
-  switch (op) {
-    case UnaryOp::relu:
-      return f.template operator()<UnaryOp::relu>();
-    case UnaryOp::leaky_relu:
-      return f.template operator()<UnaryOp::leaky_relu>();
-    case UnaryOp::sigmoid:
-      return f.template operator()<UnaryOp::sigmoid>();
-    case UnaryOp::tanh:
-      return f.template operator()<UnaryOp::tanh>();
-    case UnaryOp::exp:
-      return f.template operator()<UnaryOp::exp>();
-    case UnaryOp::log:
-      return f.template operator()<UnaryOp::log>();
-    case UnaryOp::sqrt:
-      return f.template operator()<UnaryOp::sqrt>();
-    case UnaryOp::pow:
-      return f.template operator()<UnaryOp::pow>();
-    case UnaryOp::affine:
-      return f.template operator()<UnaryOp::affine>();
-    case UnaryOp::clamp:
-      return f.template operator()<UnaryOp::clamp>();
-  }
-}
-
 template <UnaryOp OP>
 __global__ void unary_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n, float a,
                              float b) {
@@ -277,35 +252,22 @@ void binary_typed(const Tensor& a, const Tensor& b, Tensor& out) {
   CUDA_CHECK_LAUNCH();
 }
 
+struct BinaryLaunch {
+  const Tensor& a;
+  const Tensor& b;
+  Tensor& out;
+  template <BinaryOp OP>
+  void operator()() const {
+    binary_typed<OP>(a, b, out);
+  }
+};
+
 void binary_cuda(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   if (out.numel() == 0) return;
-  switch (op) {
-    case BinaryOp::add:
-      return binary_typed<BinaryOp::add>(a, b, out);
-    case BinaryOp::sub:
-      return binary_typed<BinaryOp::sub>(a, b, out);
-    case BinaryOp::mul:
-      return binary_typed<BinaryOp::mul>(a, b, out);
-    case BinaryOp::div:
-      return binary_typed<BinaryOp::div>(a, b, out);
-  }
+  with_binary_op(op, BinaryLaunch{a, b, out});
 }
 
 // ---------------------------------------------------------------- losses
-
-template <class F>
-void with_loss_op(LossOp op, F&& f) {
-  switch (op) {
-    case LossOp::bce_prob:
-      return f.template operator()<LossOp::bce_prob>();
-    case LossOp::bce_logits:
-      return f.template operator()<LossOp::bce_logits>();
-    case LossOp::squared:
-      return f.template operator()<LossOp::squared>();
-    case LossOp::kl_normal:
-      return f.template operator()<LossOp::kl_normal>();
-  }
-}
 
 template <LossOp OP>
 __global__ void loss_kernel(const float* __restrict__ x, const float* __restrict__ t,

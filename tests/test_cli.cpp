@@ -40,6 +40,8 @@ TEST_F(Cli, VersionAndInfo) {
   EXPECT_EQ(i.code, 0);
   EXPECT_NE(i.output.find("oneDNN"), std::string::npos) << i.output;
   EXPECT_NE(i.output.find("CUDA backend"), std::string::npos) << i.output;
+  // The CUDA settings are accepted everywhere and change nothing on the CPU.
+  EXPECT_EQ(run("--deterministic --tf32 --cudnn-benchmark info").code, 0);
 }
 
 TEST_F(Cli, TrainThenPredict) {

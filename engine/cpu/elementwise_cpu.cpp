@@ -3,6 +3,7 @@
 // of engine/math/; these loops only walk memory (vectorised by the compiler, split over threads).
 #include "engine/cpu/parallel.h"
 #include "engine/kernels.h"
+#include "engine/math/op_dispatch.h"
 #include "engine/math/philox.h"
 
 namespace sr {
@@ -36,33 +37,6 @@ void unary_backward_loop(const float* x, const float* y, const float* gy, float*
       for (int64_t i = lo; i < hi; ++i) gx[i] = unary_backward<OP>(0.f, 0.f, gy[i], a, b);
     }
   });
-}
-
-// Calls F::template run<OP>() for the runtime op.
-template <class F>
-void with_unary_op(UnaryOp op, F&& f) {
-  switch (op) {
-    case UnaryOp::relu:
-      return f.template operator()<UnaryOp::relu>();
-    case UnaryOp::leaky_relu:
-      return f.template operator()<UnaryOp::leaky_relu>();
-    case UnaryOp::sigmoid:
-      return f.template operator()<UnaryOp::sigmoid>();
-    case UnaryOp::tanh:
-      return f.template operator()<UnaryOp::tanh>();
-    case UnaryOp::exp:
-      return f.template operator()<UnaryOp::exp>();
-    case UnaryOp::log:
-      return f.template operator()<UnaryOp::log>();
-    case UnaryOp::sqrt:
-      return f.template operator()<UnaryOp::sqrt>();
-    case UnaryOp::pow:
-      return f.template operator()<UnaryOp::pow>();
-    case UnaryOp::affine:
-      return f.template operator()<UnaryOp::affine>();
-    case UnaryOp::clamp:
-      return f.template operator()<UnaryOp::clamp>();
-  }
 }
 
 void unary_cpu(UnaryOp op, const Tensor& x, Tensor& y, float a, float b) {
@@ -158,33 +132,10 @@ void binary_typed(const Tensor& a, const Tensor& b, Tensor& out) {
 
 void binary_cpu(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   if (out.numel() == 0) return;
-  switch (op) {
-    case BinaryOp::add:
-      return binary_typed<BinaryOp::add>(a, b, out);
-    case BinaryOp::sub:
-      return binary_typed<BinaryOp::sub>(a, b, out);
-    case BinaryOp::mul:
-      return binary_typed<BinaryOp::mul>(a, b, out);
-    case BinaryOp::div:
-      return binary_typed<BinaryOp::div>(a, b, out);
-  }
+  with_binary_op(op, [&]<BinaryOp OP>() { binary_typed<OP>(a, b, out); });
 }
 
 // ---------------------------------------------------------------- losses
-
-template <class F>
-void with_loss_op(LossOp op, F&& f) {
-  switch (op) {
-    case LossOp::bce_prob:
-      return f.template operator()<LossOp::bce_prob>();
-    case LossOp::bce_logits:
-      return f.template operator()<LossOp::bce_logits>();
-    case LossOp::squared:
-      return f.template operator()<LossOp::squared>();
-    case LossOp::kl_normal:
-      return f.template operator()<LossOp::kl_normal>();
-  }
-}
 
 void loss_cpu(LossOp op, const Tensor& x, const Tensor& t, Tensor& out) {
   const float* xp = x.data<float>();
