@@ -76,14 +76,18 @@ Runner add_bench(CLI::App& app) {
     if (!a->json)
       std::printf(
           "device %s, %d threads, sgemm %.0f GFLOP/s; %d warm-up + %d timed runs\n\n"
-          "%-12s %6s %10s %10s %10s %10s %9s %9s %8s\n",
+          "%-12s %6s %10s %10s %10s %10s %9s %9s %8s %9s %9s\n",
           device_name(device), get_num_threads(), sgemm, a->warmup, a->repeats, "step", "batch",
-          "median ms", "min ms", "max ms", "images/s", "GFLOP", "GFLOP/s", "of sgemm");
+          "median ms", "min ms", "max ms", "images/s", "GFLOP", "GFLOP/s", "of sgemm", "live MiB",
+          "peak MiB");
     for (TrainStep& s : steps) {
       allocator_for(device).reset_peak();
       Timing t = time_runs(s.run, a->warmup, a->repeats);
       double gflops = s.flops / 1e9, rate = gflops / (t.median_ms * 1e-3);
       double ips = double(s.batch) / (t.median_ms * 1e-3);
+      // The device allocator's bytes: live after the runs (weights, optimiser state, inputs)
+      // and the peak during them (plus activations and workspaces).
+      double live_mib = double(allocator_for(device).live_bytes()) / (1 << 20);
       double peak_mib = double(allocator_for(device).peak_bytes()) / (1 << 20);
       rows.push_back({{"name", s.name},
                       {"device", device_name(device)},
@@ -95,12 +99,13 @@ Runner add_bench(CLI::App& app) {
                       {"gflop_per_step", gflops},
                       {"gflop_per_s", rate},
                       {"sgemm_gflop_per_s", sgemm},
+                      {"live_mib", live_mib},
                       {"peak_mib", peak_mib},
                       {"threads", get_num_threads()}});
       if (!a->json)
-        std::printf("%-12s %6lld %10.1f %10.1f %10.1f %10.1f %9.1f %9.1f %7.0f%%\n", s.name.c_str(),
-                    (long long)s.batch, t.median_ms, t.min_ms, t.max_ms, ips, gflops, rate,
-                    sgemm > 0 ? 100.0 * rate / sgemm : 0.0);
+        std::printf("%-12s %6lld %10.1f %10.1f %10.1f %10.1f %9.1f %9.1f %7.0f%% %9.1f %9.1f\n",
+                    s.name.c_str(), (long long)s.batch, t.median_ms, t.min_ms, t.max_ms, ips,
+                    gflops, rate, sgemm > 0 ? 100.0 * rate / sgemm : 0.0, live_mib, peak_mib);
       std::fflush(stdout);
     }
     if (a->json)
