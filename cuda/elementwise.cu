@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cuda/context.h"
+#include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
 #include "engine/math/op_dispatch.h"
 
@@ -120,17 +121,24 @@ void copy_typed(const Tensor& src, Tensor& dst) {
   CUDA_CHECK_LAUNCH();
 }
 
+// with_dtype callbacks: the source's element type, then the destination's.
 template <class S>
-void copy_from(const Tensor& src, Tensor& dst) {
-  switch (dst.dtype()) {
-    case DType::f32:
-      return copy_typed<S, float>(src, dst);
-    case DType::i32:
-      return copy_typed<S, int32_t>(src, dst);
-    case DType::i64:
-      return copy_typed<S, int64_t>(src, dst);
+struct CopyTo {
+  const Tensor& src;
+  Tensor& dst;
+  template <class D>
+  void operator()() const {
+    copy_typed<S, D>(src, dst);
   }
-}
+};
+struct CopyFrom {
+  const Tensor& src;
+  Tensor& dst;
+  template <class S>
+  void operator()() const {
+    with_dtype(dst.dtype(), CopyTo<S>{src, dst});
+  }
+};
 
 void copy_cuda(const Tensor& src, Tensor& dst) {
   if (src.numel() == 0) return;
@@ -139,14 +147,7 @@ void copy_cuda(const Tensor& src, Tensor& dst) {
                                cudaMemcpyDeviceToDevice, stream()));
     return;
   }
-  switch (src.dtype()) {
-    case DType::f32:
-      return copy_from<float>(src, dst);
-    case DType::i32:
-      return copy_from<int32_t>(src, dst);
-    case DType::i64:
-      return copy_from<int64_t>(src, dst);
-  }
+  with_dtype(src.dtype(), CopyFrom{src, dst});
 }
 
 // ---------------------------------------------------------------- unary
@@ -223,14 +224,6 @@ __global__ void binary_strided_kernel(const float* __restrict__ a, const float* 
     walk_offsets<3>(w, i, off);
     o[off[2]] = binary_forward<OP>(a[off[0]], b[off[1]]);
   }
-}
-
-// Strides of `t` broadcast to `shape` (0 along broadcast dims).
-Shape broadcast_strides(const Tensor& t, const Shape& shape) {
-  Shape st(shape.size(), 0);
-  size_t off = shape.size() - size_t(t.dim());
-  for (size_t i = 0; i < size_t(t.dim()); ++i) st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
-  return st;
 }
 
 template <BinaryOp OP>

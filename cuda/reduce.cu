@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cuda/context.h"
+#include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
 
 namespace sr::cuda {
@@ -108,13 +109,7 @@ void sum_cuda(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
     return;
   }
   Shape shape = x.shape();
-  std::vector<std::pair<int64_t, int64_t>> runs;  // [first, last]
-  for (int64_t d : dims) {
-    if (!runs.empty() && runs.back().second == d - 1)
-      runs.back().second = d;
-    else
-      runs.push_back({d, d});
-  }
+  auto runs = reduced_runs(dims);  // [first, last] each
   Tensor cur;  // intermediate result (keeps its memory alive until the next run is queued)
   const float* src = x.data<float>();
   for (size_t k = runs.size(); k-- > 0;) {

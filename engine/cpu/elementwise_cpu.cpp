@@ -2,6 +2,7 @@
 // arithmetic, point-wise loss terms, random fills and dropout. The formulas are the shared ones
 // of engine/math/; these loops only walk memory (vectorised by the compiler, split over threads).
 #include "engine/cpu/parallel.h"
+#include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
 #include "engine/math/op_dispatch.h"
 #include "engine/math/philox.h"
@@ -75,14 +76,6 @@ void binary_flat(const float* a, const float* b, float* o, int64_t n, bool a_sca
       for (int64_t i = lo; i < hi; ++i) o[i] = binary_forward<OP>(a[i], b[i]);
     }
   });
-}
-
-// Strides of `t` broadcast to `shape` (0 along broadcast dims).
-Shape broadcast_strides(const Tensor& t, const Shape& shape) {
-  Shape st(shape.size(), 0);
-  size_t off = shape.size() - size_t(t.dim());
-  for (size_t i = 0; i < size_t(t.dim()); ++i) st[off + i] = t.shape()[i] == 1 ? 0 : t.strides()[i];
-  return st;
 }
 
 template <BinaryOp OP>

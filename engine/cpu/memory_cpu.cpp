@@ -6,6 +6,7 @@
 
 #include "engine/cpu/parallel.h"
 #include "engine/kernels.h"
+#include "engine/math/op_dispatch.h"
 
 namespace sr {
 namespace {
@@ -131,28 +132,11 @@ void copy_typed(const Tensor& src, Tensor& dst) {
   copy_strided(sp, dp, shape, ss, ds);
 }
 
-template <class S>
-void copy_from(const Tensor& src, Tensor& dst) {
-  switch (dst.dtype()) {
-    case DType::f32:
-      return copy_typed<S, float>(src, dst);
-    case DType::i32:
-      return copy_typed<S, int32_t>(src, dst);
-    case DType::i64:
-      return copy_typed<S, int64_t>(src, dst);
-  }
-}
-
 void copy_cpu(const Tensor& src, Tensor& dst) {
   if (src.numel() == 0) return;
-  switch (src.dtype()) {
-    case DType::f32:
-      return copy_from<float>(src, dst);
-    case DType::i32:
-      return copy_from<int32_t>(src, dst);
-    case DType::i64:
-      return copy_from<int64_t>(src, dst);
-  }
+  with_dtype(src.dtype(), [&]<class S>() {
+    with_dtype(dst.dtype(), [&]<class D>() { copy_typed<S, D>(src, dst); });
+  });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/cpu/parallel.h"
+#include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
 
 namespace sr {
@@ -78,13 +79,7 @@ void sum_middle(const float* x, float* out, int64_t outer, int64_t R, int64_t in
 void sum_cpu(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
   Shape shape = x.shape();
   // Reduce one run of consecutive dims at a time, innermost run first.
-  std::vector<std::pair<int64_t, int64_t>> runs;  // [first, last]
-  for (int64_t d : dims) {
-    if (!runs.empty() && runs.back().second == d - 1)
-      runs.back().second = d;
-    else
-      runs.push_back({d, d});
-  }
+  auto runs = reduced_runs(dims);  // [first, last] each
   std::vector<float> buf_a, buf_b;
   const float* src = x.data<float>();
   for (size_t k = runs.size(); k-- > 0;) {

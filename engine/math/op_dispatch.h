@@ -1,11 +1,12 @@
 // Runtime op enum -> compile-time template argument, for the CPU and CUDA kernels alike:
 // with_unary_op(op, f) calls f.template operator()<OP>() for the OP that `op` names (likewise
-// for binary ops and point-wise losses), so each kernel is instantiated once per op and the
-// switch lives in one place. Host code only.
+// for binary ops and point-wise losses; with_dtype passes the element type of a DType), so each
+// kernel is instantiated once per op and the switch lives in one place. Host code only.
 #pragma once
 
 #include "engine/math/elementwise_math.h"
 #include "engine/math/loss_math.h"
+#include "engine/types.h"
 
 namespace sr {
 
@@ -60,6 +61,18 @@ void with_loss_op(LossOp op, F&& f) {
       return f.template operator()<LossOp::squared>();
     case LossOp::kl_normal:
       return f.template operator()<LossOp::kl_normal>();
+  }
+}
+
+template <class F>
+void with_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::f32:
+      return f.template operator()<float>();
+    case DType::i32:
+      return f.template operator()<int32_t>();
+    case DType::i64:
+      return f.template operator()<int64_t>();
   }
 }
 
