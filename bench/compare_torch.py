@@ -16,10 +16,9 @@ import itertools
 import json
 import os
 import subprocess
-import sys
-import time
 
-JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+from torch_common import JEMALLOC, run_worker, time_ms
+
 STEPS = ["resnet18", "resnet18-w4", "vae"]
 
 
@@ -125,14 +124,7 @@ def worker(name, channels_last, warmup, repeats):
     import torch
     torch.set_num_threads(2)
     step, batch = build_step(name, channels_last)
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
+    times = time_ms(step, warmup, repeats)
     print(json.dumps({"median_ms": times[len(times) // 2], "min_ms": times[0], "batch": batch}))
 
 
@@ -140,19 +132,10 @@ def worker(name, channels_last, warmup, repeats):
 def run_torch(name, warmup, repeats):
     best = None
     for cl, passive, jemalloc in itertools.product([False, True], [False, True], [False, True]):
-        env = dict(os.environ)
-        env.pop("OMP_WAIT_POLICY", None)
-        env.pop("LD_PRELOAD", None)
-        if passive:
-            env["OMP_WAIT_POLICY"] = "passive"
-        if jemalloc:
-            if not os.path.exists(JEMALLOC):
-                continue
-            env["LD_PRELOAD"] = JEMALLOC
-        cmd = [sys.executable, __file__, "--worker", name, "--warmup", str(warmup),
-               "--repeats", str(repeats)] + (["--channels-last"] if cl else [])
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        if jemalloc and not os.path.exists(JEMALLOC):
+            continue
+        args = ["--worker", name, "--warmup", str(warmup), "--repeats", str(repeats)]
+        r = run_worker(__file__, args + (["--channels-last"] if cl else []), passive, jemalloc)
         config = "{}{}{}".format("channels_last" if cl else "NCHW",
                                  ", OMP_WAIT_POLICY=passive" if passive else "",
                                  ", jemalloc" if jemalloc else "")

@@ -30,10 +30,10 @@ import itertools
 import json
 import os
 import subprocess
-import sys
 import time
 
-JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+from torch_common import JEMALLOC, run_worker, time_ms
+
 ROWS = ["indicator/probs/1000000x10", "indicator/logits/1000000x10",
         "indicator/probs/1000000x100", "indicator/logits/1000000x100",
         "pairwise/10000x10000x512", "kcenter/50000x512/k1000", "kcenter/1000000x64/k1000",
@@ -148,14 +148,7 @@ def worker(row_id, threads):
     rss0 = status_mib("VmRSS")
     result = None
     for name, f in variants.items():
-        for _ in range(warmup):
-            f()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            f()
-            times.append((time.perf_counter() - t0) * 1e3)
-        times.sort()
+        times = time_ms(f, warmup, repeats)
         r = {"variant": name, "median_ms": times[len(times) // 2], "min_ms": times[0],
              "threads": torch.get_num_threads()}
         if result is None or r["median_ms"] < result["median_ms"]:
@@ -169,16 +162,7 @@ CONFIGS = list(itertools.product([0, 2], [False, True], [False, True]))  # threa
 
 
 def run_torch_config(row_id, threads, passive, jemalloc):
-    env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    env.pop("LD_PRELOAD", None)
-    if passive:
-        env["OMP_WAIT_POLICY"] = "passive"
-    if jemalloc:
-        env["LD_PRELOAD"] = JEMALLOC
-    cmd = [sys.executable, __file__, "--worker", row_id, "--threads", str(threads)]
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+    r = run_worker(__file__, ["--worker", row_id, "--threads", str(threads)], passive, jemalloc)
     config = "{} thread{}{}{}".format(r["threads"], "s" if r["threads"] > 1 else "",
                                       " (as installed)" if threads == 0 else "",
                                       ", passive" if passive else "")
