@@ -6,9 +6,11 @@
 #   scripts/setup.sh --with-fuzz  also clang's fuzzing runtime (scripts/fuzz.sh)
 set -euo pipefail
 
+# ocl-icd-opencl-dev is only a Recommends of libdnnl-dev, which --no-install-recommends skips, but
+# Debian's oneDNN is built with its OpenCL runtime and its dnnl-config.cmake requires OpenCL.
 packages=(
   build-essential cmake pkg-config
-  libdnnl-dev libopenblas-openmp-dev zlib1g-dev libstb-dev
+  libdnnl-dev ocl-icd-opencl-dev libopenblas-openmp-dev zlib1g-dev libstb-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist
