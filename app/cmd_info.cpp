@@ -30,7 +30,9 @@ Runner add_info(CLI::App& app) {
     std::printf("%s\n", version_string().c_str());
     std::printf("compiler:      %s (%s build)\n", SR_CXX_COMPILER, SR_BUILD_TYPE);
     std::printf("cpu threads:   %d\n", get_num_threads());
-    std::printf("oneDNN:        %s\n", onednn_version().c_str());
+    std::printf("our kernels:   %s\n", kernels_isa().c_str());
+    std::printf("oneDNN:        %s, dispatching to %s\n", onednn_version().c_str(),
+                onednn_isa().c_str());
     std::printf("BLAS:          %s\n", blas_version().c_str());
     std::printf("CUDA backend:  %s\n", c.compiled_in ? "compiled in" : "not compiled in");
     if (c.compiled_in) {

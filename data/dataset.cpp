@@ -77,8 +77,13 @@ void for_each_item(const Dataset& ds, const ItemVisitor& visit) {
 InMemoryDataset::InMemoryDataset(DatasetInfo info, std::vector<uint8_t> pixels,
                                  std::vector<int64_t> labels)
     : info_(std::move(info)), pixels_(std::move(pixels)), labels_(std::move(labels)) {
-  int64_t C = info_.channels, plane = info_.height * info_.width;
-  SR_CHECK_VALUE(int64_t(pixels_.size()) == int64_t(labels_.size()) * C * plane,
+  int64_t C = info_.channels, plane = 0, total = 0;
+  SR_CHECK_VALUE(C > 0 && info_.height > 0 && info_.width > 0,
+                 "dataset {}: items of {}x{}x{} pixels", info_.name, C, info_.height, info_.width);
+  bool overflow = __builtin_mul_overflow(info_.height, info_.width, &plane) ||
+                  __builtin_mul_overflow(plane, C, &total) ||
+                  __builtin_mul_overflow(total, int64_t(labels_.size()), &total);
+  SR_CHECK_VALUE(!overflow && int64_t(pixels_.size()) == total,
                  "dataset {}: {} pixel bytes for {} items of {}x{}x{}", info_.name, pixels_.size(),
                  labels_.size(), C, info_.height, info_.width);
   ChannelStats stats(C);

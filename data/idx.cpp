@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <fmt/ranges.h>
+
 #include "engine/error.h"
 
 namespace sr {
@@ -125,10 +127,15 @@ IdxArray read_idx(GzFile& f, const std::string& path, int expected_dims) {
     uint8_t b[4];
     f.read(b, 4, "the header");
     int64_t n = (int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | b[3];
+    // Every size but the item count must be positive (a 0-pixel-high image is no image).
+    SR_CHECK_IO(d == 0 || n > 0, "{}: header declares size 0 in dimension {}", path, d);
     a.dims.push_back(n);
+    // The product is checked as it grows: 32-bit sizes multiply past 64 bits and would wrap.
+    SR_CHECK_IO(n == 0 || total <= kMaxDataBytes / uint64_t(n),
+                "{}: header declares more than {} bytes of data ({} items of {})", path,
+                kMaxDataBytes, a.dims[0], fmt::join(a.dims.begin() + 1, a.dims.end(), "x"));
     total *= uint64_t(n);
   }
-  SR_CHECK_IO(total <= kMaxDataBytes, "{}: header claims {} bytes of data", path, total);
   f.read_into(a.data, size_t(total), "the data");
   SR_CHECK_IO(f.at_end(), "{}: extra bytes after the {} items the header declares", path,
               a.dims.empty() ? 0 : a.dims[0]);
@@ -202,6 +209,10 @@ DatasetSplits load_mnist_dir(const std::string& name, const std::string& dir) {
                           find_file(dir, "train-labels-idx1-ubyte"), 10);
   s.test = load_idx_pair(name, find_file(dir, "t10k-images-idx3-ubyte"),
                          find_file(dir, "t10k-labels-idx1-ubyte"), 10);
+  const DatasetInfo &tr = s.train->info(), &te = s.test->info();
+  SR_CHECK_IO(tr.height == te.height && tr.width == te.width,
+              "{}: the test images are {}x{} but the training images {}x{}",
+              find_file(dir, "t10k-images-idx3-ubyte"), te.height, te.width, tr.height, tr.width);
   return s;
 }
 

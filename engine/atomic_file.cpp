@@ -1,6 +1,7 @@
 // Atomic file writes and the fault-injection points (see atomic_file.h).
 #include "engine/atomic_file.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,8 +38,20 @@ void fault_point() {
 }
 
 AtomicWriter::AtomicWriter(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
-  f_ = std::fopen(tmp_.c_str(), "wb");
-  SR_CHECK_IO(f_, "{}: cannot open for writing: {}", path_, std::strerror(errno));
+  // The temporary is created afresh, never opened through whatever is there: a stale one (a
+  // crash) or a symlink planted in its place is unlinked (the link itself, not its target), and
+  // O_EXCL | O_NOFOLLOW refuse anything that appears in between. rename() then replaces `path`
+  // itself, a symlink included, so no write ever lands outside the directory.
+  if (::unlink(tmp_.c_str()) != 0 && errno != ENOENT)
+    throw IOError(fmt::format("{}: cannot remove the stale temporary {}: {}", path_, tmp_,
+                              std::strerror(errno)));
+  int fd = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  SR_CHECK_IO(fd >= 0, "{}: cannot open for writing: {}", path_, std::strerror(errno));
+  f_ = ::fdopen(fd, "wb");
+  if (!f_) {
+    ::close(fd);
+    throw IOError(fmt::format("{}: cannot open for writing: {}", path_, std::strerror(errno)));
+  }
 }
 
 AtomicWriter::~AtomicWriter() {

@@ -11,6 +11,7 @@
 
 #include "engine/atomic_file.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/dir_lock.h"
 #include "layers/model_zoo.h"
 #include "sraal/kcenter_init.h"
 #include "sraal/report.h"
@@ -147,8 +148,15 @@ class Runner {
 
   RunResult run() {
     double t0 = now_seconds();
+    lock_output();  // before anything is read, written or deleted
     bool resuming = opt_.resume && has_state();
-    if (resuming) load_state();
+    if (resuming) {
+      load_state();
+      fs::path sel = fs::path(opt_.out_dir) / "selected";
+      SR_CHECK_IO(!fs::is_symlink(fs::symlink_status(sel)),
+                  "{}: a symbolic link; the selections are written only inside --out",
+                  sel.string());
+    }
     validate_options(cfg_);  // before anything is written or deleted
     if (!resuming) prepare_fresh_output();
     device_ = parse_device(cfg_.device);
@@ -191,40 +199,64 @@ class Runner {
     return (fs::path(opt_.out_dir) / name).string();
   }
 
-  // --resume of a run killed before its first checkpoint starts it afresh with the options
-  // given; a directory that does not exist is most likely a typo.
-  bool has_state() const {
+  // One run per output directory at a time: the directory is created (a fresh run) and locked
+  // for the run's lifetime. --resume of a directory that does not exist is most likely a typo.
+  void lock_output() {
     fs::path dir(opt_.out_dir);
-    SR_CHECK_IO(fs::is_directory(dir), "{}: nothing to resume (no such directory)", opt_.out_dir);
-    return fs::exists(dir / "state.json");
+    std::error_code ec;
+    if (opt_.resume)
+      SR_CHECK_IO(fs::is_directory(dir), "{}: nothing to resume (no such directory)", opt_.out_dir);
+    fs::create_directories(dir, ec);
+    SR_CHECK_IO(!ec && fs::is_directory(dir), "{}: cannot create the output directory: {}",
+                opt_.out_dir, ec.message());
+    lock_ = std::make_unique<DirectoryLock>(opt_.out_dir);
+  }
+
+  // --resume of a run killed before its first checkpoint (no state.json, no results yet) starts
+  // it afresh with the options given.
+  bool has_state() const {
+    fs::path file = fs::path(opt_.out_dir) / "state.json";
+    fs::file_status st = fs::symlink_status(file);
+    if (!fs::exists(st)) return false;
+    SR_CHECK_IO(fs::is_regular_file(st), "{}: not a regular file; refusing to read it",
+                file.string());
+    return true;
   }
 
   void load_state() {
     fs::path file = fs::path(opt_.out_dir) / "state.json";
     std::ifstream in(file);
+    SR_CHECK_IO(in.good(), "{}: cannot open", file.string());
     try {
       state_ = RunState::from_json(json::parse(in));
-    } catch (const json::exception& e) {
+      cfg_ = config_from_json(state_.config);
+    } catch (const std::exception& e) {
       throw IOError(fmt::format("{}: corrupt state: {}", file.string(), e.what()));
     }
-    cfg_ = config_from_json(state_.config);
   }
+
+  // The run's own files: replaced by --force, kept (and the run refused) otherwise.
+  static constexpr const char* kOutputs[] = {"state.json", "results.csv", "summary.md", "plot.svg",
+                                             "manifest.json"};
 
   void prepare_fresh_output() {
     fs::path dir(opt_.out_dir);
-    if (fs::exists(dir / "state.json") || fs::exists(dir / "results.csv")) {
-      SR_CHECK_VALUE(opt_.force || opt_.resume,
+    auto present = [&](const char* f) { return fs::exists(fs::symlink_status(dir / f)); };
+    bool has_results = present("state.json") || present("results.csv") || present("selected");
+    if (has_results) {
+      SR_CHECK_VALUE(!opt_.resume,
+                     "{} holds results but no state.json to resume them from; use --force to "
+                     "overwrite them or another --out",
+                     opt_.out_dir);
+      SR_CHECK_VALUE(opt_.force,
                      "{} already holds results; use --resume to continue that run or --force to "
                      "overwrite it",
                      opt_.out_dir);
-      for (const char* f : {"state.json", "results.csv", "summary.md", "plot.svg", "manifest.json"})
-        fs::remove(dir / f);
-      fs::remove_all(dir / "selected");
     }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    SR_CHECK_IO(!ec && fs::is_directory(dir), "{}: cannot create the output directory: {}",
-                opt_.out_dir, ec.message());
+    for (const char* f : kOutputs) fs::remove(dir / f);  // a symlink itself, not its target
+    fs::path sel = dir / "selected";
+    if (fs::is_symlink(fs::symlink_status(sel))) fs::remove(sel);
+    fs::remove_all(sel);
   }
 
   void write_manifest() {
@@ -409,6 +441,7 @@ class Runner {
 
   ExperimentConfig cfg_;
   RunOptions opt_;
+  std::unique_ptr<DirectoryLock> lock_;
   RunState state_;
   Device device_ = Device::cpu;
   std::shared_ptr<Dataset> train_, test_;

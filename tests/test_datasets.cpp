@@ -149,6 +149,42 @@ TEST(IdxDataset, EveryBadFileIsAnIOErrorNamingIt) {
   write_bytes(img, idx_images(0, 4, 3, idx_pixel));
   write_bytes(dir + "/t10k-labels-idx1-ubyte", idx_labels({}));
   expect_io_error([&] { load_dataset(opts("mnist", dir)); }, img, "no images");
+
+  // Sizes whose product wraps around 2^64 (65536 * 65536 * 65536 * 65536 would be 0): refused
+  // from the header, never read out of bounds.
+  dir = fresh("overflow");
+  img = dir + "/train-images-idx3-ubyte";
+  b = read_bytes(img);
+  for (int k = 4; k < 16; ++k) b[size_t(k)] = (k % 4 == 0) ? 0x01 : 0x00;  // 2^24 each
+  write_bytes(img, b);
+  expect_io_error([&] { load_dataset(opts("mnist", dir)); }, img, "more than");
+  b[4] = 0xFF, b[8] = 0xFF, b[12] = 0xFF;  // about 2^32 each: the product is past 2^64
+  write_bytes(img, b);
+  expect_io_error([&] { load_dataset(opts("mnist", dir)); }, img, "more than");
+
+  dir = fresh("zero-height");
+  img = dir + "/train-images-idx3-ubyte";
+  write_bytes(img, idx_images(12, 0, 3, idx_pixel));
+  expect_io_error([&] { load_dataset(opts("mnist", dir)); }, img, "size 0 in dimension 1");
+
+  dir = fresh("shapes");
+  img = dir + "/t10k-images-idx3-ubyte";
+  write_bytes(img, idx_images(5, 3, 4, idx_pixel));
+  expect_io_error([&] { load_dataset(opts("mnist", dir)); }, img,
+                  "the test images are 3x4 but the training images 4x3");
+}
+
+TEST(InMemoryDatasetChecks, RefusesEmptyItemsAndAWrongPixelCount) {
+  auto make = [](int64_t c, int64_t h, int64_t w, size_t bytes, size_t items) {
+    DatasetInfo info{"t", c, h, w, 2, {"a", "b"}};
+    return InMemoryDataset(info, std::vector<uint8_t>(bytes), std::vector<int64_t>(items, 0));
+  };
+  EXPECT_NO_THROW(make(1, 2, 3, 12, 2));
+  EXPECT_THROW(make(1, 2, 3, 13, 2), ValueError);
+  EXPECT_THROW(make(1, 0, 3, 0, 2), ValueError);
+  EXPECT_THROW(make(0, 2, 3, 0, 2), ValueError);
+  // (2^32)^2 wraps to 0 in 64 bits; it must not match 0 bytes.
+  EXPECT_THROW(make(1, int64_t(1) << 32, int64_t(1) << 32, 0, 1), ValueError);
 }
 
 // ---- CIFAR ----------------------------------------------------------------------------------

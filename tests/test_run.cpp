@@ -2,6 +2,7 @@
 // refusing to overwrite results, option errors before any work, and that a run killed with
 // SIGKILL at any moment and resumed reproduces the uninterrupted run.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/dir_lock.h"
 #include "tests/run_sraal.h"
 
 namespace sr {
@@ -156,6 +158,79 @@ TEST_F(Run, KilledAnywhereAndResumedEqualsUninterrupted) {
         EXPECT_EQ(read_indices(out / f), read_indices(ref / f)) << "fault " << fault << " " << f;
       }
   }
+}
+
+// --resume never deletes results it cannot continue, and reads only a regular state.json.
+TEST_F(Run, ResumeRefusesWhatItCannotContinue) {
+  fs::path out = dir_ / "r";
+  ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
+  std::string csv = read_file(out / "results.csv");
+  fs::rename(out / "state.json", dir_ / "state.json.saved");
+  Result r = run(kBase + " --methods random --resume --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("no state.json to resume them from"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(out / "results.csv"), csv);
+  for (const char* f : {"summary.md", "plot.svg", "manifest.json", "selected"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+
+  ASSERT_EQ(::mkfifo((out / "state.json").c_str(), 0644), 0);  // would block a reader forever
+  r = run(kBase + " --methods random --resume --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("state.json: not a regular file"), std::string::npos) << r.output;
+  fs::remove(out / "state.json");
+
+  fs::copy_file(dir_ / "state.json.saved", out / "state.json");
+  std::ofstream(out / "state.json", std::ios::app) << "{";
+  r = run(kBase + " --methods random --resume --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find((out / "state.json").string() + ": corrupt state"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_file(out / "results.csv"), csv);
+}
+
+// Links planted in the output directory are replaced, never written through.
+TEST_F(Run, WritesNeverFollowSymlinksOutOfTheOutputDirectory) {
+  fs::path out = dir_ / "s", victim = dir_ / "victim.txt", victim_dir = dir_ / "victim_dir";
+  fs::create_directories(out);
+  fs::create_directories(victim_dir);
+  std::ofstream(victim) << "keep me\n";
+  std::ofstream(victim_dir / "file") << "keep me too\n";
+  fs::create_symlink(victim, out / "results.csv.tmp");
+  fs::create_symlink(victim, out / "plot.svg.tmp");
+  fs::create_symlink(victim, out / "summary.md");
+  Result r = run(kBase + " --methods random --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(victim), "keep me\n");
+  EXPECT_FALSE(fs::is_symlink(out / "summary.md"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(out / "results.csv.tmp")));
+
+  // A symlinked selected/ is removed (not followed) by --force, refused by --resume.
+  fs::remove_all(out / "selected");
+  fs::create_directory_symlink(victim_dir, out / "selected");
+  r = run(kBase + " --methods random --resume --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("selected: a symbolic link"), std::string::npos) << r.output;
+  ASSERT_EQ(run(kBase + " --methods random --force --out " + out.string()).code, 0);
+  EXPECT_FALSE(fs::is_symlink(out / "selected"));
+  EXPECT_EQ(read_file(victim_dir / "file"), "keep me too\n");
+  EXPECT_FALSE(fs::exists(victim_dir / "random"));
+}
+
+// Two runs into one directory: the second is refused at once, naming the holder.
+TEST_F(Run, SecondRunIntoALockedDirectoryIsRefused) {
+  fs::path out = dir_ / "l";
+  fs::create_directories(out);
+  Result r;
+  {
+    DirectoryLock held(out.string());
+    r = run(kBase + " --methods random --out " + out.string());
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("in use by another sraal run (pid " + std::to_string(::getpid())),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(out / "results.csv"));
+  }
+  EXPECT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);  // released
 }
 
 }  // namespace

@@ -97,4 +97,42 @@ std::string onednn_version() {
   return fmt::format("{}.{}.{} (cpu runtime: {})", v->major, v->minor, v->patch, rt);
 }
 
+std::string onednn_isa() {
+  using isa = dnnl::cpu_isa;
+  switch (dnnl::get_effective_cpu_isa()) {
+    case isa::sse41:
+      return "sse41";
+    case isa::avx:
+      return "avx";
+    case isa::avx2:
+      return "avx2";
+    case isa::avx2_vnni:
+      return "avx2_vnni";
+    case isa::avx512_core:
+      return "avx512_core";
+    case isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
+  }
+}
+
+std::string kernels_isa() {
+#if defined(__AVX512F__)
+  const char* v = "AVX-512";
+#elif defined(__AVX2__)
+  const char* v = "AVX2";
+#elif defined(__AVX__)
+  const char* v = "AVX";
+#else
+  const char* v = "SSE2";
+#endif
+  std::string target = SR_CPU_TARGET;
+  return fmt::format("{} (-march={})", v, target.empty() ? "default" : target);
+}
+
 }  // namespace sr
