@@ -1,6 +1,8 @@
 // `sraal train`: train a classifier on a dataset (or a seeded subset of its training split),
 // report test accuracy, and save the weights (with their model spec) as .safetensors.
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "app/commands.h"
 #include "app/dataset_flags.h"
@@ -49,6 +51,12 @@ Runner add_train(CLI::App& app) {
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   app.add_option("--out", a->out, "where to save the weights")->capture_default_str();
   return [a, flags] {
+    // Checked before any work: training for an hour and then failing to save is no answer.
+    std::filesystem::path out_dir = std::filesystem::path(a->out).parent_path();
+    SR_CHECK_IO(out_dir.empty() || std::filesystem::is_directory(out_dir),
+                "train: --out {}: directory {} does not exist", a->out, out_dir.string());
+    SR_CHECK_VALUE(std::isfinite(a->width) && a->width > 0.f && a->width <= 16.f,
+                   "train: --width must be in (0, 16], got {}", a->width);
     Device device = parse_device(a->device);
     require_device(device);
     DatasetSplits data = load_dataset(flags->options());
