@@ -29,9 +29,8 @@ DirectoryLock::DirectoryLock(const std::string& dir) {
     throw IOError(fmt::format("{}: cannot lock: {}", file, std::strerror(err)));
   }
   std::string me = std::to_string(::getpid());
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, me.data(), me.size(), 0) != ssize_t(me.size())) {
-    // The lock holds without the pid; only the message of a competing run would lack it.
-  }
+  // Best effort: the lock holds without the pid; only a competing run's message would lack it.
+  if (::ftruncate(fd_, 0) == 0) (void)!::pwrite(fd_, me.data(), me.size(), 0);
 }
 
 DirectoryLock::~DirectoryLock() {

@@ -118,35 +118,28 @@ void check_geometry(const Geometry& g, uint64_t seed) {
   Tensor hi_out = Tensor::empty(hi_s, DType::f32, Device::cpu, g.fmt);
   Tensor lo_out = Tensor::empty(lo_s, DType::f32, Device::cpu, g.fmt);
   Tensor gw_out = Tensor::empty(w_s), gb_out = Tensor::empty(b.shape());
+  // As the kernels see it: a convolution maps x = lo to y = hi, a transposed one x = hi to y = lo.
+  const Tensor& x = g.transposed ? hi : lo;
+  const Tensor& gy = g.transposed ? lo : hi;  // the output gradient, y's shape
+  Tensor& y_out = g.transposed ? lo_out : hi_out;
+  Tensor& gx_out = g.transposed ? hi_out : lo_out;
+  std::vector<double>& y_ref = g.transposed ? to_lo : to_hi;
+  const std::vector<double>& gx_ref = g.transposed ? to_hi : to_lo;
+  const std::string kind = g.transposed ? "transposed " : "";
+  // y = conv(x, w) + b, the bias per output channel.
+  std::vector<float> bv = b.to_vector();
+  const size_t plane = size_t(y_out.size(2) * y_out.size(3));
+  for (size_t i = 0; i < y_ref.size(); ++i) y_ref[i] += bv[(i / plane) % bv.size()];
+  kernels::conv_forward(Device::cpu, x, w, b, p, y_out);
+  EXPECT_TRUE(close(y_ref, y_out, kind + "forward"));
+  kernels::conv_backward_data(Device::cpu, gy, w, p, gx_out);
+  EXPECT_TRUE(close(gx_ref, gx_out, kind + "backward-data"));
   std::vector<double> gb(size_t(b.numel()), 0.0);
-  if (!g.transposed) {
-    // y = conv(x=lo, w) + b; gx from gy=hi; gw, gb from x=lo, gy=hi.
-    std::vector<float> bv = b.to_vector();
-    for (size_t i = 0; i < to_hi.size(); ++i) to_hi[i] += bv[(i / size_t(oh * ow)) % size_t(g.oc)];
-    kernels::conv_forward(Device::cpu, lo, w, b, p, hi_out);
-    EXPECT_TRUE(close(to_hi, hi_out, "forward"));
-    kernels::conv_backward_data(Device::cpu, hi, w, p, lo_out);
-    EXPECT_TRUE(close(to_lo, lo_out, "backward-data"));
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t c = 0; c < g.oc; ++c)
-        for (int64_t y = 0; y < oh; ++y)
-          for (int64_t x = 0; x < ow; ++x) gb[size_t(c)] += at(hi, n, c, y, x);
-    kernels::conv_backward_weights(Device::cpu, lo, hi, p, gw_out, gb_out);
-  } else {
-    // y = conv_transpose(x=hi, w) + b has lo's shape; gx from gy=lo; gw, gb from x=hi, gy=lo.
-    std::vector<float> bv = b.to_vector();
-    for (size_t i = 0; i < to_lo.size(); ++i)
-      to_lo[i] += bv[(i / size_t(g.h * g.w)) % size_t(g.ic)];
-    kernels::conv_forward(Device::cpu, hi, w, b, p, lo_out);
-    EXPECT_TRUE(close(to_lo, lo_out, "transposed forward"));
-    kernels::conv_backward_data(Device::cpu, lo, w, p, hi_out);
-    EXPECT_TRUE(close(to_hi, hi_out, "transposed backward-data"));
-    for (int64_t n = 0; n < g.n; ++n)
-      for (int64_t c = 0; c < g.ic; ++c)
-        for (int64_t y = 0; y < g.h; ++y)
-          for (int64_t x = 0; x < g.w; ++x) gb[size_t(c)] += at(lo, n, c, y, x);
-    kernels::conv_backward_weights(Device::cpu, hi, lo, p, gw_out, gb_out);
-  }
+  for (int64_t n = 0; n < gy.size(0); ++n)
+    for (int64_t c = 0; c < gy.size(1); ++c)
+      for (int64_t r = 0; r < gy.size(2); ++r)
+        for (int64_t q = 0; q < gy.size(3); ++q) gb[size_t(c)] += at(gy, n, c, r, q);
+  kernels::conv_backward_weights(Device::cpu, x, gy, p, gw_out, gb_out);
   EXPECT_TRUE(close(gw, gw_out, "backward-weights"));
   EXPECT_TRUE(close(gb, gb_out, "backward-bias"));
 }
