@@ -35,10 +35,10 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   app.add_option("--warmup", a->warmup, "untimed runs first")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, 100000));
   app.add_option("--repeats", a->repeats, "timed runs (median reported)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, 100000));
   app.add_flag("--json", a->json, "print JSON rows instead of a table");
   app.add_flag("--kernels", a->kernels,
                "time the selection kernels (indicator, distances, k-center, top-k) on the CPU "

@@ -28,7 +28,7 @@ Runner add_predict(CLI::App& app) {
   app.add_flag("--probs", a->probs, "classifiers: write softmax probabilities instead of logits");
   app.add_option("--batch-size", a->batch, "items per forward pass")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxBatch));
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   return [a] {
     Device device = parse_device(a->device);

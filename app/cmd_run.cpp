@@ -23,7 +23,6 @@ Runner add_run(CLI::App& app) {
   auto a = std::make_shared<Args>();
   // A repeated option takes its last value (so a script can append overrides).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--preset", a->preset, "quick | cpu | paper")->capture_default_str();
   app.footer(
       "Presets (options given above override them):\n"
       "  quick  SRAAL vs random, 1 trial, 3,000 Fashion-MNIST items, ResNet-18 width 1/4: under\n"
@@ -32,38 +31,68 @@ Runner add_run(CLI::App& app) {
       "  paper  the paper's settings (whole training split, ResNet-18, 200 epochs, 20,000\n"
       "         adversarial iterations per cycle): for a GPU (--device cuda)\n"
       "Every reduction from the paper's settings is listed in manifest.json and summary.md.");
-  auto* o_dataset = app.add_option("--dataset", a->dataset, "dataset (default: fashion-mnist)");
-  app.add_option("--data-dir", a->data_dir, "directory of the dataset");
-  app.add_option("--image-size", a->image_size, "caltech101 / image-folder resize");
-  auto* o_methods = app.add_option("--methods", a->methods,
-                                   "comma list: sraal, sraal-no-oui, sraal-no-stl, "
-                                   "sraal-no-oui-no-stl, sraal-entropy, sraal-sd, vaal, random");
-  auto* o_init = app.add_option("--init", a->init, "initial pool: random | kcenter");
-  auto* o_fractions = app.add_option("--fractions", a->fractions,
-                                     "labeled fractions INITIAL,STEP,FINAL (default 0.1,0.05,0.4)");
-  auto* o_trials = app.add_option("--trials", a->trials, "trials (seeds)");
-  auto* o_seed = app.add_option("--seed", a->seed, "seed of the run");
-  auto* o_device = app.add_option("--device", a->device, "cpu | cuda");
-  auto* o_pool =
-      app.add_option("--pool-size", a->pool, "AL pool: items of the training split (0: all)");
-  auto* o_test = app.add_option("--test-size", a->test, "test items used for the metric (0: all)");
-  auto* o_epochs = app.add_option("--epochs", a->epochs, "target-model epochs per cycle");
-  auto* o_width = app.add_option("--width", a->width, "target ResNet-18 width multiplier");
-  auto* o_iters = app.add_option("--iterations", a->iterations,
-                                 "adversarial iterations per cycle (SRAAL, VAAL)");
+  // Every option that sets part of the configuration, with the fields it sets (JSON pointers
+  // into the configuration): a resumed run refuses any that disagree with the run's own.
+  auto given = std::make_shared<std::vector<std::pair<CLI::Option*, RunOptions::GivenOption>>>();
+  auto field = [&](CLI::Option* o, std::vector<std::string> fields) {
+    given->push_back({o, {o->get_name(), std::move(fields)}});
+    return o;
+  };
+  field(app.add_option("--preset", a->preset, "quick | cpu | paper")->capture_default_str(),
+        {"/preset"});
+  field(app.add_option("--dataset", a->dataset, "dataset (default: fashion-mnist)"),
+        {"/data/name"});
+  field(app.add_option("--data-dir", a->data_dir,
+                       "directory of the dataset (with --resume: where it has moved to)"),
+        {"/data/dir"});
+  field(app.add_option("--image-size", a->image_size, "caltech101 / image-folder resize")
+            ->check(integer_in(0, kMaxImageSize)),
+        {"/data/image_size"});
+  field(app.add_option("--methods", a->methods,
+                       "comma list: sraal, sraal-no-oui, sraal-no-stl, sraal-no-oui-no-stl, "
+                       "sraal-entropy, sraal-sd, vaal, random"),
+        {"/methods"});
+  field(app.add_option("--init", a->init, "initial pool: random | kcenter"), {"/init"});
+  field(app.add_option("--fractions", a->fractions,
+                       "labeled fractions INITIAL,STEP,FINAL (default 0.1,0.05,0.4)"),
+        {"/initial_fraction", "/step_fraction", "/final_fraction"});
+  field(app.add_option("--trials", a->trials, "trials (seeds)")->check(integer_in(1, kMaxTrials)),
+        {"/trials"});
+  field(app.add_option("--seed", a->seed, "seed of the run")->check(seed_value()), {"/seed"});
+  field(app.add_option("--device", a->device, "cpu | cuda"), {"/device"});
+  field(app.add_option("--pool-size", a->pool, "AL pool: items of the training split (0: all)")
+            ->check(integer_in(0, INT64_MAX)),
+        {"/pool_size"});
+  field(app.add_option("--test-size", a->test, "test items used for the metric (0: all)")
+            ->check(integer_in(0, INT64_MAX)),
+        {"/test_size"});
+  field(app.add_option("--epochs", a->epochs, "target-model epochs per cycle")
+            ->check(integer_in(1, kMaxEpochs)),
+        {"/target/epochs"});
+  field(app.add_option("--width", a->width, "target ResNet-18 width multiplier")
+            ->check(number_above(0, 16)),
+        {"/target/width"});
+  field(app.add_option("--iterations", a->iterations,
+                       "adversarial iterations per cycle (SRAAL, VAAL)")
+            ->check(integer_in(1, kMaxIterations)),
+        {"/adversarial/iterations"});
   app.add_option("--out", a->out, "output directory (default: runs/<preset>)");
   app.add_flag("--resume", a->resume, "continue the run in --out after its last finished cycle");
   app.add_flag("--force", a->force, "overwrite results already in --out");
   app.add_option("--fault-at", a->fault_at, "testing: SIGKILL at the N-th fault point")
       ->group("");  // hidden
-  return [a, o_dataset, o_methods, o_init, o_fractions, o_trials, o_seed, o_device, o_pool, o_test,
-          o_epochs, o_width, o_iters] {
+  return [a, given] {
+    auto count = [&](const char* name) {
+      for (const auto& [o, g] : *given)
+        if (g.name == name) return o->count() > 0;
+      return false;
+    };
     SR_CHECK_VALUE(!(a->resume && a->force), "run: --resume and --force exclude each other");
     ExperimentConfig c = preset_config(a->preset);
-    if (o_dataset->count()) c.data.name = a->dataset;
+    if (count("--dataset")) c.data.name = a->dataset;
     c.data.dir = a->data_dir;
     c.data.image_size = a->image_size;
-    if (o_methods->count()) {
+    if (count("--methods")) {
       c.methods.clear();
       std::string m = a->methods;
       for (size_t s = 0; s <= m.size();) {
@@ -73,8 +102,8 @@ Runner add_run(CLI::App& app) {
         s = e + 1;
       }
     }
-    if (o_init->count()) c.init = a->init;
-    if (o_fractions->count()) {
+    if (count("--init")) c.init = a->init;
+    if (count("--fractions")) {
       double i = 0, s = 0, f = 0;
       char tail = 0;
       SR_CHECK_VALUE(std::sscanf(a->fractions.c_str(), "%lf,%lf,%lf%c", &i, &s, &f, &tail) == 3,
@@ -82,19 +111,21 @@ Runner add_run(CLI::App& app) {
                      a->fractions);
       c.initial_fraction = i, c.step_fraction = s, c.final_fraction = f;
     }
-    if (o_trials->count()) c.trials = a->trials;
-    if (o_seed->count()) c.seed = a->seed;
-    if (o_device->count()) c.device = a->device;
-    if (o_pool->count()) c.pool_size = a->pool;
-    if (o_test->count()) c.test_size = a->test;
-    if (o_epochs->count()) c.target.epochs = a->epochs;
-    if (o_width->count()) c.target.width = a->width;
-    if (o_iters->count()) c.adversarial.iterations = a->iterations;
+    if (count("--trials")) c.trials = a->trials;
+    if (count("--seed")) c.seed = a->seed;
+    if (count("--device")) c.device = a->device;
+    if (count("--pool-size")) c.pool_size = a->pool;
+    if (count("--test-size")) c.test_size = a->test;
+    if (count("--epochs")) c.target.epochs = a->epochs;
+    if (count("--width")) c.target.width = a->width;
+    if (count("--iterations")) c.adversarial.iterations = a->iterations;
     RunOptions r;
     r.out_dir = a->out.empty() ? "runs/" + a->preset : a->out;
     r.resume = a->resume;
     r.force = a->force;
     r.command_line = command_line();
+    for (const auto& [o, g] : *given)
+      if (o->count()) r.given.push_back(g);
     set_fault_point_limit(a->fault_at);
     RunResult res = run_experiment(c, r);
     std::printf("run: %lld result rows in %.0f s; see %s/summary.md\n", (long long)res.rows,

@@ -32,8 +32,8 @@ Runner add_train(CLI::App& app) {
   app.add_option("--model", a->model, "resnet18 | resnet18-imagenet")->capture_default_str();
   app.add_option("--width", a->width, "width multiplier of the ResNet stages")
       ->capture_default_str();
-  app.add_option("--epochs", a->epochs)->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", a->batch)->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--epochs", a->epochs)->capture_default_str()->check(integer_in(1, kMaxEpochs));
+  app.add_option("--batch-size", a->batch)->capture_default_str()->check(integer_in(2, kMaxBatch));
   app.add_option("--lr", a->lr, "initial learning rate (divided by 10 at 80% of the epochs)")
       ->capture_default_str();
   app.add_option("--momentum", a->momentum)->capture_default_str();
@@ -41,13 +41,13 @@ Runner add_train(CLI::App& app) {
   app.add_option("--val-size", a->val_size,
                  "hold out this many items of the training split and report accuracy on them "
                  "instead of the test split (for choosing hyper-parameters)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, INT64_MAX));
   app.add_option("--subset", a->subset, "train on this many items of the training split (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, INT64_MAX));
   app.add_option("--crop-padding", a->crop_padding,
                  "random-crop padding (default 4 for 32x32 images, 2 for 28x28, 0 otherwise)");
   app.add_flag("--no-flip", a->no_flip, "no random horizontal flips");
-  app.add_option("--seed", a->seed)->capture_default_str();
+  app.add_option("--seed", a->seed)->capture_default_str()->check(seed_value());
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   app.add_option("--out", a->out, "where to save the weights")->capture_default_str();
   return [a, flags] {

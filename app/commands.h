@@ -6,6 +6,8 @@
 
 #include <functional>
 
+#include "app/validators.h"
+
 namespace sr::app {
 
 using Runner = std::function<int()>;

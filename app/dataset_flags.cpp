@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "app/validators.h"
 #include "engine/error.h"
 
 namespace sr::app {
@@ -17,7 +18,7 @@ DatasetFlags::DatasetFlags(CLI::App& app) {
   app.add_option("--image-size", opts_.image_size,
                  "caltech101, image-folder: resize images to NxN (default: 220 for caltech101, "
                  "the images' own size for image-folder)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_in(0, kMaxImageSize));
   app.add_option("--seg-size", seg_size_,
                  "cityscapes: resize images and label maps to HxW (default 256x512)");
   app.add_option("--test-fraction", opts_.test_fraction,
@@ -25,7 +26,8 @@ DatasetFlags::DatasetFlags(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--split-seed", opts_.split_seed,
                  "caltech101, image-folder: seed of the stratified train/test split")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(seed_value());
   app.add_flag("--coarse-labels", opts_.coarse_labels,
                "cifar100: the 20 coarse superclass labels instead of the 100 fine ones");
   app.add_option("--channels", opts_.channels,

@@ -14,8 +14,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", sr::app::version_string());
   app.require_subcommand(1);
   int threads = 0;
-  app.add_option("--threads", threads, "CPU threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  // More threads than CPUs only slows every step (and OpenBLAS would silently cap them).
+  const int cpus = sr::get_num_cpus();
+  app.add_option("--threads", threads,
+                 fmt::format("CPU threads, at most this process's {} CPUs (default: all)", cpus))
+      ->check(sr::app::integer_in(0, cpus));
   // Engine-wide settings of the CUDA backend (engine/backend.h); they change nothing on the CPU.
   bool deterministic = false, tf32 = false, cudnn_benchmark = false;
   app.add_flag("--deterministic", deterministic,

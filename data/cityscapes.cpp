@@ -127,7 +127,13 @@ std::shared_ptr<CityscapesDataset> load_cityscapes_split(const std::string& dir,
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(city)) {
       std::string n = e.path().filename().string();
-      if (e.is_regular_file() && n.size() > suffix && n.ends_with(kImageSuffix)) names.push_back(n);
+      if (n.size() <= suffix || !n.ends_with(kImageSuffix)) continue;
+      std::error_code ec;
+      SR_CHECK_IO(e.is_regular_file(ec),
+                  "{}: named like an image but not a regular file (a directory, FIFO, device or "
+                  "dangling link); remove or rename it",
+                  e.path().string());
+      names.push_back(n);
     }
     std::sort(names.begin(), names.end());
     for (const std::string& n : names) {

@@ -47,9 +47,17 @@ ClassFolders scan_class_folders(const std::string& root, const std::vector<std::
               root, dirs.size());
   for (const fs::path& d : dirs) {
     std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(d))
-      if (e.is_regular_file() && !hidden(e.path()) && is_image_name(e.path()))
-        files.push_back(e.path().string());
+    for (const auto& e : fs::directory_iterator(d)) {
+      if (hidden(e.path()) || !is_image_name(e.path())) continue;
+      // An image name on a directory, FIFO, device or dangling link: refuse rather than drop it
+      // (a silently smaller class changes the split). Links to regular files are followed.
+      std::error_code ec;
+      SR_CHECK_IO(e.is_regular_file(ec),
+                  "{}: named like an image but not a regular file (a directory, FIFO, device or "
+                  "dangling link); remove or rename it",
+                  e.path().string());
+      files.push_back(e.path().string());
+    }
     std::sort(files.begin(), files.end());
     SR_CHECK_IO(!files.empty(), "{}: empty class folder (no .png, .jpg or .jpeg images)",
                 d.string());

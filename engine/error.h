@@ -39,6 +39,10 @@ struct ValueError : Error {
 struct IOError : Error {
   using Error::Error;
 };
+// A value that must be finite became NaN or infinite (a diverged training loss).
+struct NumericalError : Error {
+  using Error::Error;
+};
 // Misuse of autograd (backward twice through a freed graph, non-scalar root without a gradient).
 struct AutogradError : Error {
   using Error::Error;

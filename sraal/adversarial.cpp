@@ -156,6 +156,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialS
       g_opt.zero_grad();
       loss.total.backward();
       g_opt.step();
+      checked_loss(loss.total, fmt::format("adversarial iteration {}: generator", it + 1));
     }
     for (int64_t s = 0; s < a.d_steps; ++s) {
       Tensor mu_l, mu_u;
@@ -168,6 +169,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialS
       d_opt.zero_grad();
       d_loss.backward();
       d_opt.step();
+      checked_loss(d_loss, fmt::format("adversarial iteration {}: discriminator", it + 1));
     }
     g_lr.step(g_opt);
     d_lr.step(d_opt);

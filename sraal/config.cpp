@@ -118,6 +118,9 @@ void validate_options(const ExperimentConfig& c) {
                  "run: fractions must increase: initial {}, step {}, final {}", c.initial_fraction,
                  c.step_fraction, c.final_fraction);
   double cycles = (c.final_fraction - c.initial_fraction) / c.step_fraction;
+  SR_CHECK_VALUE(cycles <= 1000,
+                 "run: fractions {} to {} in steps of {} make {:.0f} cycles (at most 1000)",
+                 c.initial_fraction, c.final_fraction, c.step_fraction, cycles + 1);
   SR_CHECK_VALUE(std::fabs(cycles - std::round(cycles)) < 1e-6,
                  "run: the final fraction {} is not reached from {} in steps of {}",
                  c.final_fraction, c.initial_fraction, c.step_fraction);
@@ -128,6 +131,8 @@ void validate_options(const ExperimentConfig& c) {
                  c.pool_size, c.test_size);
   SR_CHECK_VALUE(c.target.arch == "resnet18" || c.target.arch == "resnet18-imagenet",
                  "run: unknown target model '{}'", c.target.arch);
+  SR_CHECK_VALUE(std::isfinite(c.target.width) && c.target.width <= 16,
+                 "run: target width {} must be finite and at most 16", c.target.width);
   SR_CHECK_VALUE(c.target.epochs >= 1 && c.target.batch >= 2 && c.target.width > 0,
                  "run: target epochs {}, batch {} and width {} must be positive (batch >= 2)",
                  c.target.epochs, c.target.batch, c.target.width);

@@ -15,6 +15,7 @@
 #include "layers/model_zoo.h"
 #include "sraal/kcenter_init.h"
 #include "sraal/report.h"
+#include "sraal/run_state.h"
 #include "sraal/strategy.h"
 #include "sraal/train_classifier.h"
 
@@ -80,55 +81,6 @@ class Progress {
   std::string ctx_;
 };
 
-// The run's persistent state (state.json).
-struct RunState {
-  json config;
-  std::vector<int64_t> pool, test;
-  std::map<int64_t, std::vector<int64_t>> initial;  // trial -> initial labeled pool
-  struct Track {
-    int64_t next_cycle = 0;
-    std::vector<int64_t> labeled;
-  };
-  std::map<std::pair<int64_t, std::string>, Track> tracks;  // (trial, method)
-  std::vector<ResultRow> rows;
-
-  json to_json() const {
-    json j;
-    j["format"] = 1;
-    j["config"] = config;
-    j["pool"] = pool;
-    j["test"] = test;
-    json init = json::object();
-    for (const auto& [t, v] : initial) init[std::to_string(t)] = v;
-    j["initial"] = init;
-    json tr = json::array();
-    for (const auto& [key, t] : tracks)
-      tr.push_back({{"trial", key.first},
-                    {"method", key.second},
-                    {"next_cycle", t.next_cycle},
-                    {"labeled", t.labeled}});
-    j["tracks"] = tr;
-    json rs = json::array();
-    for (const auto& r : rows) rs.push_back(sr::to_json(r));
-    j["rows"] = rs;
-    return j;
-  }
-
-  static RunState from_json(const json& j) {
-    RunState s;
-    s.config = j.at("config");
-    s.pool = j.at("pool").get<std::vector<int64_t>>();
-    s.test = j.at("test").get<std::vector<int64_t>>();
-    for (const auto& [k, v] : j.at("initial").items())
-      s.initial[std::stoll(k)] = v.get<std::vector<int64_t>>();
-    for (const auto& t : j.at("tracks"))
-      s.tracks[{t.at("trial").get<int64_t>(), t.at("method").get<std::string>()}] = {
-          t.at("next_cycle").get<int64_t>(), t.at("labeled").get<std::vector<int64_t>>()};
-    for (const auto& r : j.at("rows")) s.rows.push_back(row_from_json(r));
-    return s;
-  }
-};
-
 std::vector<int64_t> seeded_subset(int64_t n, int64_t k, uint64_t seed) {
   Generator g(seed);
   std::vector<int64_t> perm = g.permutation(n);
@@ -144,7 +96,8 @@ void write_lines(const std::string& path, const std::vector<int64_t>& v) {
 
 class Runner {
  public:
-  Runner(ExperimentConfig cfg, RunOptions opt) : cfg_(std::move(cfg)), opt_(std::move(opt)) {}
+  Runner(ExperimentConfig cfg, RunOptions opt)
+      : cfg_(cfg), requested_(std::move(cfg)), opt_(std::move(opt)) {}
 
   RunResult run() {
     double t0 = now_seconds();
@@ -152,6 +105,7 @@ class Runner {
     bool resuming = opt_.resume && has_state();
     if (resuming) {
       load_state();
+      check_given_options();
       fs::path sel = fs::path(opt_.out_dir) / "selected";
       SR_CHECK_IO(!fs::is_symlink(fs::symlink_status(sel)),
                   "{}: a symbolic link; the selections are written only inside --out",
@@ -163,15 +117,29 @@ class Runner {
     DatasetSplits data = load_dataset(cfg_.data);  // missing or corrupt data fails here
     train_ = data.train;
     test_ = data.test;
-    if (state_.pool.empty()) {
-      state_.config = to_json(cfg_);
-      state_.pool = seeded_subset(train_->size(), cfg_.pool_size, derive_seed(cfg_.seed, 101));
-      state_.test = seeded_subset(test_->size(), cfg_.test_size, derive_seed(cfg_.seed, 102));
-    }
-    validate_pool(cfg_, int64_t(state_.pool.size()));
-    sizes_ = labeled_sizes(cfg_, int64_t(state_.pool.size()));
+    check_subset_sizes();
+    dataset_ = {train_->size(), test_->size(), train_->fingerprint(), test_->fingerprint()};
+    std::vector<int64_t> pool =
+        seeded_subset(train_->size(), cfg_.pool_size, derive_seed(cfg_.seed, 101));
+    std::vector<int64_t> test =
+        seeded_subset(test_->size(), cfg_.test_size, derive_seed(cfg_.seed, 102));
+    validate_pool(cfg_, int64_t(pool.size()));
+    sizes_ = labeled_sizes(cfg_, int64_t(pool.size()));
     fractions_ = labeled_fractions(cfg_);
+    if (resuming) {
+      try {
+        validate_state(state_, {pool, test, sizes_, cfg_.methods, cfg_.trials, dataset_});
+      } catch (const ValueError& e) {
+        throw IOError(fmt::format("{}: {}", path("state.json"), e.what()));
+      }
+    } else {
+      state_.config = to_json(cfg_);
+      state_.pool = std::move(pool);
+      state_.test = std::move(test);
+    }
+    state_.dataset = dataset_;  // a format-1 state gains it
     write_manifest();
+    if (resuming) save_state();  // a moved --data-dir or a format-1 state is recorded at once
 
     int64_t cycles = int64_t(sizes_.size());
     Progress progress(cfg_.trials * int64_t(cfg_.methods.size()) * cycles);
@@ -235,6 +203,40 @@ class Runner {
     }
   }
 
+  // A resumed run continues with the configuration it started with. An option given with
+  // --resume that disagrees with it is refused (silently ignoring it would run something else
+  // than asked); --data-dir may point at the dataset's new place, the fingerprints check that it
+  // holds the same data.
+  void check_given_options() {
+    json was = state_.config, asked = to_json(requested_);
+    for (const RunOptions::GivenOption& g : opt_.given) {
+      if (g.name == "--data-dir") {
+        cfg_.data.dir = requested_.data.dir;
+        state_.config["data"]["dir"] = cfg_.data.dir;  // where later resumes find it
+        continue;
+      }
+      for (const std::string& field : g.fields) {
+        json::json_pointer ptr(field);
+        json a = asked.at(ptr), w = was.contains(ptr) ? was.at(ptr) : json();
+        SR_CHECK_VALUE(a == w,
+                       "run --resume: {} asks for {} = {}, but the run in {} has {}; a resumed "
+                       "run keeps its options: drop {} or start a new run in another --out",
+                       g.name, field.substr(1), a.dump(), opt_.out_dir, w.dump(), g.name);
+      }
+    }
+  }
+
+  // A subset larger than the split it is drawn from would be reported as used while the whole
+  // split is.
+  void check_subset_sizes() const {
+    SR_CHECK_VALUE(cfg_.pool_size <= train_->size(),
+                   "run: --pool-size {} exceeds the {} training items of {} (0 uses them all)",
+                   cfg_.pool_size, train_->size(), cfg_.data.name);
+    SR_CHECK_VALUE(cfg_.test_size <= test_->size(),
+                   "run: --test-size {} exceeds the {} test items of {} (0 uses them all)",
+                   cfg_.test_size, test_->size(), cfg_.data.name);
+  }
+
   // The run's own files: replaced by --force, kept (and the run refused) otherwise.
   static constexpr const char* kOutputs[] = {"state.json", "results.csv", "summary.md", "plot.svg",
                                              "manifest.json"};
@@ -268,10 +270,10 @@ class Runner {
     m["device"] = cfg_.device;
     m["threads"] = get_num_threads();
     m["dataset"] = {{"name", train_->info().name},
-                    {"train_items", train_->size()},
-                    {"test_items", test_->size()},
-                    {"train_fingerprint", train_->fingerprint()},
-                    {"test_fingerprint", test_->fingerprint()},
+                    {"train_items", dataset_.train_items},
+                    {"test_items", dataset_.test_items},
+                    {"train_fingerprint", dataset_.train_fingerprint},
+                    {"test_fingerprint", dataset_.test_fingerprint},
                     {"pool_items", state_.pool.size()},
                     {"test_items_used", state_.test.size()}};
     m["labeled_fractions"] = fractions_;
@@ -440,7 +442,9 @@ class Runner {
   }
 
   ExperimentConfig cfg_;
+  const ExperimentConfig requested_;  // what the command line asked for
   RunOptions opt_;
+  DatasetIdentity dataset_;
   std::unique_ptr<DirectoryLock> lock_;
   RunState state_;
   Device device_ = Device::cpu;

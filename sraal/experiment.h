@@ -27,6 +27,15 @@ struct RunOptions {
   bool resume = false;
   bool force = false;        // overwrite a finished or partial run in out_dir
   std::string command_line;  // for the manifest
+  // The options given on the command line, each with the configuration fields it sets (JSON
+  // pointers into the configuration's JSON, e.g. "/target/epochs"). A resumed run keeps the
+  // configuration it started with and refuses a given option that disagrees with it, except
+  // --data-dir: the dataset moved, and its fingerprints must match the run's.
+  struct GivenOption {
+    std::string name;
+    std::vector<std::string> fields;
+  };
+  std::vector<GivenOption> given;
 };
 
 struct RunResult {

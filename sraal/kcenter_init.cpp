@@ -7,6 +7,7 @@
 #include "engine/optim.h"
 #include "engine/selection.h"
 #include "sraal/adversarial.h"
+#include "sraal/train_classifier.h"
 
 namespace sr {
 
@@ -54,6 +55,7 @@ KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& 
     opt.zero_grad();
     loss.backward();
     opt.step();
+    checked_loss(loss, fmt::format("k-center VAE iteration {}", it + 1));
     fault_point();
     if (progress) progress("k-center VAE", it + 1, cfg.iterations);
   }

@@ -19,6 +19,16 @@ double now_seconds() {
 }
 }  // namespace
 
+float checked_loss(const Tensor& loss, const std::string& where) {
+  float v = loss.item<float>();
+  if (!std::isfinite(v))
+    throw NumericalError(fmt::format(
+        "{}: the loss is {}; the model diverged (lower the learning rate, or check the data and "
+        "the initial weights for NaN/inf)",
+        where, v));
+  return v;
+}
+
 TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
                              const ClassifierTrainOptions& o) {
   SR_CHECK_VALUE(o.epochs > 0 && o.batch_size > 0,
@@ -62,7 +72,9 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       loss.backward();
       opt.step();
       fault_point();
-      loss_sum += double(loss.item<float>()) * double(n);
+      loss_sum += double(checked_loss(
+                      loss, fmt::format("training epoch {}, step {}", epoch + 1, r.steps + 1))) *
+                  double(n);
       seen += n;
       ++r.steps;
     }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "data/batch.h"
@@ -35,6 +36,10 @@ struct TrainResult {
   double seconds = 0, final_loss = 0;
   int64_t steps = 0;
 };
+
+// The value of a scalar loss; a NumericalError naming `where` when it is NaN or infinite, so
+// that a diverged model stops training instead of carrying NaN weights into the results.
+float checked_loss(const Tensor& loss, const std::string& where);
 
 TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
                              const ClassifierTrainOptions& o);

@@ -2,6 +2,7 @@
 // Caltech-101, the stratified split, the resizers, and every bad-image case (undecodable, wrong
 // channel count, empty class folder, sizes that differ, a split that would be empty).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -278,6 +279,33 @@ TEST(ImageFolder, EveryBadTreeIsAnIOErrorNamingThePath) {
   DatasetOptions sized = folder_opts(d / "sizes");
   sized.image_size = 4;  // with a target size, mixed sizes are fine
   EXPECT_EQ(load_dataset(sized).train->info().width, 4);
+}
+
+// A name that looks like an image on something that is not a regular file is refused, not
+// dropped (a silently smaller class would change the split); a link to an image is followed.
+TEST(ImageFolder, ImageNamesOnNonRegularFilesAreRefusedNamingThem) {
+  TempDir d;
+  for (const char* c : {"a", "b"})
+    for (int k = 0; k < 2; ++k)
+      write_png(d / fmt::format("root/{}/{}.png", c, k), 4, 4, 3, solid(4, 4, {1, 2, 3}));
+  fs::create_symlink(d / "root/a/0.png", d / "root/b/linked.png");
+  EXPECT_EQ(load_dataset(folder_opts(d / "root")).train->size() +
+                load_dataset(folder_opts(d / "root")).test->size(),
+            5);
+
+  fs::create_directories(d / "root/b/dir.png");
+  expect_io_error([&] { load_dataset(folder_opts(d / "root")); }, d / "root/b/dir.png",
+                  "not a regular file");
+  fs::remove(d / "root/b/dir.png");
+
+  ASSERT_EQ(::mkfifo((d / "root/a/fifo.jpg").c_str(), 0644), 0);
+  expect_io_error([&] { load_dataset(folder_opts(d / "root")); }, d / "root/a/fifo.jpg",
+                  "not a regular file");
+  fs::remove(d / "root/a/fifo.jpg");
+
+  fs::create_symlink(d / "nowhere.png", d / "root/a/dangling.png");
+  expect_io_error([&] { load_dataset(folder_opts(d / "root")); }, d / "root/a/dangling.png",
+                  "not a regular file");
 }
 
 // ---- Caltech-101 ----------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 // eps = 1e-3, unless a test states otherwise; points within eps of a kink are skipped.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "tests/gradcheck.h"
@@ -37,6 +40,31 @@ TEST(OpGrad, UnaryFunctions) {
   EXPECT_TRUE(gradcheck([](const V& v) { return sqrt(v[0]); }, {pos}));
   EXPECT_TRUE(gradcheck([](const V& v) { return pow(v[0], 3.f); }, {pos}));
   EXPECT_TRUE(gradcheck([](const V& v) { return clamp(v[0], -0.5f, 0.7f); }, {x}));
+}
+
+// NaN propagates as in PyTorch 1.13 (values from torch.relu / clamp / leaky_relu and their
+// backward on [nan, -1, 2, -0.]): a diverged model must not look finite after a ReLU.
+TEST(OpGrad, NaNPropagatesAsInPyTorch) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto run = [&](auto f, std::vector<float> want_y, std::vector<float> want_g) {
+    Tensor x = Tensor::from_vector(std::vector<float>{nan, -1.f, 2.f, -0.f}, {4});
+    x.set_requires_grad(true);
+    Tensor y = f(x);
+    sum(y).backward();
+    std::vector<float> yv = y.to_vector(), gv = x.grad().to_vector();
+    for (size_t i = 0; i < 4; ++i) {
+      if (std::isnan(want_y[i]))
+        EXPECT_TRUE(std::isnan(yv[i])) << "element " << i << ": " << yv[i];
+      else
+        EXPECT_EQ(yv[i], want_y[i]) << "element " << i;
+      EXPECT_EQ(gv[i], want_g[i]) << "gradient of element " << i;
+    }
+  };
+  run([](const Tensor& x) { return relu(x); }, {nan, 0.f, 2.f, 0.f}, {1.f, 0.f, 1.f, 0.f});
+  run([](const Tensor& x) { return clamp(x, 0.f, 1.f); }, {nan, 0.f, 1.f, 0.f},
+      {0.f, 0.f, 0.f, 1.f});
+  run([](const Tensor& x) { return leaky_relu(x, 0.2f); }, {nan, -0.2f, 2.f, 0.f},
+      {0.2f, 0.2f, 1.f, 0.2f});
 }
 
 TEST(OpGrad, UnaryOnChannelsLast) {

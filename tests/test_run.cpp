@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <stb/stb_image_write.h>
 #include "engine/dir_lock.h"
 #include "tests/run_sraal.h"
 
@@ -125,7 +127,13 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
                          {"--init farthest", "unknown --init 'farthest'"},
                          {"--device cuda", "device cuda is not available"},
                          {"--dataset mnist --data-dir /nonexistent/mnist", "/nonexistent/mnist"},
-                         {"--trials 0", "--trials"}}) {
+                         {"--trials 0", "--trials"},
+                         {"--pool-size 5000", "--pool-size 5000 exceeds the 2048 training items"},
+                         {"--test-size 600", "--test-size 600 exceeds the 512 test items"},
+                         {"--fractions 0.1,1e-9,0.4", "cycles (at most 1000)"},
+                         {"--width inf", "--width: must be a number above 0"},
+                         {"--epochs 1000001", "--epochs: must be an integer from 1 to 100000"},
+                         {"--seed -1", "--seed: must be an integer from 0 to"}}) {
     fs::path o = dir_ / "bad";
     bool has_methods = c.args.find("--methods") != std::string::npos;
     std::string args = (has_methods ? kBase : kTiny) + " " + c.args;
@@ -186,6 +194,122 @@ TEST_F(Run, ResumeRefusesWhatItCannotContinue) {
   EXPECT_NE(r.output.find((out / "state.json").string() + ": corrupt state"), std::string::npos)
       << r.output;
   EXPECT_EQ(read_file(out / "results.csv"), csv);
+}
+
+// A state.json edited by hand (or by a bug) is checked against the configuration and the dataset
+// before anything runs, and refused naming the file and the inconsistency; results stay intact.
+TEST_F(Run, ResumeValidatesATamperedState) {
+  fs::path out = dir_ / "t";
+  ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
+  const std::string csv = read_file(out / "results.csv");
+  const nlohmann::json good = nlohmann::json::parse(read_file(out / "state.json"));
+  using json = nlohmann::json;
+  struct Case {
+    std::string what, needle;
+    std::function<void(json&)> edit;
+  };
+  std::vector<Case> cases = {
+      {"duplicated item", "appears twice",
+       [](json& j) { j["tracks"][0]["labeled"][1] = j["tracks"][0]["labeled"][40]; }},
+      {"item outside the pool", "item 999999 is not in the AL pool",
+       [](json& j) { j["tracks"][0]["labeled"][50] = 999999; }},
+      {"next cycle 99", "next cycle 99 outside 0..3",
+       [](json& j) { j["tracks"][0]["next_cycle"] = 99; }},
+      {"next cycle -3", "next cycle -3 outside 0..3",
+       [](json& j) { j["tracks"][0]["next_cycle"] = -3; }},
+      {"phantom row", "has a row for cycle 7",
+       [](json& j) {
+         json r = j["rows"][0];
+         r["cycle"] = 7;
+         j["rows"].push_back(r);
+       }},
+      {"repeated row", "two rows for cycle 0", [](json& j) { j["rows"][1] = j["rows"][0]; }},
+      {"missing row", "2 result row(s) for 3 finished cycle(s)",
+       [](json& j) { j["rows"].erase(j["rows"].end() - 1); }},
+      {"non-numeric trial", "key 'one' is not a trial number",
+       [](json& j) { j["initial"]["one"] = j["initial"]["1"]; }},
+      {"trial outside the run", "initial: trial 5 outside 1..1",
+       [](json& j) { j["initial"]["5"] = j["initial"]["1"]; }},
+      {"edited pool", "pool: not the 300 items", [](json& j) { j["pool"][0] = j["pool"][1]; }},
+      {"unknown method", "not a method of this run",
+       [](json& j) { j["tracks"][0]["method"] = "vaal"; }},
+      {"changed fingerprint", "the dataset differs from the one the run started with",
+       [](json& j) { j["dataset"]["train_fingerprint"] = "0123456789abcdef"; }},
+      {"metric out of range", "metric 7 outside [0, 1]",
+       [](json& j) { j["rows"][0]["value"] = 7; }},
+  };
+  for (const Case& c : cases) {
+    json j = good;
+    c.edit(j);
+    std::ofstream(out / "state.json") << j.dump();
+    Result r = run(kBase + " --methods random --resume --out " + out.string());
+    EXPECT_NE(r.code, 0) << c.what;
+    EXPECT_NE(r.output.find((out / "state.json").string() + ": "), std::string::npos)
+        << c.what << ": " << r.output;
+    EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.what << ": " << r.output;
+    EXPECT_EQ(read_file(out / "results.csv"), csv) << c.what;
+  }
+  std::ofstream(out / "state.json") << good.dump();
+  EXPECT_EQ(run(kBase + " --methods random --resume --out " + out.string()).code, 0);
+  EXPECT_EQ(read_file(out / "results.csv"), csv);
+}
+
+// --resume continues with the run's own configuration: an option that disagrees with it is
+// refused (not silently ignored); --data-dir may point at moved data, whose fingerprints must
+// be the run's.
+TEST_F(Run, ResumeRefusesConflictingOptionsAndFollowsMovedData) {
+  fs::path out = dir_ / "c";
+  ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
+  const std::string csv = read_file(out / "results.csv");
+  Result r = run(kBase + " --methods random --epochs 3 --resume --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("--epochs asks for target/epochs = 3, but the run in " + out.string() +
+                          " has 1"),
+            std::string::npos)
+      << r.output;
+  r = run("run --resume --methods sraal --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("--methods asks for methods = [\"sraal\"]"), std::string::npos)
+      << r.output;
+  // Options that agree, or none at all, resume.
+  EXPECT_EQ(run("run --resume --out " + out.string()).code, 0);
+  EXPECT_EQ(run("run --resume --seed 3 --pool-size 300 --out " + out.string()).code, 0);
+  EXPECT_EQ(read_file(out / "results.csv"), csv);
+
+  // A run on an on-disk dataset (an image folder), then the folder moves.
+  fs::path data = dir_ / "imgs", moved = dir_ / "imgs_moved";
+  for (int c = 0; c < 2; ++c)
+    for (int k = 0; k < 10; ++k) {
+      std::vector<uint8_t> px(12 * 12 * 3, uint8_t(40 * c + 3 * k));
+      fs::create_directories(data / std::to_string(c));
+      ASSERT_TRUE(stbi_write_png((data / std::to_string(c) / (std::to_string(k) + ".png")).c_str(),
+                                 12, 12, 3, px.data(), 36));
+    }
+  fs::path out2 = dir_ / "m";
+  const std::string folder =
+      "run --dataset image-folder --methods random --epochs 1 --width 0.0625 "
+      "--pool-size 0 --test-size 0 --fractions 0.25,0.25,0.5 --out " +
+      out2.string();
+  ASSERT_EQ((r = run(folder + " --data-dir " + data.string())).code, 0) << r.output;
+  const std::string csv2 = read_file(out2 / "results.csv");
+  fs::rename(data, moved);
+  r = run("run --resume --out " + out2.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find(data.string()), std::string::npos) << r.output;
+  ASSERT_EQ((r = run("run --resume --data-dir " + moved.string() + " --out " + out2.string())).code,
+            0)
+      << r.output;
+  EXPECT_EQ(read_file(out2 / "results.csv"), csv2);
+  // The new place is remembered, and a changed image there is noticed.
+  EXPECT_EQ(run("run --resume --out " + out2.string()).code, 0);
+  std::vector<uint8_t> px(12 * 12 * 3, 255);
+  ASSERT_TRUE(stbi_write_png((moved / "1" / "3.png").c_str(), 12, 12, 3, px.data(), 36));
+  r = run("run --resume --out " + out2.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("the dataset differs from the one the run started with"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_file(out2 / "results.csv"), csv2);
 }
 
 // Links planted in the output directory are replaced, never written through.

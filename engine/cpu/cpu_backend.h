@@ -8,6 +8,8 @@ namespace sr {
 // Sets the threads of our kernels and oneDNN (OpenMP) and of OpenBLAS.
 void set_num_threads(int n);
 int get_num_threads();
+// The CPUs this process may run on (its affinity mask; at least 1).
+int get_num_cpus();
 void set_blas_threads(int n);
 std::string blas_version();    // OpenBLAS build configuration
 std::string onednn_version();  // "2.6.3 (cpu runtime: OpenMP)"

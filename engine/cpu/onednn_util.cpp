@@ -3,6 +3,9 @@
 #include "engine/cpu/onednn_util.h"
 
 #include <omp.h>
+#include <sched.h>
+
+#include <algorithm>
 
 #include "engine/cpu/cpu_backend.h"
 
@@ -89,6 +92,13 @@ void set_num_threads(int n) {
 
 int get_num_threads() {
   return omp_get_max_threads();
+}
+
+int get_num_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, omp_get_num_procs());
 }
 
 std::string onednn_version() {

@@ -2,7 +2,7 @@
 // every unary op, and the binary arithmetic ops.
 //
 // Unary ops take two scalar parameters (a, b):
-//   relu            y = max(x, 0)                 dy/dx = [x > 0]
+//   relu            y = max(x, 0)                 dy/dx = [not x <= 0]
 //   leaky_relu      y = x > 0 ? x : a*x           dy/dx = x > 0 ? 1 : a
 //   sigmoid         y = 1 / (1 + e^-x)            dy/dx = y (1 - y)
 //   tanh            y = tanh x                    dy/dx = 1 - y^2
@@ -12,6 +12,9 @@
 //   pow             y = x^a                       dy/dx = a x^(a-1)
 //   affine          y = a*x + b                   dy/dx = a
 //   clamp           y = min(max(x, a), b)         dy/dx = [a <= x <= b]
+//
+// NaN propagates as in PyTorch: relu, leaky_relu and clamp of NaN are NaN (a max(x, 0) that
+// returns 0 would hide a diverged model), relu's gradient at NaN passes, clamp's is 0.
 #pragma once
 
 #include <cmath>
@@ -61,7 +64,7 @@ SR_HD float sigmoidf(float x) {
 
 template <UnaryOp OP>
 SR_HD float unary_forward(float x, float a, float b) {
-  if constexpr (OP == UnaryOp::relu) return x > 0.f ? x : 0.f;
+  if constexpr (OP == UnaryOp::relu) return x < 0.f ? 0.f : x;
   if constexpr (OP == UnaryOp::leaky_relu) return x > 0.f ? x : a * x;
   if constexpr (OP == UnaryOp::sigmoid) return sigmoidf(x);
   if constexpr (OP == UnaryOp::tanh) return tanhf(x);
@@ -70,7 +73,7 @@ SR_HD float unary_forward(float x, float a, float b) {
   if constexpr (OP == UnaryOp::sqrt) return sqrtf(x);
   if constexpr (OP == UnaryOp::pow) return powf(x, a);
   if constexpr (OP == UnaryOp::affine) return a * x + b;
-  if constexpr (OP == UnaryOp::clamp) return fminf(fmaxf(x, a), b);
+  if constexpr (OP == UnaryOp::clamp) return x < a ? a : (x > b ? b : x);
   return 0.f;
 }
 
@@ -78,7 +81,7 @@ SR_HD float unary_forward(float x, float a, float b) {
 // argument named by unary_saves(OP) is read.
 template <UnaryOp OP>
 SR_HD float unary_backward(float x, float y, float gy, float a, float b) {
-  if constexpr (OP == UnaryOp::relu) return x > 0.f ? gy : 0.f;
+  if constexpr (OP == UnaryOp::relu) return x <= 0.f ? 0.f : gy;
   if constexpr (OP == UnaryOp::leaky_relu) return x > 0.f ? gy : a * gy;
   if constexpr (OP == UnaryOp::sigmoid) return gy * y * (1.f - y);
   if constexpr (OP == UnaryOp::tanh) return gy * (1.f - y * y);
