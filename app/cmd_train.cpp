@@ -35,7 +35,8 @@ Runner add_train(CLI::App& app) {
   app.add_option("--epochs", a->epochs)->capture_default_str()->check(integer_in(1, kMaxEpochs));
   app.add_option("--batch-size", a->batch)->capture_default_str()->check(integer_in(2, kMaxBatch));
   app.add_option("--lr", a->lr, "initial learning rate (divided by 10 at 80% of the epochs)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(number_above(0, 1e30));
   app.add_option("--momentum", a->momentum)->capture_default_str();
   app.add_option("--weight-decay", a->weight_decay)->capture_default_str();
   app.add_option("--val-size", a->val_size,

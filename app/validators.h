@@ -4,8 +4,8 @@
 // become 2^64 - 1).
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -47,8 +47,8 @@ inline CLI::Validator integer_in(int64_t lo, int64_t hi) {
 inline CLI::Validator seed_value() {
   return CLI::Validator(
       [](std::string& s) -> std::string {
-        bool digits = !s.empty() && s.size() <= 20 &&
-                      s.find_first_not_of("0123456789") == std::string::npos;
+        bool digits =
+            !s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos;
         if (digits && (s.size() < 20 || s <= "18446744073709551615")) return "";
         return fmt::format("must be an integer from 0 to 18446744073709551615, got '{}'", s);
       },
@@ -67,9 +67,10 @@ inline CLI::Validator number_above(double lo, double hi) {
           used = 0;
         }
         if (used == s.size() && std::isfinite(v) && v > lo && v <= hi) return "";
-        return fmt::format("must be a number above {} and at most {}, got '{}'", lo, hi, s);
+        return fmt::format("must be a finite number above {:g} and at most {:g}, got '{}'", lo, hi,
+                           s);
       },
-      fmt::format("NUMBER in ({}, {}]", lo, hi));
+      fmt::format("NUMBER in ({:g}, {:g}]", lo, hi));
 }
 
 }  // namespace sr::app

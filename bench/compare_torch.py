@@ -8,6 +8,7 @@ channels_last, OMP_WAIT_POLICY unset or passive, with and without jemalloc prelo
 fastest median is kept.
 
     /usr/bin/python3 bench/compare_torch.py --sraal build/sraal [--repeats 5] [--steps ...]
+        [--isa avx2|avx512] [--load 1]
 
 Needs Debian's python3-torch and libjemalloc2 (scripts/setup.sh --with-torch).
 """
@@ -17,7 +18,8 @@ import json
 import os
 import subprocess
 
-from torch_common import JEMALLOC, run_worker, time_ms
+from torch_common import (JEMALLOC, BusyNeighbours, add_common_arguments, check_sraal_isa,
+                          isa_environment, run_worker, time_ms)
 
 STEPS = ["resnet18", "resnet18-w4", "vae"]
 
@@ -129,13 +131,14 @@ def worker(name, channels_last, warmup, repeats):
 
 
 # --------------------------------------------------------------------------- the driver
-def run_torch(name, warmup, repeats):
+def run_torch(name, warmup, repeats, isa):
     best = None
     for cl, passive, jemalloc in itertools.product([False, True], [False, True], [False, True]):
         if jemalloc and not os.path.exists(JEMALLOC):
             continue
         args = ["--worker", name, "--warmup", str(warmup), "--repeats", str(repeats)]
-        r = run_worker(__file__, args + (["--channels-last"] if cl else []), passive, jemalloc)
+        r = run_worker(__file__, args + (["--channels-last"] if cl else []), passive, jemalloc,
+                       isa)
         config = "{}{}{}".format("channels_last" if cl else "NCHW",
                                  ", OMP_WAIT_POLICY=passive" if passive else "",
                                  ", jemalloc" if jemalloc else "")
@@ -152,24 +155,32 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (best kept)")
+    add_common_arguments(ap)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--channels-last", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         worker(a.worker, a.channels_last, a.warmup, a.repeats)
         return
+    check_sraal_isa(a.sraal, a.isa)
+    with BusyNeighbours(a.load):
+        compare(a)
+
+
+def compare(a):
     steps = a.steps.split(",")
     # Rounds alternate the two sides step by step, so that a transient load on the machine hits
     # both; each side keeps its best median over the rounds.
     torch_best, ours = {}, {}
     for rnd in range(a.rounds):
         for s in steps:
-            t = run_torch(s, a.warmup, a.repeats)
+            t = run_torch(s, a.warmup, a.repeats, a.isa)
             if s not in torch_best or t[0]["median_ms"] < torch_best[s][0]["median_ms"]:
                 torch_best[s] = t
             out = subprocess.run([a.sraal, "bench", "--json", "--steps", s, "--warmup",
                                   str(a.warmup), "--repeats", str(a.repeats)],
-                                 capture_output=True, text=True, check=True).stdout
+                                 capture_output=True, text=True, check=True,
+                                 env=isa_environment(a.isa)).stdout
             o = json.loads(out.strip().splitlines()[-1])
             print(f"  sraal {s:12s} {'':45s} {o['median_ms']:9.1f} ms", flush=True)
             if s not in ours or o["median_ms"] < ours[s]["median_ms"]:
@@ -181,7 +192,7 @@ def main():
         print(f"{s:12s} {o['median_ms']:9.1f} {t['median_ms']:9.1f} "
               f"{o['median_ms'] / t['median_ms']:6.2f}  {config}")
     print("\nratio = sraal median / best torch median (below 1: sraal is faster); "
-          f"best of {a.rounds} rounds per side")
+          f"best of {a.rounds} rounds per side; ISA cap {a.isa}, {a.load} busy neighbour(s)")
 
 
 if __name__ == "__main__":

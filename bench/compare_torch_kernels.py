@@ -22,6 +22,7 @@ set (VmHWM, reset through /proc/self/clear_refs after the inputs are built) over
 runs, as sraal's rss_extra_mib.
 
     /usr/bin/python3 bench/compare_torch_kernels.py --sraal build/sraal [--rows id,...] [--rounds 2]
+        [--isa avx2|avx512] [--load 1]
 
 Needs Debian's python3-torch and libjemalloc2 (scripts/setup.sh --with-torch).
 """
@@ -32,7 +33,8 @@ import os
 import subprocess
 import time
 
-from torch_common import JEMALLOC, run_worker, time_ms
+from torch_common import (JEMALLOC, BusyNeighbours, add_common_arguments, check_sraal_isa,
+                          isa_environment, run_worker, time_ms)
 
 ROWS = ["indicator/probs/1000000x10", "indicator/logits/1000000x10",
         "indicator/probs/1000000x100", "indicator/logits/1000000x100",
@@ -161,8 +163,9 @@ def worker(row_id, threads):
 CONFIGS = list(itertools.product([0, 2], [False, True], [False, True]))  # threads, passive, jemalloc
 
 
-def run_torch_config(row_id, threads, passive, jemalloc):
-    r = run_worker(__file__, ["--worker", row_id, "--threads", str(threads)], passive, jemalloc)
+def run_torch_config(row_id, threads, passive, jemalloc, isa):
+    r = run_worker(__file__, ["--worker", row_id, "--threads", str(threads)], passive, jemalloc,
+                   isa)
     config = "{} thread{}{}{}".format(r["threads"], "s" if r["threads"] > 1 else "",
                                       " (as installed)" if threads == 0 else "",
                                       ", passive" if passive else "")
@@ -172,26 +175,27 @@ def run_torch_config(row_id, threads, passive, jemalloc):
     return r, config
 
 
-def run_sraal(sraal, row_id, repeats):
+def run_sraal(sraal, row_id, repeats, isa):
     out = subprocess.run([sraal, "bench", "--kernels", "--json", "--kernel-rows", row_id,
                           "--repeats", str(repeats)],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True,
+                         env=isa_environment(isa)).stdout
     r = json.loads(out.strip().splitlines()[-1])
     print(f"  sraal {row_id:30s} {'':44s} {'':18s} {r['median_ms']:10.1f} ms", flush=True)
     return r
 
 
-def compare_row(sraal, row_id, repeats, rounds):
+def compare_row(sraal, row_id, repeats, rounds, isa):
     best_t, best_cfg, best_s = None, None, None
     for rnd in range(rounds):
         configs = CONFIGS if rnd == 0 else [best_cfg]
         for cfg in configs:
             if cfg[2] and not os.path.exists(JEMALLOC):
                 continue
-            r, name = run_torch_config(row_id, *cfg)
+            r, name = run_torch_config(row_id, *cfg, isa)
             if best_t is None or r["median_ms"] < best_t[0]["median_ms"]:
                 best_t, best_cfg = (r, name), cfg
-        s = run_sraal(sraal, row_id, repeats)
+        s = run_sraal(sraal, row_id, repeats, isa)
         if best_s is None or s["median_ms"] < best_s["median_ms"]:
             best_s = s
     return best_t, best_s
@@ -206,12 +210,15 @@ def main():
     ap.add_argument("--rounds", type=int, default=2, help="rounds of (torch, sraal) per row")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=0, help=argparse.SUPPRESS)
+    add_common_arguments(ap)
     a = ap.parse_args()
     if a.worker:
         worker(a.worker, a.threads)
         return
+    check_sraal_isa(a.sraal, a.isa)
     rows = a.rows.split(",")
-    results = {r: compare_row(a.sraal, r, a.repeats, a.rounds) for r in rows}
+    with BusyNeighbours(a.load):
+        results = {r: compare_row(a.sraal, r, a.repeats, a.rounds, a.isa) for r in rows}
     print()
     print(f"{'row':30s} {'sraal ms':>10s} {'torch ms':>10s} {'ratio':>6s} {'faster':>7s} "
           f"{'sraal MiB':>9s} {'torch MiB':>9s}  torch variant, config")
@@ -221,7 +228,8 @@ def main():
               f"{o['median_ms'] / t['median_ms']:6.3f} {t['median_ms'] / o['median_ms']:6.2f}x "
               f"{o['rss_extra_mib']:9.1f} {t['rss_extra_mib']:9.1f}  {t['variant']}, {config}")
     print("\nratio = sraal median / best torch median (below 1: sraal is faster); faster = its "
-          "inverse. MiB: growth of the peak resident set over the row's runs, inputs excluded.")
+          "inverse. MiB: growth of the peak resident set over the row's runs, inputs excluded. "
+          f"ISA cap {a.isa}, {a.load} busy neighbour(s).")
 
 
 if __name__ == "__main__":

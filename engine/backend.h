@@ -48,6 +48,19 @@ void synchronize(Device device);
 void set_deterministic(bool on);
 bool deterministic();
 
+// ---- CPU threads under load ----
+//
+// Unless the count is pinned (`--threads N`) or deterministic mode is on, the CPU backend runs
+// on the CPUs that other processes leave free: all of them on a quiet machine, fewer while
+// other processes keep some busy, re-decided at most once a second. Optimisers call
+// adapt_threads() after each step (outside any parallel region). oneDNN's reductions may depend
+// on the thread count, so only a pinned count gives bitwise-repeatable runs.
+void adapt_threads();
+bool threads_adaptive();
+// The decision: threads for `cpus` CPUs when `others` CPUs' worth of time went to other
+// processes (rounded; at least 1, at most cpus).
+int threads_for_load(int cpus, double others);
+
 // TF32 tensor-core math for float32 GEMMs (cuBLAS) and convolutions (cuDNN) on GPUs that have
 // it (sm_80 and newer): about 10 mantissa bits instead of 23 in the products. Default off, so
 // CUDA results follow the CPU's to float32 rounding. No effect on the CPU.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/backend.h"
 #include "engine/kernels.h"
 
 namespace sr {
@@ -64,6 +65,7 @@ void SGD::step() {
     for (Tensor& p : ps) p.bump_version();
   }
   ++steps_;
+  adapt_threads();
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& o)
@@ -114,6 +116,7 @@ void Adam::step() {
     s = e;
   }
   ++steps_;
+  adapt_threads();
 }
 
 MultiStepLR::MultiStepLR(float base_lr, std::vector<int64_t> milestones, float gamma)

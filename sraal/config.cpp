@@ -52,9 +52,10 @@ ExperimentConfig preset_config(const std::string& name) {
   // The CPU presets: small pool and test subset, ResNet-18 at width 1/4 for few epochs, a
   // narrow VAE trained for a few hundred adversarial iterations.
   // Target training chosen on a validation split (`sraal train --val-size 5000 --subset 450`
-  // and 1200, docs/RESULTS.md), never on the test split.
+  // and 1200, docs/RESULTS.md), never on the test split: 20 epochs reach 73.3% and 82.1%
+  // validation accuracy (25: 74.7% and 83.5%) in 80% of the time.
   c.target.width = 0.25f;
-  c.target.epochs = 25;
+  c.target.epochs = 20;
   c.target.batch = 32;
   c.target.lr = 0.05f;
   c.adversarial.iterations = 150;
@@ -69,17 +70,22 @@ ExperimentConfig preset_config(const std::string& name) {
   c.kcenter.batch = 64;
   c.kcenter.z_dim = 16;
   c.kcenter.base_width = 16;
+  // Sized on the slower CPU of the project's machines (AMD EPYC Zen 2, AVX2, 2 cores): quick
+  // under 10 minutes, cpu under an hour (docs/RESULTS.md). Each cycle keeps the settings chosen
+  // on the validation split; the curve is measured at 10, 20, 30 and 40% instead of the
+  // protocol's 5% steps (--fractions 0.1,0.05,0.4 restores them, at about 1.75x the time).
+  c.step_fraction = 0.10;
   if (name == "quick") {
     c.methods = {"sraal", "random"};
     c.trials = 1;
     c.pool_size = 3000;
     c.test_size = 2000;
+    c.adversarial.iterations = 100;
   } else {
     c.methods = {"sraal", "vaal", "random"};
     c.trials = 3;
     c.pool_size = 3000;
     c.test_size = 2000;
-    c.adversarial.iterations = 200;
   }
   return c;
 }
@@ -168,6 +174,11 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
   diff(c.test_size != 0, fmt::format("test metric on a seeded subset of {} test items (paper: the "
                                      "whole test split)",
                                      c.test_size));
+  diff(c.step_fraction != p.step_fraction || c.initial_fraction != p.initial_fraction ||
+           c.final_fraction != p.final_fraction,
+       fmt::format("labeled fractions {:g}% to {:g}% in steps of {:g}% (paper: 10% to 40% in steps "
+                   "of 5%)",
+                   100 * c.initial_fraction, 100 * c.final_fraction, 100 * c.step_fraction));
   diff(c.trials != p.trials,
        fmt::format("{} trial(s) (paper: several; the paper preset runs {})", c.trials, p.trials));
   diff(c.target.width != p.target.width,

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "engine/atomic_file.h"
+#include "engine/backend.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/dir_lock.h"
 #include "layers/model_zoo.h"
@@ -269,6 +270,7 @@ class Runner {
     m["seed"] = cfg_.seed;
     m["device"] = cfg_.device;
     m["threads"] = get_num_threads();
+    m["threads_adaptive"] = threads_adaptive();  // the count followed the load (not pinned)
     m["dataset"] = {{"name", train_->info().name},
                     {"train_items", dataset_.train_items},
                     {"test_items", dataset_.test_items},

@@ -10,7 +10,8 @@
 // Inside a trial every method starts from the same initial pool (random or k-center, computed
 // once). Every random stream derives from (seed, trial, method, cycle), so a run killed at any
 // moment and resumed reproduces the uninterrupted run's results and selections exactly (on the
-// same machine and thread count).
+// same machine with a pinned thread count: `--threads N` or --deterministic; by default the
+// count follows the machine's load, engine/backend.h).
 #pragma once
 
 #include <string>

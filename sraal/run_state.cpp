@@ -65,7 +65,8 @@ RunState RunState::from_json(const json& j) {
     auto key = std::make_pair(t.at("trial").get<int64_t>(), t.at("method").get<std::string>());
     SR_CHECK_VALUE(!s.tracks.count(key), "tracks: trial {} of {} appears twice", key.first,
                    key.second);
-    s.tracks[key] = {t.at("next_cycle").get<int64_t>(), t.at("labeled").get<std::vector<int64_t>>()};
+    s.tracks[key] = {t.at("next_cycle").get<int64_t>(),
+                     t.at("labeled").get<std::vector<int64_t>>()};
   }
   for (const auto& r : j.at("rows")) s.rows.push_back(row_from_json(r));
   return s;
@@ -142,8 +143,8 @@ void validate_state(const RunState& s, const StateExpectations& e) {
                    "rows: trial {} of {} has a row for cycle {} but has finished {} cycle(s)",
                    r.trial, r.method, r.cycle, it->second.next_cycle);
     bool first = row_cycles[std::make_pair(r.trial, r.method)].insert(r.cycle).second;
-    SR_CHECK_VALUE(first,
-                   "rows: trial {} of {} has two rows for cycle {}", r.trial, r.method, r.cycle);
+    SR_CHECK_VALUE(first, "rows: trial {} of {} has two rows for cycle {}", r.trial, r.method,
+                   r.cycle);
     SR_CHECK_VALUE(r.labeled == e.sizes[size_t(r.cycle)],
                    "rows: trial {} of {} cycle {} reports {} labeled items, the cycle has {}",
                    r.trial, r.method, r.cycle, r.labeled, e.sizes[size_t(r.cycle)]);

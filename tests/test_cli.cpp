@@ -84,6 +84,17 @@ TEST_F(Cli, BadInputFailsWithOneClearMessage) {
   // Checked before training, not after it.
   expect_error(run("train --dataset synthetic --epochs 100000 --out " + path("no/dir/m.st")),
                "directory " + path("no/dir") + " does not exist");
+  // A diverged model stops training with one clear line (not NaN weights saved as a result).
+  expect_error(run("train --dataset synthetic --width 0.0625 --epochs 3 --subset 64 --lr 1e30 "
+                   "--out " +
+                   path("diverged.st")),
+               "the model diverged");
+  EXPECT_FALSE(fs::exists(path("diverged.st")));
+  expect_error(run("train --dataset synthetic --epochs 0"),
+               "--epochs: must be an integer from 1 to 100000, got '0'");
+  expect_error(run("train --dataset synthetic --seed -1"), "--seed: must be an integer from 0");
+  expect_error(run("--threads 100000 train --dataset synthetic"),
+               "--threads: must be an integer from 0 to");
   for (const char* w : {"inf", "nan", "0", "-1"})
     expect_error(run(std::string("train --dataset synthetic --width ") + w), "--width must be");
   std::string in = path("x.npy");

@@ -1,10 +1,16 @@
 // Optimisers and schedules on hand-computed cases (PyTorch trajectories are in
 // test_torch_parity.cpp).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cmath>
 
 #include "engine/backend.h"
+#include "engine/cpu/cpu_backend.h"
 #include "engine/optim.h"
 
 namespace sr {
@@ -88,6 +94,59 @@ TEST(Devices, CudaRequestFailsClearlyWithoutAGpu) {
     EXPECT_NE(std::string(e.what()).find("not available"), std::string::npos);
   }
   EXPECT_THROW(Tensor::zeros({2}).to(Device::cuda), DeviceError);
+}
+
+}  // namespace
+}  // namespace sr
+
+namespace sr {
+namespace {
+
+// The governor's decision: the CPUs other processes leave free, rounded, at least one.
+TEST(ThreadGovernor, ThreadsForLoad) {
+  EXPECT_EQ(threads_for_load(2, 0.0), 2);
+  EXPECT_EQ(threads_for_load(2, 0.3), 2);
+  EXPECT_EQ(threads_for_load(2, 0.7), 1);  // a neighbour squeezed to 2/3 of a core by us
+  EXPECT_EQ(threads_for_load(2, 1.0), 1);
+  EXPECT_EQ(threads_for_load(2, 5.0), 1);
+  EXPECT_EQ(threads_for_load(16, 3.2), 13);
+  EXPECT_EQ(threads_for_load(4, -0.2), 4);  // measurement noise
+  EXPECT_EQ(threads_for_load(4, std::nan("")), 4);
+  EXPECT_EQ(threads_for_load(1, 0.9), 1);
+}
+
+// A busy neighbour process lowers the count at the next look (a second later); a pinned count
+// never moves.
+TEST(ThreadGovernor, BusyNeighbourLowersTheCountUnlessPinned) {
+  const int cpus = get_num_cpus();
+  if (cpus < 2) GTEST_SKIP() << "one CPU: nothing to lower";
+  auto burn = [](double seconds) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+      volatile uint64_t x = 0;
+      while (std::chrono::steady_clock::now() < end) ++x;
+      ::_exit(0);
+    }
+    return child;
+  };
+  unpin_threads();
+  adapt_threads();  // first look: primes the counters
+  pid_t child = burn(1.3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1150));
+  adapt_threads();
+  int under_load = get_num_threads();
+  ::waitpid(child, nullptr, 0);
+  EXPECT_LT(under_load, cpus);
+
+  set_num_threads(cpus);  // pinned again, as every other test runs
+  adapt_threads();
+  child = burn(1.3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1150));
+  adapt_threads();
+  ::waitpid(child, nullptr, 0);
+  EXPECT_EQ(get_num_threads(), cpus);
+  EXPECT_FALSE(threads_adaptive());
 }
 
 }  // namespace

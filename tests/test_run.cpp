@@ -70,8 +70,11 @@ class Run : public ::testing::Test {
   fs::path dir_;
 };
 
+// --deterministic pins the thread count (engine/backend.h): killed-and-resumed runs must match
+// the uninterrupted one bitwise even while ctest runs other tests beside them.
 const std::string kBase =
-    "run --dataset synthetic --pool-size 300 --test-size 100 --epochs 1 --iterations 4 "
+    "--deterministic run --dataset synthetic --pool-size 300 --test-size 100 --epochs 1 "
+    "--iterations 4 "
     "--fractions 0.1,0.1,0.3 --seed 3";
 const std::string kTiny = kBase + " --methods sraal,random";
 
@@ -131,7 +134,7 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
                          {"--pool-size 5000", "--pool-size 5000 exceeds the 2048 training items"},
                          {"--test-size 600", "--test-size 600 exceeds the 512 test items"},
                          {"--fractions 0.1,1e-9,0.4", "cycles (at most 1000)"},
-                         {"--width inf", "--width: must be a number above 0"},
+                         {"--width inf", "--width: must be a finite number above 0"},
                          {"--epochs 1000001", "--epochs: must be an integer from 1 to 100000"},
                          {"--seed -1", "--seed: must be an integer from 0 to"}}) {
     fs::path o = dir_ / "bad";

@@ -5,9 +5,12 @@
 
 namespace sr {
 
-// Sets the threads of our kernels and oneDNN (OpenMP) and of OpenBLAS.
+// Pins the threads of our kernels and oneDNN (OpenMP) and of OpenBLAS to n (ends adaptive mode,
+// engine/backend.h: adapt_threads). Implemented with the governor in thread_governor.cpp.
 void set_num_threads(int n);
 int get_num_threads();
+// Back to adaptive mode (the default) after set_num_threads.
+void unpin_threads();
 // The CPUs this process may run on (its affinity mask; at least 1).
 int get_num_cpus();
 void set_blas_threads(int n);

@@ -1,11 +1,8 @@
 // oneDNN engine, stream, descriptors and reorders (see onednn_util.h), and the CPU backend's
-// thread and version queries.
+// version queries.
 #include "engine/cpu/onednn_util.h"
 
 #include <omp.h>
-#include <sched.h>
-
-#include <algorithm>
 
 #include "engine/cpu/cpu_backend.h"
 
@@ -83,23 +80,6 @@ void from_layout(const dnnl::memory& src, const dnnl::memory& dst) {
 }
 
 }  // namespace onednn
-
-void set_num_threads(int n) {
-  if (n <= 0) return;
-  omp_set_num_threads(n);
-  set_blas_threads(n);
-}
-
-int get_num_threads() {
-  return omp_get_max_threads();
-}
-
-int get_num_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1, omp_get_num_procs());
-}
 
 std::string onednn_version() {
   const dnnl_version_t* v = dnnl_version();

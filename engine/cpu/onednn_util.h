@@ -3,6 +3,7 @@
 // (creating a primitive JIT-compiles code, far too slow to repeat every step).
 #pragma once
 
+#include <omp.h>
 #include <dnnl.hpp>
 
 #include <functional>
@@ -43,11 +44,15 @@ dnnl::memory to_layout(const dnnl::memory& user, const dnnl::memory::desc& want)
 // Copies `src` into `dst` (reordering) when they are different memories.
 void from_layout(const dnnl::memory& src, const dnnl::memory& dst);
 
-// A per-kernel cache of primitive bundles, keyed by a string describing the geometry.
+// A per-kernel cache of primitive bundles, keyed by a string describing the geometry and by the
+// thread count: oneDNN fixes a primitive's thread split (and scratchpad) when it is created, so
+// a primitive made for 2 threads would keep running 2 after the governor chose 1.
 template <class T>
 class PrimitiveCache {
  public:
-  std::shared_ptr<T> get(const std::string& key, const std::function<std::shared_ptr<T>()>& make) {
+  std::shared_ptr<T> get(const std::string& geometry,
+                         const std::function<std::shared_ptr<T>()>& make) {
+    std::string key = std::to_string(omp_get_max_threads()) + "t|" + geometry;
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it != cache_.end()) return it->second;
