@@ -43,8 +43,7 @@ void apply_threads(int n) {
 }
 
 double wall_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // CPU-seconds the whole machine has been busy (user, nice, system, irq, softirq), or -1.
