@@ -34,6 +34,7 @@ Runner add_info(CLI::App& app) {
     std::printf("oneDNN:        %s, dispatching to %s\n", onednn_version().c_str(),
                 onednn_isa().c_str());
     std::printf("BLAS:          %s\n", blas_version().c_str());
+    std::printf("cpu conv:      %s\n", cpu_conv_summary().c_str());
     std::printf("CUDA backend:  %s\n", c.compiled_in ? "compiled in" : "not compiled in");
     if (c.compiled_in) {
       std::printf("CUDA runtime:  %s (driver %s)\n", c.runtime_version.c_str(),

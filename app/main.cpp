@@ -26,6 +26,16 @@ int main(int argc, char** argv) {
   app.add_flag("--tf32", tf32, "CUDA: allow TF32 tensor-core math in GEMMs and convolutions");
   app.add_flag("--cudnn-benchmark", cudnn_benchmark,
                "CUDA: time cuDNN's convolution algorithms once per shape and keep the fastest");
+  std::string cpu_conv = "auto";
+  const std::map<std::string, sr::CpuConvAlgorithm> cpu_conv_names{
+      {"auto", sr::CpuConvAlgorithm::automatic},
+      {"onednn", sr::CpuConvAlgorithm::onednn},
+      {"gemm", sr::CpuConvAlgorithm::gemm}};
+  app.add_option("--cpu-conv", cpu_conv,
+                 "CPU convolutions: auto (oneDNN's direct kernels, im2col + sgemm where that "
+                 "measured faster), onednn, or gemm (im2col + sgemm wherever it applies)")
+      ->check(CLI::IsMember({"auto", "onednn", "gemm"}))
+      ->capture_default_str();
 
   std::map<CLI::App*, sr::app::Runner> runners;
   auto add = [&](const char* name, const char* help, sr::app::Runner (*make)(CLI::App&)) {
@@ -53,6 +63,7 @@ int main(int argc, char** argv) {
     sr::set_deterministic(deterministic);
     sr::set_allow_tf32(tf32);
     sr::set_cudnn_benchmark(cudnn_benchmark);
+    sr::set_cpu_conv_algorithm(cpu_conv_names.at(cpu_conv));
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
   } catch (const sr::Error& e) {

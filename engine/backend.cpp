@@ -13,6 +13,7 @@ SyncFn g_cuda_sync = nullptr;
 std::atomic<bool> g_deterministic{false};
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<bool> g_cudnn_benchmark{false};
+std::atomic<CpuConvAlgorithm> g_cpu_conv{CpuConvAlgorithm::automatic};
 }  // namespace
 
 void set_cuda_info_fn(CudaInfoFn fn) {
@@ -66,6 +67,22 @@ void set_cudnn_benchmark(bool on) {
 }
 bool cudnn_benchmark() {
   return g_cudnn_benchmark.load();
+}
+void set_cpu_conv_algorithm(CpuConvAlgorithm a) {
+  g_cpu_conv.store(a);
+}
+CpuConvAlgorithm cpu_conv_algorithm() {
+  return g_cpu_conv.load();
+}
+const char* cpu_conv_algorithm_name(CpuConvAlgorithm a) {
+  switch (a) {
+    case CpuConvAlgorithm::onednn:
+      return "onednn";
+    case CpuConvAlgorithm::gemm:
+      return "gemm";
+    default:
+      return "auto";
+  }
 }
 
 }  // namespace sr

@@ -271,6 +271,7 @@ class Runner {
     m["device"] = cfg_.device;
     m["threads"] = get_num_threads();
     m["threads_adaptive"] = threads_adaptive();  // the count followed the load (not pinned)
+    m["cpu_conv"] = cpu_conv_algorithm_name(cpu_conv_algorithm());
     m["dataset"] = {{"name", train_->info().name},
                     {"train_items", dataset_.train_items},
                     {"test_items", dataset_.test_items},

@@ -42,6 +42,15 @@ TEST_F(Cli, VersionAndInfo) {
   EXPECT_NE(i.output.find("CUDA backend"), std::string::npos) << i.output;
   // The CUDA settings are accepted everywhere and change nothing on the CPU.
   EXPECT_EQ(run("--deterministic --tf32 --cudnn-benchmark info").code, 0);
+  // The CPU convolution choice: shown by info, and an unknown one refused by name.
+  EXPECT_NE(i.output.find("cpu conv:      auto"), std::string::npos) << i.output;
+  Result g = run("--cpu-conv gemm info");
+  EXPECT_EQ(g.code, 0);
+  EXPECT_NE(g.output.find("cpu conv:      gemm"), std::string::npos) << g.output;
+  Result bad = run("--cpu-conv winograd info");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("--cpu-conv: winograd not in {auto,onednn,gemm}"), std::string::npos)
+      << bad.output;
 }
 
 TEST_F(Cli, TrainThenPredict) {

@@ -3,13 +3,16 @@
 // channel counts below, at and above oneDNN's vector blocks (8 on AVX2, 16 on AVX-512), and
 // transposed convolutions. oneDNN picks a different implementation per geometry and per ISA;
 // ctest runs this suite once per ISA the machine can emulate (ONEDNN_MAX_CPU_ISA, see
-// tests/CMakeLists.txt). Two threads, so that kernels whose per-thread buffers overlap show it in
-// the results. Tolerance: |got - ref| <= 1e-4 + 1e-4 * |ref| (float32 sums of at most 9 * 33 * 50
-// products of values in [-1, 1]).
+// tests/CMakeLists.txt). The GEMM form (im2col + sgemm) runs the channels-last grids too, with
+// its default im2col chunk and with chunks of a few rows (one image per chunk). Two threads, so
+// that kernels whose per-thread buffers overlap show it in the results. Tolerance: |got - ref| <=
+// 1e-4 + 1e-4 * |ref| (float32 sums of at most 9 * 33 * 50 products of values in [-1, 1]).
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "engine/backend.h"
+#include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/kernels.h"
 #include "tests/gradcheck.h"
@@ -130,6 +133,10 @@ void check_geometry(const Geometry& g, uint64_t seed) {
   std::vector<float> bv = b.to_vector();
   const size_t plane = size_t(y_out.size(2) * y_out.size(3));
   for (size_t i = 0; i < y_ref.size(); ++i) y_ref[i] += bv[(i / plane) % bv.size()];
+  if (cpu_conv_algorithm() == CpuConvAlgorithm::gemm && g.fmt == MemoryFormat::channels_last) {
+    cpu_conv::GemmGeometry gg;  // otherwise the slot would quietly run oneDNN instead
+    ASSERT_TRUE(cpu_conv::gemm_geometry(x, w, y_out, p, gg));
+  }
   kernels::conv_forward(Device::cpu, x, w, b, p, y_out);
   EXPECT_TRUE(close(y_ref, y_out, kind + "forward"));
   kernels::conv_backward_data(Device::cpu, gy, w, p, gx_out);
@@ -153,19 +160,37 @@ void check(const Geometry& g, uint64_t seed) {
   }
 }
 
+// oneDNN's kernels (ConvGeometries, run once per ISA by ctest) and the GEMM form
+// (ConvGeometriesGemm: im2col + sgemm, engine/cpu/conv_gemm.cpp, channels-last only) on the same
+// grids; the automatic choice picks one of the two per geometry.
 class ConvGeometries : public ::testing::Test {
  protected:
   void SetUp() override {
     threads_ = get_num_threads();
+    algo_ = cpu_conv_algorithm();
     set_num_threads(2);
+    set_cpu_conv_algorithm(algorithm());
   }
-  void TearDown() override { set_num_threads(threads_); }
+  void TearDown() override {
+    set_num_threads(threads_);
+    set_cpu_conv_algorithm(algo_);
+    cpu_conv::set_gemm_chunk_floats(0);  // the default chunk, also after a failed test
+  }
+  virtual CpuConvAlgorithm algorithm() const { return CpuConvAlgorithm::onednn; }
   int threads_ = 1;
+  CpuConvAlgorithm algo_ = CpuConvAlgorithm::automatic;
 };
 
-TEST_F(ConvGeometries, OneByOneAndThreeByThree) {
+class ConvGeometriesGemm : public ConvGeometries {
+ protected:
+  CpuConvAlgorithm algorithm() const override { return CpuConvAlgorithm::gemm; }
+};
+
+const std::vector<MemoryFormat> kBothFormats{MemoryFormat::channels_last, MemoryFormat::contiguous};
+
+void one_by_one_and_three_by_three(const std::vector<MemoryFormat>& formats) {
   uint64_t seed = 100;
-  for (MemoryFormat fmt : {MemoryFormat::channels_last, MemoryFormat::contiguous})
+  for (MemoryFormat fmt : formats)
     for (int64_t k : {1, 3})
       for (int64_t stride : {1, 2})
         for (int64_t hw : {6, 7})
@@ -181,7 +206,7 @@ TEST_F(ConvGeometries, OneByOneAndThreeByThree) {
 // convolutions at small widths.
 // Without the work-around, under AVX2 or AVX-512 on two threads, the kernels' overlapping
 // per-thread copies give wrong weight gradients on most of these.
-TEST_F(ConvGeometries, StridedOneByOneFewChannels) {
+void strided_one_by_one_few_channels() {
   uint64_t seed = 3000;
   for (bool transposed : {false, true})
     for (int64_t n : {1, 2, 3})
@@ -194,9 +219,9 @@ TEST_F(ConvGeometries, StridedOneByOneFewChannels) {
 }
 
 // ResNet-18's stem (7x7 stride 2) and dilated 3x3 as in DRN, at small channel counts.
-TEST_F(ConvGeometries, LargeKernelsAndDilation) {
+void large_kernels_and_dilation(const std::vector<MemoryFormat>& formats) {
   uint64_t seed = 5000;
-  for (MemoryFormat fmt : {MemoryFormat::channels_last, MemoryFormat::contiguous})
+  for (MemoryFormat fmt : formats)
     for (int64_t ic : {1, 3, 8})
       for (int64_t oc : {4, 8, 16}) {
         check({2, ic, oc, 12, 10, 7, 2, 3, 1, false, fmt}, seed);
@@ -207,9 +232,9 @@ TEST_F(ConvGeometries, LargeKernelsAndDilation) {
 }
 
 // Transposed convolutions as in the VAE decoder (4x4 stride 2 pad 1) and 1x1/3x3 strided ones.
-TEST_F(ConvGeometries, Transposed) {
+void transposed(const std::vector<MemoryFormat>& formats) {
   uint64_t seed = 9000;
-  for (MemoryFormat fmt : {MemoryFormat::channels_last, MemoryFormat::contiguous})
+  for (MemoryFormat fmt : formats)
     for (int64_t ic : {1, 3, 8, 9})
       for (int64_t oc : {2, 4, 8, 16}) {
         check({2, ic, oc, 8, 8, 4, 2, 1, 1, true, fmt}, seed);
@@ -217,6 +242,38 @@ TEST_F(ConvGeometries, Transposed) {
         check({2, ic, oc, 7, 7, 3, 2, 1, 1, true, fmt}, seed + 8);
         seed += 12;
       }
+}
+
+TEST_F(ConvGeometries, OneByOneAndThreeByThree) {
+  one_by_one_and_three_by_three(kBothFormats);
+}
+TEST_F(ConvGeometries, StridedOneByOneFewChannels) {
+  strided_one_by_one_few_channels();
+}
+TEST_F(ConvGeometries, LargeKernelsAndDilation) {
+  large_kernels_and_dilation(kBothFormats);
+}
+TEST_F(ConvGeometries, Transposed) {
+  transposed(kBothFormats);
+}
+
+TEST_F(ConvGeometriesGemm, OneByOneAndThreeByThree) {
+  one_by_one_and_three_by_three({MemoryFormat::channels_last});
+}
+TEST_F(ConvGeometriesGemm, StridedOneByOneFewChannels) {
+  strided_one_by_one_few_channels();
+}
+TEST_F(ConvGeometriesGemm, LargeKernelsAndDilation) {
+  large_kernels_and_dilation({MemoryFormat::channels_last});
+}
+TEST_F(ConvGeometriesGemm, Transposed) {
+  transposed({MemoryFormat::channels_last});
+}
+TEST_F(ConvGeometriesGemm, ChunksOfAFewRows) {
+  cpu_conv::set_gemm_chunk_floats(100);  // 3x3 and 4x4 rows of up to 17 * 16 floats: 1-4 per chunk
+  one_by_one_and_three_by_three({MemoryFormat::channels_last});
+  large_kernels_and_dilation({MemoryFormat::channels_last});
+  transposed({MemoryFormat::channels_last});
 }
 
 }  // namespace

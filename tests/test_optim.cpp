@@ -125,7 +125,7 @@ TEST(ThreadGovernor, BusyNeighbourLowersTheCountUnlessPinned) {
     if (child == 0) {
       auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
       volatile uint64_t x = 0;
-      while (std::chrono::steady_clock::now() < end) ++x;
+      while (std::chrono::steady_clock::now() < end) x = x + 1;
       ::_exit(0);
     }
     return child;

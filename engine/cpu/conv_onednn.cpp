@@ -10,10 +10,10 @@
 // skip_faulty_bwd_weights): its 1x1 backward-weights kernels corrupt memory when they reduce a
 // strided 1x1 convolution with few input channels to unit stride.
 
+#include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/onednn_util.h"
-#include "engine/kernels.h"
 
-namespace sr {
+namespace sr::cpu_conv {
 namespace {
 
 using dnnl::memory;
@@ -179,8 +179,10 @@ void make_bwd_weights(ConvPrims& c) {
   }
 }
 
-void conv_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
-                      Tensor& y) {
+}  // namespace
+
+void onednn_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                    Tensor& y) {
   auto c = prims_for(x, w, b.defined(), y, p);
   memory wm = onednn::to_layout(memory(c->user_w, onednn::engine(), w.raw_data()),
                                 c->fwd_pd->weights_desc());
@@ -191,7 +193,7 @@ void conv_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& b, const C
   onednn::run(*c->fwd, args);
 }
 
-void conv_backward_data_cpu(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx) {
+void onednn_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx) {
   // The geometry key uses gx/gy in place of x/y: same shapes and layouts by contract.
   auto c = prims_for(gx, w, false, gy, p);
   make_bwd_data(*c);
@@ -202,8 +204,8 @@ void conv_backward_data_cpu(const Tensor& gy, const Tensor& w, const ConvParams&
                              {DNNL_ARG_DIFF_SRC, onednn::memory_of(gx, c->src)}});
 }
 
-void conv_backward_weights_cpu(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
-                               Tensor& gb) {
+void onednn_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                             Tensor& gb) {
   auto c = prims_for(x, gw, gb.defined(), gy, p);
   make_bwd_weights(*c);
   memory user_gw(c->bwd_w_user, onednn::engine(), gw.raw_data());
@@ -224,10 +226,4 @@ void conv_backward_weights_cpu(const Tensor& x, const Tensor& gy, const ConvPara
                  {DNNL_ARG_DST, memory(c->bias_sum_md, onednn::engine(), gb.raw_data())}});
 }
 
-}  // namespace
-
-SR_REGISTER_KERNEL(conv_forward, cpu, conv_forward_cpu);
-SR_REGISTER_KERNEL(conv_backward_data, cpu, conv_backward_data_cpu);
-SR_REGISTER_KERNEL(conv_backward_weights, cpu, conv_backward_weights_cpu);
-
-}  // namespace sr
+}  // namespace sr::cpu_conv

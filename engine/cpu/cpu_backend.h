@@ -18,6 +18,8 @@ std::string blas_version();    // OpenBLAS build configuration
 std::string onednn_version();  // "2.6.3 (cpu runtime: OpenMP)"
 // The instruction set oneDNN dispatches to on this CPU (after ONEDNN_MAX_CPU_ISA), e.g. "avx2".
 std::string onednn_isa();
+// The CPU convolution choice in effect (engine/backend.h: set_cpu_conv_algorithm), in words.
+std::string cpu_conv_summary();
 // The vector code our own kernels were compiled with, e.g. "AVX-512 (-march=native)".
 std::string kernels_isa();
 

@@ -1,0 +1,179 @@
+// Kernel study: the CPU convolution's two implementations on the engine's layer shapes.
+//
+//   v1 oneDNN   the direct kernels oneDNN dispatches to on this CPU (conv_onednn.cpp)
+//   v2 gemm     im2col + OpenBLAS sgemm, NHWC (conv_gemm.cpp)
+//   auto        what the engine runs by default (conv_cpu.cpp's rule picks v1 or v2)
+// For each layer and direction (forward, backward-data, backward-weights; a transposed
+// convolution's forward is a convolution's backward-data and so on), median ms and GFLOP/s
+// (2 per multiply-add of the direct convolution) against the sgemm rate measured in the same
+// run; the versions alternate run by run. Check: v2 and auto against v1, max |diff| / max |v1| (float32; both sum the same products
+// in different orders).
+//
+//   bench_kernel_conv [--only vae|resnet] [--repeats R]
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bench/kernels/study.h"
+#include "engine/backend.h"
+#include "engine/cpu/conv_cpu.h"
+#include "engine/ops.h"
+
+namespace sr::study {
+namespace {
+
+struct Layer {
+  std::string name;
+  int64_t n, in_c, out_c, h, w, k, stride, pad;
+  bool transposed;
+};
+
+// The VAAL VAE (batch 64, 3x32x32: encoder 4x4/2 convolutions, decoder 4x4/2 transposed) and
+// ResNet-18's CIFAR-form 3x3 convolutions and 1x1 stride-2 downsamples (batch 128, 32x32; width
+// 1 and 1/4).
+std::vector<Layer> layers(const std::string& only) {
+  std::vector<Layer> v;
+  if (only != "resnet") {
+    v.push_back({"vae enc1 3>128 32>16", 64, 3, 128, 32, 32, 4, 2, 1, false});
+    v.push_back({"vae enc2 128>256 16>8", 64, 128, 256, 16, 16, 4, 2, 1, false});
+    v.push_back({"vae enc3 256>512 8>4", 64, 256, 512, 8, 8, 4, 2, 1, false});
+    v.push_back({"vae enc4 512>1024 4>2", 64, 512, 1024, 4, 4, 4, 2, 1, false});
+    v.push_back({"vae dec1 T1024>512 4>8", 64, 1024, 512, 4, 4, 4, 2, 1, true});
+    v.push_back({"vae dec2 T512>256 8>16", 64, 512, 256, 8, 8, 4, 2, 1, true});
+    v.push_back({"vae dec3 T256>128 16>32", 64, 256, 128, 16, 16, 4, 2, 1, true});
+  }
+  if (only != "vae") {
+    for (int64_t div : {1, 4}) {
+      const std::string wname = div == 1 ? "r18 " : "r18/4 ";
+      int64_t c = 64 / div, hw = 32;
+      for (int stage = 0; stage < 4; ++stage) {
+        v.push_back({wname + fmt::format("{}>{} {}", c, c, hw), 128, c, c, hw, hw, 3, 1, 1, false});
+        if (stage < 3) {
+          v.push_back({wname + fmt::format("{}>{} {}/2", c, 2 * c, hw), 128, c, 2 * c, hw, hw, 3,
+                       2, 1, false});
+          v.push_back({wname + fmt::format("1x1 {}>{} {}/2", c, 2 * c, hw), 128, c, 2 * c, hw, hw,
+                       1, 2, 0, false});
+        }
+        c *= 2, hw /= 2;
+      }
+    }
+  }
+  return v;
+}
+
+double max_rel_diff(const Tensor& a, const Tensor& ref) {
+  std::vector<float> x = a.to_vector(), r = ref.to_vector();
+  double d = 0, m = 0;
+  for (size_t i = 0; i < r.size(); ++i)
+    d = std::max(d, double(std::fabs(x[i] - r[i]))), m = std::max(m, double(std::fabs(r[i])));
+  return m > 0 ? d / m : d;
+}
+
+void study_layer(const Layer& L, const Ceilings& c, int repeats) {
+  ConvParams p;
+  p.stride[0] = p.stride[1] = L.stride;
+  p.padding[0] = p.padding[1] = L.pad;
+  p.transposed = L.transposed;
+  const int64_t oh = L.transposed ? (L.h - 1) * L.stride - 2 * L.pad + L.k
+                                  : (L.h + 2 * L.pad - L.k) / L.stride + 1;
+  const int64_t ow = L.transposed ? (L.w - 1) * L.stride - 2 * L.pad + L.k
+                                  : (L.w + 2 * L.pad - L.k) / L.stride + 1;
+  const MemoryFormat cl = MemoryFormat::channels_last;
+  Generator gen(7);
+  Tensor x = randn({L.n, L.in_c, L.h, L.w}, gen).contiguous(cl);
+  Tensor gy = randn({L.n, L.out_c, oh, ow}, gen).contiguous(cl);
+  Shape ws = L.transposed ? Shape{L.in_c, L.out_c, L.k, L.k} : Shape{L.out_c, L.in_c, L.k, L.k};
+  Tensor w = randn(ws, gen);
+  Tensor b;
+  // Multiply-adds: every (input pixel, tap) pair of a transposed conv, (output pixel, tap) of a
+  // conv.
+  const double pixels = L.transposed ? double(L.n * L.h * L.w) : double(L.n * oh * ow);
+  const double flops = 2.0 * pixels * double(L.in_c * L.out_c * L.k * L.k);
+
+  struct Dir {
+    const char* name;
+    std::function<Tensor()> run;
+  };
+  std::vector<Dir> dirs{
+      {"forward",
+       [&] {
+         Tensor y = Tensor::empty({L.n, L.out_c, oh, ow}, DType::f32, Device::cpu, cl);
+         kernels::conv_forward(Device::cpu, x, w, b, p, y);
+         return y;
+       }},
+      {"backward-data",
+       [&] {
+         Tensor gx = Tensor::empty(x.shape(), DType::f32, Device::cpu, cl);
+         kernels::conv_backward_data(Device::cpu, gy, w, p, gx);
+         return gx;
+       }},
+      {"backward-weights", [&] {
+         Tensor gw = Tensor::empty(ws), gb;
+         kernels::conv_backward_weights(Device::cpu, x, gy, p, gw, gb);
+         return gw;
+       }}};
+  const std::vector<std::pair<CpuConvAlgorithm, const char*>> algos{
+      {CpuConvAlgorithm::onednn, "v1 oneDNN"},
+      {CpuConvAlgorithm::gemm, "v2 gemm"},
+      {CpuConvAlgorithm::automatic, "auto"}};
+  for (const Dir& d : dirs) {
+    print_header(fmt::format("{} {} (n {})", L.name, d.name, L.n));
+    std::vector<Result> results;
+    Tensor ref;
+    for (auto [algo, label] : algos) {  // check, warm-up, and the memory of one run
+      set_cpu_conv_algorithm(algo);
+      Tensor out = d.run();
+      Result r(label);
+      r.check = ref.defined() ? fmt::format("rel err {:.1e}", max_rel_diff(out, ref)) : "oracle";
+      if (!ref.defined()) ref = out;
+      r.flops = flops;
+      time_with_peak([&] { d.run(); }, 0, 1, r.peak_mib);
+      results.push_back(r);
+    }
+    // The versions alternate run by run, so that a slower minute of the machine (a busy host,
+    // clock changes) falls on all of them alike.
+    std::vector<std::vector<double>> ms(algos.size());
+    for (int rep = 0; rep < repeats; ++rep)
+      for (size_t a = 0; a < algos.size(); ++a) {
+        set_cpu_conv_algorithm(algos[a].first);
+        ms[a].push_back(time_runs([&] { d.run(); }, 0, 1).median_ms);
+      }
+    for (size_t a = 0; a < algos.size(); ++a) {
+      std::sort(ms[a].begin(), ms[a].end());
+      Timing& t = results[a].t;
+      t.repeats = repeats;
+      t.min_ms = ms[a].front(), t.max_ms = ms[a].back();
+      t.median_ms = ms[a].size() % 2 ? ms[a][ms[a].size() / 2]
+                                     : 0.5 * (ms[a][ms[a].size() / 2 - 1] + ms[a][ms[a].size() / 2]);
+      print_result(results[a], c);
+    }
+  }
+  set_cpu_conv_algorithm(CpuConvAlgorithm::automatic);
+}
+
+}  // namespace
+}  // namespace sr::study
+
+int main(int argc, char** argv) {
+  using namespace sr;
+  std::string only;
+  int repeats = 5;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--only")
+      only = argv[i + 1];
+    else if (a == "--repeats")
+      repeats = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: bench_kernel_conv [--only vae|resnet] [--repeats R]\n");
+      return 2;
+    }
+  }
+  study::Ceilings c = study::measure_ceilings();
+  study::print_ceilings(c);
+  std::printf("oneDNN ISA: %s\n", onednn_isa().c_str());
+  for (const study::Layer& L : study::layers(only)) study::study_layer(L, c, repeats);
+  return 0;
+}

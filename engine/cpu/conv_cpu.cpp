@@ -1,0 +1,93 @@
+// The CPU convolution slots: oneDNN's direct kernels or the GEMM form (conv_cpu.h), per call.
+//
+// automatic: the GEMM form where the rule below says so (measured, docs/PERFORMANCE.md), oneDNN
+// everywhere else; onednn / gemm force one (gemm falls back to oneDNN where it does not apply).
+#include <algorithm>
+#include <string>
+
+#include "engine/backend.h"
+#include "engine/cpu/conv_cpu.h"
+#include "engine/cpu/cpu_backend.h"
+
+namespace sr::cpu_conv {
+namespace {
+
+enum class Direction { lo_to_hi, hi_to_lo, weights };
+
+// Whether the automatic choice takes the GEMM form for this geometry and direction. The rule is
+// bench/kernels/conv.cpp's study on the Zen 2 CPU (oneDNN at avx2; docs/PERFORMANCE.md): oneDNN's
+// AVX2 direct kernels lose where the hi side's image is small (few pixels to block over) and the
+// channels many, and in backward-weights wherever both channel counts are 64 or more; the GEMM
+// form then runs at 70-93% of sgemm. Where oneDNN dispatches to AVX-512 its kernels run ResNet-18
+// at 98% of sgemm (Zen 4) and the study has not been run, so there the rule keeps oneDNN.
+bool rule_on() {
+  static const bool avx512 = onednn_isa().rfind("avx512", 0) == 0;
+  return !avx512;
+}
+
+bool gemm_wins(const GemmGeometry& g, Direction d) {
+  if (!rule_on()) return false;
+  const int64_t hi_pixels = g.oh * g.ow;
+  const bool strided = g.stride[0] > 1 || g.stride[1] > 1;
+  if (g.kh * g.kw == 1) return false;  // 1x1: im2col is a bare copy, oneDNN's kernels win
+  switch (d) {
+    case Direction::lo_to_hi:
+      return g.oc >= 128 && (hi_pixels <= 16 || (strided && hi_pixels <= 64));
+    case Direction::hi_to_lo: return g.oc >= 256 && (strided || hi_pixels <= 16);
+    case Direction::weights: return std::min(g.ic, g.oc) >= 64;
+  }
+  return false;
+}
+
+bool use_gemm(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
+              Direction d) {
+  const CpuConvAlgorithm algo = cpu_conv_algorithm();
+  if (algo == CpuConvAlgorithm::onednn) return false;
+  GemmGeometry g;
+  if (!gemm_geometry(x, w, y, p, g)) return false;
+  return algo == CpuConvAlgorithm::gemm || gemm_wins(g, d);
+}
+
+void conv_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                      Tensor& y) {
+  if (use_gemm(x, w, y, p, p.transposed ? Direction::hi_to_lo : Direction::lo_to_hi))
+    gemm_forward(x, w, b, p, y);
+  else
+    onednn_forward(x, w, b, p, y);
+}
+
+void conv_backward_data_cpu(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx) {
+  if (use_gemm(gx, w, gy, p, p.transposed ? Direction::lo_to_hi : Direction::hi_to_lo))
+    gemm_backward_data(gy, w, p, gx);
+  else
+    onednn_backward_data(gy, w, p, gx);
+}
+
+void conv_backward_weights_cpu(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                               Tensor& gb) {
+  if (use_gemm(x, gw, gy, p, Direction::weights))
+    gemm_backward_weights(x, gy, p, gw, gb);
+  else
+    onednn_backward_weights(x, gy, p, gw, gb);
+}
+
+}  // namespace
+
+SR_REGISTER_KERNEL(conv_forward, cpu, conv_forward_cpu);
+SR_REGISTER_KERNEL(conv_backward_data, cpu, conv_backward_data_cpu);
+SR_REGISTER_KERNEL(conv_backward_weights, cpu, conv_backward_weights_cpu);
+
+}  // namespace sr::cpu_conv
+
+namespace sr {
+std::string cpu_conv_summary() {
+  switch (cpu_conv_algorithm()) {
+    case CpuConvAlgorithm::onednn: return "onednn (oneDNN's direct kernels only)";
+    case CpuConvAlgorithm::gemm: return "gemm (im2col + sgemm wherever it applies)";
+    default:
+      return cpu_conv::rule_on()
+                 ? "auto (oneDNN's direct kernels; im2col + sgemm for the AVX2 rule's shapes)"
+                 : "auto (oneDNN's direct kernels: the im2col + sgemm rule is off at avx512)";
+  }
+}
+}  // namespace sr

@@ -1,0 +1,48 @@
+// The CPU convolution's two implementations behind one set of slots (conv_cpu.cpp chooses):
+// oneDNN's direct kernels (conv_onednn.cpp) and the GEMM form, im2col + OpenBLAS sgemm
+// (conv_gemm.cpp). Both take the kernels' contract (engine/kernels.h): x, y, gx, gy in NCHW
+// logical shape (the GEMM form needs them dense channels-last), weights in PyTorch's layout
+// (conv (out, in, kh, kw), transposed (in, out, kh, kw)), results overwritten.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/kernels.h"
+
+namespace sr::cpu_conv {
+
+// oneDNN's direct convolution and deconvolution (conv_onednn.cpp).
+void onednn_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                    Tensor& y);
+void onednn_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx);
+void onednn_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                             Tensor& gb);
+
+// A convolution seen as a matrix product: the "lo" side (the convolution's input; a transposed
+// convolution's output) has ic channels of h x w, the "hi" side (the convolution's output; a
+// transposed convolution's input) oc channels of oh x ow, and the weight is (oc, ic, kh, kw)
+// for both kinds. Each hi pixel p = (n, oh, ow) reads one im2col row of kh*kw*ic values
+// (taps outer, channels inner, as NHWC lays them out).
+struct GemmGeometry {
+  int64_t n, ic, h, w, oc, oh, ow, kh, kw;
+  int64_t stride[2], pad[2], dil[2];
+  int64_t rows() const { return n * oh * ow; }  // P: hi pixels
+  int64_t cols() const { return kh * kw * ic; }  // one im2col row
+};
+
+// The geometry of a call (x and y as the slot receives them), or false when the GEMM form does
+// not apply: tensors not dense channels-last, or sizes beyond int (BLAS's index type).
+bool gemm_geometry(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
+                   GemmGeometry& g);
+
+// The im2col matrix is built in chunks of at most this many floats (at least one row, or one
+// image's rows for hi -> lo); 0 restores the default (4M). For tests of the chunk boundaries.
+void set_gemm_chunk_floats(int64_t floats);
+
+void gemm_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                  Tensor& y);
+void gemm_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx);
+void gemm_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                           Tensor& gb);
+
+}  // namespace sr::cpu_conv
