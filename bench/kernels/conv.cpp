@@ -6,8 +6,8 @@
 // For each layer and direction (forward, backward-data, backward-weights; a transposed
 // convolution's forward is a convolution's backward-data and so on), median ms and GFLOP/s
 // (2 per multiply-add of the direct convolution) against the sgemm rate measured in the same
-// run; the versions alternate run by run. Check: v2 and auto against v1, max |diff| / max |v1| (float32; both sum the same products
-// in different orders).
+// run; the versions alternate run by run. Check: v2 and auto against v1, max |diff| / max |v1|
+// (float32; both sum the same products in different orders).
 //
 //   bench_kernel_conv [--only vae|resnet] [--repeats R]
 #include <algorithm>
@@ -51,8 +51,8 @@ std::vector<Layer> layers(const std::string& only) {
       for (int stage = 0; stage < 4; ++stage) {
         v.push_back({wname + fmt::format("{}>{} {}", c, c, hw), 128, c, c, hw, hw, 3, 1, 1, false});
         if (stage < 3) {
-          v.push_back({wname + fmt::format("{}>{} {}/2", c, 2 * c, hw), 128, c, 2 * c, hw, hw, 3,
-                       2, 1, false});
+          v.push_back({wname + fmt::format("{}>{} {}/2", c, 2 * c, hw), 128, c, 2 * c, hw, hw, 3, 2,
+                       1, false});
           v.push_back({wname + fmt::format("1x1 {}>{} {}/2", c, 2 * c, hw), 128, c, 2 * c, hw, hw,
                        1, 2, 0, false});
         }
@@ -145,8 +145,9 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
       Timing& t = results[a].t;
       t.repeats = repeats;
       t.min_ms = ms[a].front(), t.max_ms = ms[a].back();
-      t.median_ms = ms[a].size() % 2 ? ms[a][ms[a].size() / 2]
-                                     : 0.5 * (ms[a][ms[a].size() / 2 - 1] + ms[a][ms[a].size() / 2]);
+      t.median_ms = ms[a].size() % 2
+                        ? ms[a][ms[a].size() / 2]
+                        : 0.5 * (ms[a][ms[a].size() / 2 - 1] + ms[a][ms[a].size() / 2]);
       print_result(results[a], c);
     }
   }

@@ -33,14 +33,15 @@ bool gemm_wins(const GemmGeometry& g, Direction d) {
   switch (d) {
     case Direction::lo_to_hi:
       return g.oc >= 128 && (hi_pixels <= 16 || (strided && hi_pixels <= 64));
-    case Direction::hi_to_lo: return g.oc >= 256 && (strided || hi_pixels <= 16);
-    case Direction::weights: return std::min(g.ic, g.oc) >= 64;
+    case Direction::hi_to_lo:
+      return g.oc >= 256 && (strided || hi_pixels <= 16);
+    case Direction::weights:
+      return std::min(g.ic, g.oc) >= 64;
   }
   return false;
 }
 
-bool use_gemm(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
-              Direction d) {
+bool use_gemm(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p, Direction d) {
   const CpuConvAlgorithm algo = cpu_conv_algorithm();
   if (algo == CpuConvAlgorithm::onednn) return false;
   GemmGeometry g;
@@ -82,8 +83,10 @@ SR_REGISTER_KERNEL(conv_backward_weights, cpu, conv_backward_weights_cpu);
 namespace sr {
 std::string cpu_conv_summary() {
   switch (cpu_conv_algorithm()) {
-    case CpuConvAlgorithm::onednn: return "onednn (oneDNN's direct kernels only)";
-    case CpuConvAlgorithm::gemm: return "gemm (im2col + sgemm wherever it applies)";
+    case CpuConvAlgorithm::onednn:
+      return "onednn (oneDNN's direct kernels only)";
+    case CpuConvAlgorithm::gemm:
+      return "gemm (im2col + sgemm wherever it applies)";
     default:
       return cpu_conv::rule_on()
                  ? "auto (oneDNN's direct kernels; im2col + sgemm for the AVX2 rule's shapes)"

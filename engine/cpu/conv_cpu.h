@@ -26,7 +26,7 @@ void onednn_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams
 struct GemmGeometry {
   int64_t n, ic, h, w, oc, oh, ow, kh, kw;
   int64_t stride[2], pad[2], dil[2];
-  int64_t rows() const { return n * oh * ow; }  // P: hi pixels
+  int64_t rows() const { return n * oh * ow; }   // P: hi pixels
   int64_t cols() const { return kh * kw * ic; }  // one im2col row
 };
 

@@ -133,8 +133,8 @@ void hi_to_lo(const GemmGeometry& g, const float* hi, const float* w, float* lo)
   float* wt = buffer(wt_buf, g.oc * cols);
   to_taps_inner(g, w, wt);
   if (one_to_one(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.rows()), int(cols), int(g.oc),
-                1.f, hi, int(g.oc), wt, int(cols), 0.f, lo, int(cols));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(g.rows()), int(cols), int(g.oc), 1.f,
+                hi, int(g.oc), wt, int(cols), 0.f, lo, int(cols));
     return;
   }
   const int64_t images = std::max<int64_t>(1, g_col_floats.load() / (plane * cols));
@@ -163,9 +163,8 @@ void weight_grad(const GemmGeometry& g, const float* lo, const float* hi, float*
     for (int64_t p0 = 0; p0 < P; p0 += chunk) {
       const int64_t p1 = std::min(P, p0 + chunk);
       im2col(g, lo, p0, p1, col);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.oc), int(cols), int(p1 - p0),
-                  1.f, hi + p0 * g.oc, int(g.oc), col, int(cols), p0 == 0 ? 0.f : 1.f, gwt,
-                  int(cols));
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(g.oc), int(cols), int(p1 - p0), 1.f,
+                  hi + p0 * g.oc, int(g.oc), col, int(cols), p0 == 0 ? 0.f : 1.f, gwt, int(cols));
     }
   }
   from_taps_inner(g, gwt, gw);
@@ -260,8 +259,7 @@ void gemm_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& 
   const Tensor& hi = p.transposed ? x : gy;
   weight_grad(g, lo.data<float>(), hi.data<float>(), gw.data<float>());
   if (gb.defined())
-    bias_grad(gy.data<float>(), gy.size(0) * gy.size(2) * gy.size(3), gy.size(1),
-              gb.data<float>());
+    bias_grad(gy.data<float>(), gy.size(0) * gy.size(2) * gy.size(3), gy.size(1), gb.data<float>());
 }
 
 }  // namespace sr::cpu_conv
