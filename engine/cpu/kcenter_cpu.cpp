@@ -26,7 +26,7 @@
 // compact, the codes (d rounded up to 4 bytes per point). Points padded to blocks of 16.
 #include <omp.h>
 
-#include "engine/cpu/sq_dist_simd.h"  // immintrin.h where AVX-512 is compiled in
+#include "engine/cpu/sq_dist_simd.h"  // immintrin.h where AVX-512 or AVX2 is compiled in
 
 #if defined(__AVX512F__) && defined(__AVX512VNNI__)
 #define SR_KCENTER_AVX512 1
@@ -210,22 +210,57 @@ void load_center(const Workspace& w, int64_t s, CenterCode& cc) {
 
 // ---------------------------------------------------------------- passes
 
-// Portable compact pass over blocks [b0, b1).
+// The 16 code dot products sum_j code[l][j] * r[j] of one block (codes u8, r s8; exact int32
+// sums, so any order gives the same bound).
+void block_dots(const uint8_t* cb, int64_t d4, const CenterCode& cc, int32_t* dot) {
+#if defined(__AVX2__)
+  // Per 4-dim group g: the block's 64 bytes are 16 points x 4 codes; widened to int16, four
+  // points per vector, times the group's 4 r values (repeated), pairs summed by madd.
+  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                    _mm256_setzero_si256()};
+  for (int64_t g = 0; g < d4; ++g) {
+    const int8_t* r = cc.r.data() + g * 4;
+    uint64_t packed = 0;
+    for (int t = 0; t < 4; ++t) packed |= uint64_t(uint16_t(int16_t(r[t]))) << (16 * t);
+    const __m256i rv = _mm256_set1_epi64x(int64_t(packed));
+    const uint8_t* c = cb + g * kB * 4;
+    for (int q = 0; q < 4; ++q) {
+      __m256i v =
+          _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + 16 * q)));
+      acc[q] = _mm256_add_epi32(acc[q], _mm256_madd_epi16(v, rv));
+    }
+  }
+  for (int q = 0; q < 4; ++q) {
+    alignas(32) int32_t pairs[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(pairs), acc[q]);
+    for (int p = 0; p < 4; ++p) dot[4 * q + p] = pairs[2 * p] + pairs[2 * p + 1];
+  }
+#else
+  for (int l = 0; l < kB; ++l) {
+    int32_t acc = 0;
+    for (int64_t g = 0; g < d4; ++g)
+      for (int t = 0; t < 4; ++t)
+        acc += int32_t(cb[(g * kB + l) * 4 + t]) * int32_t(cc.r[size_t(g * 4 + t)]);
+    dot[l] = acc;
+  }
+#endif
+}
+
+// Portable compact pass over blocks [b0, b1) (AVX2 where compiled in: block_dots and
+// sq_dist_fast).
 void pass_compact_portable(const float* x, int64_t d, const Workspace& w, int64_t s,
                            const CenterCode& cc, float keep, float tiny, int64_t b0, int64_t b1,
                            Best& best, int64_t& exact) {
   const float* xs = x + s * d;
+  int32_t dots[kB];
   for (int64_t blk = b0; blk < b1; ++blk) {
     const uint8_t* cb = w.codes + blk * w.d4 * kB * 4;
+    block_dots(cb, w.d4, cc, dots);
     for (int l = 0; l < kB; ++l) {
       int64_t i = blk * kB + l;
       float dm = w.dmin[i];
       if (dm > 0.f) {
-        int32_t acc = 0;
-        for (int64_t g = 0; g < w.d4; ++g)
-          for (int t = 0; t < 4; ++t)
-            acc += int32_t(cb[(g * kB + l) * 4 + t]) * int32_t(cc.r[size_t(g * 4 + t)]);
-        float P = float(acc - 128 * cc.sum_r), a = w.scale[i];
+        float P = float(dots[l] - 128 * cc.sum_r), a = w.scale[i];
         float AB = a * a * w.qq[i] + cc.bb_qq;
         float lb2 = AB - (2.f * cc.b * a) * P - kLb2Slack * AB;
         // Selects written so that NaN (float overflow of huge coordinates) gives 0: no skip.
@@ -236,7 +271,7 @@ void pass_compact_portable(const float* x, int64_t d, const Workspace& w, int64_
         thr = thr > 0.f ? thr : 0.f;
         if (dm > thr) {
           ++exact;
-          float dd = sq_dist_canonical(x + i * d, xs, d);
+          float dd = sq_dist_fast(x + i * d, xs, d);
           if (dd < dm) w.dmin[i] = dm = dd;
         }
       }
@@ -252,7 +287,7 @@ void pass_plain_portable(const float* x, int64_t n, int64_t d, const Workspace& 
     float dm = w.dmin[i];
     if (dm > 0.f) {
       ++exact;
-      float dd = sq_dist_canonical(x + i * d, xs, d);
+      float dd = sq_dist_fast(x + i * d, xs, d);
       if (dd < dm) w.dmin[i] = dm = dd;
     }
     best.offer(dm, i);
