@@ -65,8 +65,9 @@ struct Workspace {
 
 // The code of the current center, unpacked for the pass.
 struct CenterCode {
-  std::vector<int32_t> r4;  // 4 signed code bytes per group of 4 dims
-  std::vector<int8_t> r;    // the same, one per dim (portable path)
+  std::vector<int32_t> r4;   // 4 signed code bytes per group of 4 dims
+  std::vector<int8_t> r;     // the same, one per dim (portable path)
+  std::vector<int64_t> r16;  // the same 4 per group as int16 lanes (AVX2 path)
   int32_t sum_r = 0;
   float b = 0, bb_qq = 0, e = 0;  // scale, b^2 |q_s|^2, error bound
 };
@@ -192,16 +193,20 @@ void load_center(const Workspace& w, int64_t s, CenterCode& cc) {
   int l = int(s % kB);
   cc.r4.assign(size_t(w.d4), 0);
   cc.r.assign(size_t(w.d4 * 4), 0);
+  cc.r16.assign(size_t(w.d4), 0);
   cc.sum_r = 0;
   for (int64_t g = 0; g < w.d4; ++g) {
     uint32_t packed = 0;
+    uint64_t packed16 = 0;
     for (int t = 0; t < 4; ++t) {
       int8_t v = int8_t(int32_t(cb[(g * kB + l) * 4 + t]) - 128);
       cc.r[size_t(g * 4 + t)] = v;
       cc.sum_r += v;
       packed |= uint32_t(uint8_t(v)) << (8 * t);
+      packed16 |= uint64_t(uint16_t(int16_t(v))) << (16 * t);
     }
     cc.r4[size_t(g)] = int32_t(packed);
+    cc.r16[size_t(g)] = int64_t(packed16);
   }
   cc.b = w.scale[s];
   cc.bb_qq = cc.b * cc.b * w.qq[s];
@@ -219,10 +224,7 @@ void block_dots(const uint8_t* cb, int64_t d4, const CenterCode& cc, int32_t* do
   __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                     _mm256_setzero_si256()};
   for (int64_t g = 0; g < d4; ++g) {
-    const int8_t* r = cc.r.data() + g * 4;
-    uint64_t packed = 0;
-    for (int t = 0; t < 4; ++t) packed |= uint64_t(uint16_t(int16_t(r[t]))) << (16 * t);
-    const __m256i rv = _mm256_set1_epi64x(int64_t(packed));
+    const __m256i rv = _mm256_set1_epi64x(cc.r16[size_t(g)]);
     const uint8_t* c = cb + g * kB * 4;
     for (int q = 0; q < 4; ++q) {
       __m256i v =
