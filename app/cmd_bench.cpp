@@ -1,13 +1,15 @@
 // `sraal bench`: times training steps (bench/steps.h) with warm-up and medians, reports
 // achieved GFLOP/s against this machine's measured sgemm rate, as a table or JSON rows.
 // `sraal bench --kernels` times the selection kernels' scale rows instead (bench_kernels.h),
-// `sraal bench --loader` the input pipeline (bench_loader.h).
+// `sraal bench --loader` the input pipeline (bench_loader.h), `sraal bench --selection` the
+// baselines' selection steps on a pool of 50,000 (bench_selection.h).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 #include "app/bench_kernels.h"
 #include "app/bench_loader.h"
+#include "app/bench_selection.h"
 #include "app/commands.h"
 #include "bench/steps.h"
 #include "engine/backend.h"
@@ -26,6 +28,8 @@ Runner add_bench(CLI::App& app) {
     std::vector<std::string> kernel_rows;
     bool loader = false;
     std::string data_dir, cifar_dir;
+    bool selection = false;
+    int64_t pool = 50000;
   };
   auto a = std::make_shared<Args>();
   a->steps = train_step_names();
@@ -53,8 +57,20 @@ Runner add_bench(CLI::App& app) {
                  "with --loader, the Fashion-MNIST directory (default: Debian's package)");
   app.add_option("--cifar-dir", a->cifar_dir,
                  "with --loader, real CIFAR-10 binary files (default: synthetic records)");
+  app.add_flag("--selection", a->selection,
+               "time each baseline's selection step (entropy, MC-dropout, core-set, BADGE, "
+               "random) on a pool of --pool items with a width-1/4 ResNet-18 target");
+  app.add_option("--pool", a->pool, "with --selection, the pool size")
+      ->capture_default_str()
+      ->check(integer_in(100, 10000000));
   return [a] {
-    SR_CHECK_VALUE(!(a->kernels && a->loader), "bench: --kernels and --loader exclude each other");
+    SR_CHECK_VALUE(int(a->kernels) + int(a->loader) + int(a->selection) <= 1,
+                   "bench: --kernels, --loader and --selection exclude each other");
+    if (a->selection) {
+      SR_CHECK_VALUE(a->device == "cpu", "bench --selection runs on the CPU (got --device {})",
+                     a->device);
+      return run_selection_bench({a->pool, 0.25f, 20, a->warmup, a->repeats, a->json});
+    }
     SR_CHECK_VALUE(a->loader || (a->data_dir.empty() && a->cifar_dir.empty()),
                    "bench: --data-dir and --cifar-dir go with --loader");
     if (a->loader) {

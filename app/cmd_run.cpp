@@ -6,8 +6,39 @@
 #include "app/commands.h"
 #include "engine/atomic_file.h"
 #include "sraal/experiment.h"
+#include "sraal/strategy.h"
 
 namespace sr::app {
+
+namespace {
+
+// The footer's list of methods, their summaries and their options with defaults.
+std::string methods_help() {
+  std::string s = "Methods (--methods) and their options (--method-option METHOD.KEY=VALUE):\n";
+  for (const std::string& m : strategy_names()) {
+    const StrategyInfo& info = strategy_info(m);
+    s += fmt::format("  {:<20} {}\n", m, info.summary);
+    for (const auto& [k, v] : info.defaults.items())
+      s += fmt::format("  {:<20}   {}.{} (default {})\n", "", m, k, v.dump());
+  }
+  return s;
+}
+
+// METHOD.KEY=VALUE into c.method_options; VALUE is JSON (a number, true/false) or else text.
+void set_method_option(ExperimentConfig& c, const std::string& text) {
+  size_t dot = text.find('.'), eq = text.find('=');
+  SR_CHECK_VALUE(dot != std::string::npos && eq != std::string::npos && dot > 0 && eq > dot + 1,
+                 "run: --method-option wants METHOD.KEY=VALUE (e.g. mc-dropout.passes=20), got "
+                 "'{}'",
+                 text);
+  std::string method = text.substr(0, dot), key = text.substr(dot + 1, eq - dot - 1);
+  std::string value = text.substr(eq + 1);
+  nlohmann::json v = nlohmann::json::parse(value, nullptr, false);
+  if (v.is_discarded()) v = value;
+  c.method_options[method][key] = v;
+}
+
+}  // namespace
 
 Runner add_run(CLI::App& app) {
   struct Args {
@@ -18,6 +49,7 @@ Runner add_run(CLI::App& app) {
     int64_t image_size = 0;
     bool resume = false, force = false;
     int64_t fault_at = 0;
+    std::vector<std::string> method_options;
     std::string command_line;
   };
   auto a = std::make_shared<Args>();
@@ -30,7 +62,8 @@ Runner add_run(CLI::App& app) {
       "  cpu    SRAAL, VAAL and random, 3 trials, 10% to 40% by 10%: about 40 minutes there\n"
       "  paper  the paper's settings (whole training split, ResNet-18, 200 epochs, 20,000\n"
       "         adversarial iterations per cycle): for a GPU (--device cuda)\n"
-      "Every reduction from the paper's settings is listed in manifest.json and summary.md.");
+      "Every reduction from the paper's settings is listed in manifest.json and summary.md.\n" +
+      methods_help());
   // Every option that sets part of the configuration, with the fields it sets (JSON pointers
   // into the configuration): a resumed run refuses any that disagree with the run's own.
   auto given = std::make_shared<std::vector<std::pair<CLI::Option*, RunOptions::GivenOption>>>();
@@ -48,10 +81,12 @@ Runner add_run(CLI::App& app) {
   field(app.add_option("--image-size", a->image_size, "caltech101 / image-folder resize")
             ->check(integer_in(0, kMaxImageSize)),
         {"/data/image_size"});
-  field(app.add_option("--methods", a->methods,
-                       "comma list: sraal, sraal-no-oui, sraal-no-stl, sraal-no-oui-no-stl, "
-                       "sraal-entropy, sraal-sd, vaal, random"),
+  field(app.add_option("--methods", a->methods, "comma list of methods (listed below)"),
         {"/methods"});
+  field(app.add_option("--method-option", a->method_options,
+                       "METHOD.KEY=VALUE: an option of one method (listed below); repeatable")
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll),
+        {"/method_options"});
   field(app.add_option("--init", a->init, "initial pool: random | kcenter"), {"/init"});
   field(app.add_option("--fractions", a->fractions,
                        "labeled fractions INITIAL,STEP,FINAL (default 0.1,0.05,0.4)"),
@@ -102,6 +137,7 @@ Runner add_run(CLI::App& app) {
         s = e + 1;
       }
     }
+    for (const std::string& o : a->method_options) set_method_option(c, o);
     if (count("--init")) c.init = a->init;
     if (count("--fractions")) {
       double i = 0, s = 0, f = 0;

@@ -14,6 +14,7 @@ nlohmann::json spec_to_json(const ModelSpec& s) {
           {"width", s.width},
           {"num_classes", s.num_classes},
           {"width_mult", s.width_mult},
+          {"dropout", s.dropout},
           {"z_dim", s.z_dim},
           {"base_width", s.base_width},
           {"disc_width", s.disc_width},
@@ -39,6 +40,7 @@ ModelSpec spec_from_json(const nlohmann::json& j) {
   get("width", s.width);
   get("num_classes", s.num_classes);
   get("width_mult", s.width_mult);
+  get("dropout", s.dropout);
   get("z_dim", s.z_dim);
   get("base_width", s.base_width);
   get("disc_width", s.disc_width);
@@ -50,8 +52,8 @@ std::shared_ptr<Module> build_model(const ModelSpec& s, Generator& init,
                                     std::shared_ptr<Generator> noise) {
   if (s.arch == "resnet18" || s.arch == "resnet18-imagenet") {
     ResNetConfig c{s.arch == "resnet18" ? ResNetForm::cifar : ResNetForm::imagenet, s.in_channels,
-                   s.num_classes, s.width_mult};
-    return std::make_shared<ResNet18>(c, init);
+                   s.num_classes, s.width_mult, s.dropout};
+    return std::make_shared<ResNet18>(c, init, std::move(noise));
   }
   if (s.arch == "vae" || s.arch == "sraal-generator") {
     VaeConfig c;

@@ -35,10 +35,15 @@ Tensor BasicBlock::forward(const Tensor& x) {
   return relu(add(h, identity));
 }
 
-ResNet18::ResNet18(const ResNetConfig& cfg, Generator& gen) : cfg_(cfg) {
+ResNet18::ResNet18(const ResNetConfig& cfg, Generator& gen, std::shared_ptr<Generator> noise)
+    : cfg_(cfg), noise_(std::move(noise)) {
   SR_CHECK_VALUE(cfg.width > 0.f && cfg.in_channels > 0 && cfg.num_classes > 0,
                  "ResNet18: width {}, in_channels {} and num_classes {} must be positive",
                  cfg.width, cfg.in_channels, cfg.num_classes);
+  SR_CHECK_VALUE(cfg.dropout >= 0.f && cfg.dropout < 1.f, "ResNet18: dropout {} must lie in [0, 1)",
+                 cfg.dropout);
+  SR_CHECK_VALUE(cfg.dropout == 0.f || noise_, "ResNet18: dropout {} needs a noise generator",
+                 cfg.dropout);
   for (int i = 0; i < 4; ++i)
     widths_[size_t(i)] = std::max<int64_t>(1, std::lround(double(64 << i) * cfg.width));
   if (cfg.form == ResNetForm::cifar)
@@ -59,6 +64,10 @@ ResNet18::ResNet18(const ResNetConfig& cfg, Generator& gen) : cfg_(cfg) {
 }
 
 ResNetOutput ResNet18::forward_all(const Tensor& x) {
+  return forward_all(x, true);
+}
+
+ResNetOutput ResNet18::forward_all(const Tensor& x, bool with_logits) {
   SR_CHECK_SHAPE(x.dim() == 4 && x.size(1) == cfg_.in_channels,
                  "ResNet18: expected input (N, {}, H, W), got {}", cfg_.in_channels,
                  shape_str(x.shape()));
@@ -70,7 +79,10 @@ ResNetOutput ResNet18::forward_all(const Tensor& x) {
     out.stages[i] = h;
   }
   out.embedding = global_avg_pool(h);
-  out.logits = fc_->forward(out.embedding);
+  if (!with_logits) return out;
+  Tensor f = cfg_.dropout > 0 ? sr::dropout(out.embedding, cfg_.dropout, is_training(), *noise_)
+                              : out.embedding;
+  out.logits = fc_->forward(f);
   return out;
 }
 

@@ -2,13 +2,16 @@
 //   cifar:    3x3 stride-1 stem, no max-pool (for 28x28 / 32x32 inputs)
 //   imagenet: 7x7 stride-2 stem and 3x3 stride-2 max-pool (Caltech-101 at 220x220)
 // then BasicBlocks [2, 2, 2, 2] with widths 64/128/256/512 times `width`, global average pool
-// and a linear classifier `fc`. Input (N, in_channels, H, W) -> logits (N, num_classes).
+// and a linear classifier `fc` (optionally after dropout, as the MC-dropout baselines train it;
+// no parameters, so the names stay torchvision's). Input (N, in_channels, H, W) -> logits
+// (N, num_classes).
 // Init as torchvision: convs kaiming_normal(fan_out, relu), BN weight 1 / bias 0, fc default.
 #pragma once
 
 #include <array>
 #include <memory>
 
+#include "layers/feature_classifier.h"
 #include "layers/layers.h"
 
 namespace sr {
@@ -19,7 +22,8 @@ struct ResNetConfig {
   ResNetForm form = ResNetForm::cifar;
   int64_t in_channels = 3;
   int64_t num_classes = 10;
-  float width = 1.f;  // multiplier of the stage widths 64/128/256/512
+  float width = 1.f;    // multiplier of the stage widths 64/128/256/512
+  float dropout = 0.f;  // before fc, in training mode (needs the noise generator)
 };
 
 class BasicBlock : public Module {
@@ -40,14 +44,20 @@ struct ResNetOutput {
   std::array<Tensor, 4> stages;  // outputs of layer1..layer4
 };
 
-class ResNet18 : public Module {
+class ResNet18 : public Module, public FeatureClassifier {
  public:
-  ResNet18(const ResNetConfig& cfg, Generator& gen);
+  // `noise` draws the dropout masks; required when cfg.dropout > 0.
+  ResNet18(const ResNetConfig& cfg, Generator& gen, std::shared_ptr<Generator> noise = nullptr);
   Tensor forward(const Tensor& x) override { return forward_all(x).logits; }
   ResNetOutput forward_all(const Tensor& x);
   std::string type_name() const override { return "ResNet18"; }
   const ResNetConfig& config() const { return cfg_; }
   int64_t embedding_dim() const { return widths_[3]; }
+
+  Tensor features(const Tensor& x) override { return forward_all(x, false).embedding; }
+  Tensor classifier(const Tensor& features) override { return fc_->forward(features); }
+  int64_t feature_dim() const override { return widths_[3]; }
+  float dropout() const override { return cfg_.dropout; }
 
  private:
   ResNetConfig cfg_;
@@ -56,6 +66,9 @@ class ResNet18 : public Module {
   std::shared_ptr<BatchNorm2d> bn1_;
   std::array<std::shared_ptr<Sequential>, 4> layers_;
   std::shared_ptr<Linear> fc_;
+  std::shared_ptr<Generator> noise_;
+
+  ResNetOutput forward_all(const Tensor& x, bool with_logits);
 };
 
 }  // namespace sr

@@ -99,16 +99,17 @@ Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu
              binary_cross_entropy_with_logits(d.logits(mu_u), target_u));
 }
 
-std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler) {
+std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
+                                     IndicatorScaling scaling) {
   if (!oui) return std::vector<float>(in.unlabeled.size(), 1.f);
   if (in.progress) in.progress("uncertainty scores", 0, 1);
   Tensor probs = predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device);
-  return uncertainty_scores(probs, relabeler, false, in.config.adversarial.scaling).to_vector();
+  return uncertainty_scores(probs, relabeler, false, scaling).to_vector();
 }
 
-AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialSetup& setup,
+AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialConfig& a,
+                                    const AdversarialSetup& setup,
                                     const std::vector<float>& unlabeled_targets) {
-  const AdversarialConfig& a = in.config.adversarial;
   const DatasetInfo& info = in.train.info();
   SR_CHECK_VALUE(unlabeled_targets.size() == in.unlabeled.size(),
                  "adversarial training: {} targets for {} unlabeled items",

@@ -51,11 +51,13 @@ Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu
 
 // The state targets of D_U: the relabeler's uncertainty scores under the target model (the
 // online uncertainty indicator, OUI) or, without OUI, 1 for every item.
-std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler);
+std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
+                                     IndicatorScaling scaling);
 
 // Trains the generator and discriminator on the pools of `in`. `unlabeled_targets` holds the
 // discriminator's target for each item of in.unlabeled (same order).
-AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialSetup& setup,
+AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialConfig& a,
+                                    const AdversarialSetup& setup,
                                     const std::vector<float>& unlabeled_targets);
 
 // D(mu(x)) for `items`, generator in eval mode: the probability of the unlabeled state.

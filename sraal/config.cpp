@@ -29,9 +29,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdversarialConfig, iterations, b
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KCenterConfig, iterations, batch, z_dim, base_width,
                                                 lr, random_starts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExperimentConfig, preset, data, pool_size,
-                                                test_size, methods, init, initial_fraction,
-                                                step_fraction, final_fraction, trials, seed, device,
-                                                loader_workers, target, adversarial, kcenter)
+                                                test_size, methods, method_options, init,
+                                                initial_fraction, step_fraction, final_fraction,
+                                                trials, seed, device, loader_workers, target,
+                                                adversarial, kcenter)
 
 const std::vector<std::string>& preset_names() {
   static const std::vector<std::string> n = {"quick", "cpu", "paper"};
@@ -114,6 +115,13 @@ void validate_options(const ExperimentConfig& c) {
     SR_CHECK_VALUE(has_strategy(m), "run: unknown method '{}' (known: {})", m,
                    fmt::join(strategy_names(), ", "));
     SR_CHECK_VALUE(seen.insert(m).second, "run: method '{}' given twice", m);
+  }
+  SR_CHECK_VALUE(c.method_options.is_object(), "run: method options must be a JSON object, got {}",
+                 c.method_options.dump());
+  for (const auto& [m, given] : c.method_options.items()) {
+    SR_CHECK_VALUE(has_strategy(m), "run: options for unknown method '{}' (known: {})", m,
+                   fmt::join(strategy_names(), ", "));
+    make_strategy(m, given, c.adversarial);  // checks the options' names, types and ranges
   }
   SR_CHECK_VALUE(c.init == "random" || c.init == "kcenter",
                  "run: unknown --init '{}' (expected random or kcenter)", c.init);

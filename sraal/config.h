@@ -67,6 +67,9 @@ struct ExperimentConfig {
   int64_t pool_size = 0;  // items of the training split forming the AL pool (0: all)
   int64_t test_size = 0;  // items of the test split used for the metric (0: all)
   std::vector<std::string> methods = {"sraal", "random"};
+  // Options of the methods, beyond their defaults: {"mc-dropout": {"passes": 20}, ...}
+  // (sraal/strategy.h; `sraal run --method-option M.KEY=VALUE`).
+  nlohmann::json method_options = nlohmann::json::object();
   std::string init = "random";  // random | kcenter
   double initial_fraction = 0.10, step_fraction = 0.05, final_fraction = 0.40;
   int64_t trials = 1;

@@ -315,7 +315,8 @@ class Runner {
       write_lines(selected_path(method, trial, 0), init);
       save_state();
     }
-    std::unique_ptr<Strategy> strategy = make_strategy(method);
+    std::unique_ptr<Strategy> strategy = make_strategy(
+        method, cfg_.method_options.value(method, nlohmann::json()), cfg_.adversarial);
     int64_t cycles = int64_t(sizes_.size());
     for (int64_t c = 0; c < cycles; ++c) {
       if (c < state_.tracks[key].next_cycle) {
@@ -348,6 +349,7 @@ class Runner {
     spec.in_channels = info.channels, spec.height = info.height, spec.width = info.width;
     spec.num_classes = info.num_classes;
     spec.width_mult = cfg_.target.width;
+    spec.dropout = strategy.target_requirements().dropout;
     uint64_t cycle_seed = derive_seed(cfg_.seed, uint64_t(trial) * 1000 + uint64_t(c));
     Generator init(cycle_seed);
     auto target = build_model(spec, init, std::make_shared<Generator>(derive_seed(cycle_seed, 1)));
@@ -396,7 +398,6 @@ class Runner {
           derive_seed(derive_seed(cfg_.seed, name_tag(method)),
                       uint64_t(trial) * 1000 + uint64_t(c)),
           device_,
-          cfg_,
           [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); }};
       chosen = strategy.select(in);
       check_selection(chosen, in_l, unlabeled.size(), in.budget, method);

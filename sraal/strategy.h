@@ -1,12 +1,16 @@
 // Selection strategies: given the current pools and the target model trained on D_L, choose the
 // next `budget` items of D_U for the oracle. Each method is one file that registers itself
-// (REGISTER_STRATEGY), so a new baseline (core-set, MC-dropout, LL4AL) is one more file.
+// (REGISTER_STRATEGY) with a one-line summary, its own options and their defaults; the run's
+// configuration holds the options given per method (`sraal run --method-option M.KEY=VALUE`),
+// checked against those defaults (unknown key or wrong type: ValueError naming both).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
 #include "layers/module.h"
@@ -25,28 +29,54 @@ struct SelectionInput {
   int64_t budget = 0;                     // how many items to choose
   uint64_t seed = 0;                      // derived from (run seed, trial, method, cycle)
   Device device = Device::cpu;
-  const ExperimentConfig& config;
   ProgressFn progress;  // may be empty
+};
+
+// What a method needs of the target model the experiment builds and trains for it.
+struct TargetRequirements {
+  float dropout = 0;  // dropout before the classifier (MC-dropout, BALD); 0: none
 };
 
 class Strategy {
  public:
   virtual ~Strategy() = default;
+  virtual TargetRequirements target_requirements() const { return {}; }
   // `budget` distinct items of `unlabeled`, in the order the method ranks them.
   virtual std::vector<int64_t> select(const SelectionInput& in) = 0;
 };
 
-using StrategyFactory = std::function<std::unique_ptr<Strategy>()>;
-bool register_strategy(const std::string& name, StrategyFactory factory);
+// What a method is built from: its own options (defaults filled in, checked) and, for the
+// methods built on adversarial representation learning (SRAAL, VAAL), that shared section.
+struct StrategyContext {
+  nlohmann::json options = nlohmann::json::object();
+  AdversarialConfig adversarial;
+};
+
+struct StrategyInfo {
+  std::string name;
+  std::string summary;                                 // one line, for --help
+  nlohmann::json defaults = nlohmann::json::object();  // option -> default value
+  std::function<std::unique_ptr<Strategy>(const StrategyContext&)> make;
+};
+
+// Called at static initialisation; a name registered twice makes every lookup throw.
+bool register_strategy(StrategyInfo info);
 bool has_strategy(const std::string& name);
 std::vector<std::string> strategy_names();
 // Throws ValueError for an unknown name.
-std::unique_ptr<Strategy> make_strategy(const std::string& name);
+const StrategyInfo& strategy_info(const std::string& name);
+// The method's options: its defaults overridden by `given` (an object, or null for none).
+// Throws ValueError naming the method for an unknown option or a value of the wrong type.
+nlohmann::json resolve_method_options(const std::string& name, const nlohmann::json& given);
+// Builds the method with resolve_method_options(name, given).
+std::unique_ptr<Strategy> make_strategy(const std::string& name,
+                                        const nlohmann::json& given = nullptr,
+                                        const AdversarialConfig& adversarial = {});
 
 }  // namespace sr
 
-#define REGISTER_STRATEGY(name, ...)                                        \
+#define REGISTER_STRATEGY(...)                                              \
   static const bool SR_STRATEGY_CONCAT(sr_strategy_registered_, __LINE__) = \
-      ::sr::register_strategy(name, [] { return std::unique_ptr<::sr::Strategy>(__VA_ARGS__); })
+      ::sr::register_strategy(::sr::StrategyInfo __VA_ARGS__)
 #define SR_STRATEGY_CONCAT_INNER(a, b) a##b
 #define SR_STRATEGY_CONCAT(a, b) SR_STRATEGY_CONCAT_INNER(a, b)

@@ -18,6 +18,9 @@ class RandomStrategy : public Strategy {
 
 }  // namespace
 
-REGISTER_STRATEGY("random", new RandomStrategy);
+REGISTER_STRATEGY({"random",
+                   "budget items of D_U drawn uniformly without replacement",
+                   {},
+                   [](const StrategyContext&) { return std::make_unique<RandomStrategy>(); }});
 
 }  // namespace sr

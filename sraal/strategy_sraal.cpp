@@ -16,32 +16,48 @@ namespace {
 
 class SraalStrategy : public Strategy {
  public:
-  SraalStrategy(bool oui, bool stl, std::optional<ScoreKind> relabeler)
-      : oui_(oui), stl_(stl), relabeler_(relabeler) {}
+  SraalStrategy(const AdversarialConfig& a, bool oui, bool stl, std::optional<ScoreKind> relabeler)
+      : a_(a), oui_(oui), stl_(stl), relabeler_(relabeler) {}
 
   std::vector<int64_t> select(const SelectionInput& in) override {
-    const AdversarialConfig& a = in.config.adversarial;
     std::vector<float> targets =
-        unlabeled_targets(in, oui_, relabeler_ ? *relabeler_ : a.relabeler);
-    AdversarialSetup setup{true, stl_, a.z_dim, a.disc_width, a.disc_depth};
-    AdversarialModels m = train_adversarial(in, setup, targets);
+        unlabeled_targets(in, oui_, relabeler_ ? *relabeler_ : a_.relabeler, a_.scaling);
+    AdversarialSetup setup{true, stl_, a_.z_dim, a_.disc_width, a_.disc_depth};
+    AdversarialModels m = train_adversarial(in, a_, setup, targets);
     if (in.progress) in.progress("discriminator states", 0, 1);
     std::vector<float> states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
     return select_highest(in.unlabeled, states, in.budget);
   }
 
  private:
+  AdversarialConfig a_;
   bool oui_, stl_;
   std::optional<ScoreKind> relabeler_;
 };
 
+StrategyInfo sraal_variant(const char* name, const char* summary, bool oui, bool stl,
+                           std::optional<ScoreKind> relabeler) {
+  return {name, summary, {}, [=](const StrategyContext& c) {
+            return std::make_unique<SraalStrategy>(c.adversarial, oui, stl, relabeler);
+          }};
+}
+
 }  // namespace
 
-REGISTER_STRATEGY("sraal", new SraalStrategy(true, true, std::nullopt));
-REGISTER_STRATEGY("sraal-no-oui", new SraalStrategy(false, true, std::nullopt));
-REGISTER_STRATEGY("sraal-no-stl", new SraalStrategy(true, false, std::nullopt));
-REGISTER_STRATEGY("sraal-no-oui-no-stl", new SraalStrategy(false, false, std::nullopt));
-REGISTER_STRATEGY("sraal-entropy", new SraalStrategy(true, true, ScoreKind::entropy));
-REGISTER_STRATEGY("sraal-sd", new SraalStrategy(true, true, ScoreKind::sd));
+static const bool kRegistered = [] {
+  register_strategy(sraal_variant("sraal", "SRAAL: OUI relabeling and STL (the paper's method)",
+                                  true, true, std::nullopt));
+  register_strategy(sraal_variant("sraal-no-oui", "SRAAL without OUI (unlabeled state 1)", false,
+                                  true, std::nullopt));
+  register_strategy(
+      sraal_variant("sraal-no-stl", "SRAAL without the STL classifier", true, false, std::nullopt));
+  register_strategy(sraal_variant("sraal-no-oui-no-stl", "SRAAL without OUI and without STL", false,
+                                  false, std::nullopt));
+  register_strategy(sraal_variant("sraal-entropy", "SRAAL relabeling by normalised entropy", true,
+                                  true, ScoreKind::entropy));
+  register_strategy(
+      sraal_variant("sraal-sd", "SRAAL relabeling by the SD score", true, true, ScoreKind::sd));
+  return true;
+}();
 
 }  // namespace sr

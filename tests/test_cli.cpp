@@ -124,10 +124,13 @@ TEST_F(Cli, BadInputFailsWithOneClearMessage) {
 }
 
 TEST_F(Cli, BenchOptionsAreCheckedBeforeAnyWork) {
-  expect_error(run("bench --kernels --loader"), "--kernels and --loader exclude each other");
+  expect_error(run("bench --kernels --loader"),
+               "--kernels, --loader and --selection exclude each other");
   expect_error(run("bench --cifar-dir " + path("c")),
                "--data-dir and --cifar-dir go with --loader");
   expect_error(run("bench --loader --device cuda"), "bench --loader runs on the CPU");
+  expect_error(run("bench --selection --device cuda"), "bench --selection runs on the CPU");
+  expect_error(run("bench --selection --pool 5"), "--pool: must be an integer from 100");
   expect_error(run("bench --loader --cifar-dir " + path("missing")), path("missing"));
   expect_error(run("bench --steps resnet50"), "resnet50");
 }

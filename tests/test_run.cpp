@@ -111,6 +111,26 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
             read_indices(out / "selected/random/trial1/cycle0.txt"));
 }
 
+// The baselines through the whole loop: every cycle's selection lands in results and selected/,
+// and the method options given are recorded in the manifest.
+TEST_F(Run, BaselinesRunThroughTheLoop) {
+  fs::path out = dir_ / "baselines";
+  Result r = run(kBase +
+                 " --methods entropy,coreset,mc-dropout,bald,badge --method-option "
+                 "mc-dropout.passes=3 --method-option bald.passes=2 --out " +
+                 out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::string csv = read_file(out / "results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 5 * 3);
+  auto manifest = nlohmann::json::parse(read_file(out / "manifest.json"));
+  EXPECT_EQ(manifest["config"]["method_options"]["mc-dropout"]["passes"], 3);
+  EXPECT_EQ(read_indices(out / "selected/badge/trial1/cycle2.txt").size(), 30u);
+  Result help = run("run --help");
+  for (const char* m : {"coreset", "mc-dropout.passes (default 20)", "bald.p (default 0.5)",
+                        "badge", "entropy", "sraal-no-oui"})
+    EXPECT_NE(help.output.find(m), std::string::npos) << m;
+}
+
 TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
   fs::path out = dir_ / "b";
   ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
@@ -136,7 +156,12 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
                          {"--fractions 0.1,1e-9,0.4", "cycles (at most 1000)"},
                          {"--width inf", "--width: must be a finite number above 0"},
                          {"--epochs 1000001", "--epochs: must be an integer from 1 to 100000"},
-                         {"--seed -1", "--seed: must be an integer from 0 to"}}) {
+                         {"--seed -1", "--seed: must be an integer from 0 to"},
+                         {"--method-option bald.pases=3", "method bald: unknown option 'pases'"},
+                         {"--method-option mc-dropout.passes=0", "passes 0 must lie in"},
+                         {"--method-option bald.p=high", "option 'p' = \"high\" has the wrong"},
+                         {"--method-option bald", "wants METHOD.KEY=VALUE"},
+                         {"--method-option magic.k=1", "options for unknown method 'magic'"}}) {
     fs::path o = dir_ / "bad";
     bool has_methods = c.args.find("--methods") != std::string::npos;
     std::string args = (has_methods ? kBase : kTiny) + " " + c.args;

@@ -88,11 +88,11 @@ class FirstPixels : public Module {
 TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
   DatasetSplits d = make_synthetic(40, 8, 1, 4, 4, 4, 3);
   FirstPixels target(4);
-  ExperimentConfig cfg;
   std::vector<int64_t> labeled = {0, 1}, unlabeled = {5, 9, 12};
-  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, cfg, {}};
-  std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator);
-  std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator);
+  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}};
+  const IndicatorScaling pop = IndicatorScaling::population;
+  std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator, pop);
+  std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator, pop);
   ASSERT_EQ(oui.size(), 3u);
   EXPECT_EQ(ones, std::vector<float>(3, 1.f));
   // The same scores from the probabilities computed here.

@@ -1,0 +1,91 @@
+// Features, logits and MC-dropout scores of the target model (see target_outputs.h).
+#include "sraal/target_outputs.h"
+
+#include <cmath>
+
+#include "data/batch.h"
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/selection.h"
+
+namespace sr {
+
+namespace {
+
+constexpr int64_t kBatch = 256;      // images through the network at a time
+constexpr int64_t kPassRows = 4096;  // feature rows per MC-dropout pass
+
+// H(p) = -sum_c p_c log p_c per row of probabilities (N, C); 0 log 0 = 0.
+Tensor row_entropy(const Tensor& p) {
+  Tensor logp = log(clamp(p, 1e-30f, 1.f));
+  return neg(sum(mul(p, logp), {1}));
+}
+
+}  // namespace
+
+FeatureClassifier& feature_classifier(Module& target, const std::string& method) {
+  auto* f = dynamic_cast<FeatureClassifier*>(&target);
+  SR_CHECK_VALUE(f != nullptr,
+                 "method {} needs a target model with penultimate features (ResNet-18), got {}",
+                 method, target.type_name());
+  return *f;
+}
+
+TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vector<int64_t>& items,
+                             const std::string& method, Device device, const ProgressFn& progress) {
+  FeatureClassifier& fc = feature_classifier(target, method);
+  SR_CHECK_VALUE(!items.empty(), "method {}: no items to score", method);
+  NoGradGuard ng;
+  bool was_training = target.is_training();
+  target.eval();
+  std::vector<Tensor> feats, logits;
+  for (size_t s = 0; s < items.size(); s += size_t(kBatch)) {
+    std::vector<int64_t> part(items.begin() + long(s),
+                              items.begin() + long(std::min(items.size(), s + size_t(kBatch))));
+    Tensor f = fc.features(make_batch(ds, part, Augment{}, 0, 0).images.to(device));
+    logits.push_back(fc.classifier(f));
+    feats.push_back(std::move(f));
+    if (progress) progress("target features", int64_t(s + part.size()), int64_t(items.size()));
+  }
+  if (was_training) target.train();
+  return {concat(feats, 0), concat(logits, 0)};
+}
+
+DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features, int64_t passes,
+                                float p, Generator& gen) {
+  SR_CHECK_VALUE(passes >= 1 && p >= 0 && p < 1,
+                 "MC-dropout: {} passes with dropout {} (need passes >= 1, p in [0, 1))", passes,
+                 p);
+  SR_CHECK_SHAPE(features.dim() == 2, "MC-dropout: features must be (N, d), got {}",
+                 shape_str(features.shape()));
+  NoGradGuard ng;
+  std::vector<Tensor> entropy, bald;
+  int64_t n = features.size(0);
+  for (int64_t s = 0; s < n; s += kPassRows) {
+    Tensor f = features.narrow(0, s, std::min(kPassRows, n - s));
+    Tensor mean_p, mean_h;
+    for (int64_t t = 0; t < passes; ++t) {
+      Tensor pt = softmax(model.classifier(dropout(f, p, true, gen)), 1);
+      Tensor ht = row_entropy(pt);
+      mean_p = t == 0 ? pt : add(mean_p, pt);
+      mean_h = t == 0 ? ht : add(mean_h, ht);
+    }
+    mean_p = mul(mean_p, 1.f / float(passes));
+    mean_h = mul(mean_h, 1.f / float(passes));
+    Tensor h = row_entropy(mean_p);
+    entropy.push_back(h);
+    bald.push_back(clamp(sub(h, mean_h), 0.f, INFINITY));  // >= 0 (Jensen); rounding below it
+  }
+  return {concat(entropy, 0), concat(bald, 0)};
+}
+
+std::vector<int64_t> items_with_highest(const std::vector<int64_t>& items, const Tensor& scores,
+                                        int64_t budget) {
+  SR_CHECK_VALUE(scores.dim() == 1 && scores.size(0) == int64_t(items.size()),
+                 "selection: {} scores for {} items", shape_str(scores.shape()), items.size());
+  std::vector<int64_t> out;
+  for (int64_t i : top_k(scores, budget)) out.push_back(items[size_t(i)]);
+  return out;
+}
+
+}  // namespace sr

@@ -1,0 +1,50 @@
+// What the selection baselines read from the trained target model: for a list of items, the
+// penultimate features (N, d) and the logits (N, C), in eval mode, on the model's device, and
+// the uncertainty of the mean of T stochastic passes through the dropout before the classifier.
+//
+//   mc_dropout_scores(model, features, passes, p, gen)
+//     per item, with p_t = softmax(classifier(dropout_p(f))) for t = 1..T (inverted dropout,
+//     masks from `gen`) and pbar = mean_t p_t:
+//       entropy = H(pbar)                        (predictive entropy, natural log)
+//       bald    = H(pbar) - mean_t H(p_t)        (mutual information, >= 0: rounding clamped)
+//     The features are computed once: the backbone is deterministic in eval mode, so the T
+//     passes through dropout and the classifier equal T passes of the whole network.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "engine/random.h"
+#include "layers/feature_classifier.h"
+#include "sraal/strategy.h"
+
+namespace sr {
+
+// The target as a FeatureClassifier; ValueError naming `method` and the model otherwise.
+FeatureClassifier& feature_classifier(Module& target, const std::string& method);
+
+struct TargetOutputs {
+  Tensor features;  // (N, d)
+  Tensor logits;    // (N, C)
+};
+TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vector<int64_t>& items,
+                             const std::string& method, Device device,
+                             const ProgressFn& progress = {});
+
+struct DropoutScores {
+  Tensor entropy, bald;  // (N) float32
+};
+DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features, int64_t passes,
+                                float p, Generator& gen);
+
+// BADGE's k-means++ seeding (strategy_badge.cpp) on the rows of features (N, d) and logits
+// (N, C): `budget` distinct row positions in the order picked.
+std::vector<int64_t> badge_picks(const Tensor& features, const Tensor& logits, int64_t budget,
+                                 uint64_t seed);
+
+// The `budget` items of `items` with the highest `scores` (N), highest first, ties by position.
+std::vector<int64_t> items_with_highest(const std::vector<int64_t>& items, const Tensor& scores,
+                                        int64_t budget);
+
+}  // namespace sr
