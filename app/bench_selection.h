@@ -3,7 +3,8 @@
 // with an untrained ResNet-18 target of the given width. One row for the target's forward pass
 // over the pool (features and logits, shared by every method), then per method the time of its
 // rule on those outputs (median of the timed runs): entropy, MC-dropout/BALD (T passes), core-set
-// (k-center from the labeled centers), BADGE (k-means++ on the gradient embeddings), random.
+// (k-center from the labeled centers), BADGE (k-means++ on the gradient embeddings), random;
+// LL4AL's row is its whole step (its own forward pass over a 10,000-item subset of D_U).
 // A method's whole selection step is the forward row plus its own (core-set's forward covers
 // the labeled items too: the forward row scales with N).
 #pragma once

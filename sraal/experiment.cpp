@@ -366,6 +366,7 @@ class Runner {
     o.seed = derive_seed(cycle_seed, 2);
     o.device = device_;
     o.loader_workers = cfg_.loader_workers;
+    o.joint = strategy.joint_objective(*target, derive_seed(cycle_seed, 3));
     o.on_epoch = [&](const EpochReport& r) {
       progress_->detail(
           fmt::format("target epoch (loss {:.3f}, {:.0f} img/s)", r.loss, r.images_per_sec),

@@ -32,6 +32,8 @@ struct SelectionInput {
   ProgressFn progress;  // may be empty
 };
 
+class JointObjective;  // sraal/train_classifier.h
+
 // What a method needs of the target model the experiment builds and trains for it.
 struct TargetRequirements {
   float dropout = 0;  // dropout before the classifier (MC-dropout, BALD); 0: none
@@ -41,6 +43,12 @@ class Strategy {
  public:
   virtual ~Strategy() = default;
   virtual TargetRequirements target_requirements() const { return {}; }
+  // A module trained jointly with this cycle's target (LL4AL), made before its training from
+  // the freshly built target; nullptr for none. The method keeps it for its select().
+  virtual std::shared_ptr<JointObjective> joint_objective(Module& target, uint64_t seed) {
+    (void)target, (void)seed;
+    return nullptr;
+  }
   // `budget` distinct items of `unlabeled`, in the order the method ranks them.
   virtual std::vector<int64_t> select(const SelectionInput& in) = 0;
 };

@@ -34,7 +34,12 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
   SR_CHECK_VALUE(o.epochs > 0 && o.batch_size > 0,
                  "train: epochs {} and batch size {} must be positive", o.epochs, o.batch_size);
   SR_CHECK_VALUE(!pool.empty(), "train: the labeled pool is empty");
-  SGD opt(model.parameters(), {o.lr, o.momentum, 0.f, o.weight_decay, false});
+  std::vector<Tensor> params = model.parameters();
+  if (o.joint) {
+    o.joint->to(o.device);
+    for (const Tensor& p : o.joint->parameters()) params.push_back(p);
+  }
+  SGD opt(params, {o.lr, o.momentum, 0.f, o.weight_decay, false});
   std::vector<int64_t> milestones;
   for (double f : o.milestones) milestones.push_back(int64_t(std::lround(f * double(o.epochs))));
   MultiStepLR sched(o.lr, milestones, 0.1f);
@@ -67,7 +72,13 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       int64_t n = cur.n;
       Tensor x = cur.x.get(), y = cur.y.get();
       more = stage(next);
-      Tensor loss = cross_entropy(model(x), y);
+      Tensor loss;
+      if (o.joint) {
+        JointObjective::Step js = o.joint->step(model, x, y, epoch, o.epochs);
+        loss = add(cross_entropy(js.logits, y), js.extra);
+      } else {
+        loss = cross_entropy(model(x), y);
+      }
       opt.zero_grad();
       loss.backward();
       opt.step();

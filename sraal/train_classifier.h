@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,24 @@ struct EpochReport {
   float lr = 0;
 };
 
+// Something trained jointly with the target (LL4AL's loss-prediction module): each step it runs
+// the target's forward pass itself and returns the logits and a term added to the mean
+// cross-entropy; its parameters join the target's in the same SGD (same lr, momentum, weight
+// decay and schedule, as the reference code's second optimiser with equal settings).
+class JointObjective {
+ public:
+  virtual ~JointObjective() = default;
+  virtual std::vector<Tensor> parameters() = 0;
+  virtual void to(Device device) = 0;
+  struct Step {
+    Tensor logits;  // (N, C)
+    Tensor extra;   // 0-d, added to cross_entropy(logits, y)
+  };
+  // `epoch` 0-based of `epochs`.
+  virtual Step step(Module& target, const Tensor& x, const Tensor& y, int64_t epoch,
+                    int64_t epochs) = 0;
+};
+
 struct ClassifierTrainOptions {
   int64_t epochs = 200;
   int64_t batch_size = 128;
@@ -30,6 +49,7 @@ struct ClassifierTrainOptions {
   Device device = Device::cpu;
   int loader_workers = 1;                            // background threads assembling batches
   std::function<void(const EpochReport&)> on_epoch;  // progress (optional)
+  std::shared_ptr<JointObjective> joint;             // optional (LL4AL)
 };
 
 struct TrainResult {

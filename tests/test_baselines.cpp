@@ -11,10 +11,12 @@
 #include "data/batch.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "layers/loss_prediction.h"
 #include "layers/model_zoo.h"
 #include "layers/resnet.h"
 #include "sraal/strategy.h"
 #include "sraal/target_outputs.h"
+#include "sraal/train_classifier.h"
 
 namespace sr {
 namespace {
@@ -49,6 +51,10 @@ TEST(Baselines, EveryMethodSelectsBudgetDistinctUnlabeledItems) {
     if (strategy_info(m).defaults.contains("passes")) options = {{"passes", 3}};
     std::unique_ptr<Strategy> s = make_strategy(m, options, tiny_adversarial());
     auto target = tiny_resnet(d.train->info(), s->target_requirements().dropout, 5);
+    ClassifierTrainOptions o;  // one epoch, with the method's joint module where it has one
+    o.epochs = 1, o.batch_size = 6, o.lr = 0.01f;
+    o.joint = s->joint_objective(*target, 3);
+    train_classifier(*target, *d.train, labeled, o);
     SelectionInput in{*d.train, labeled, unlabeled, *target, 7, 21, Device::cpu, {}};
     std::vector<int64_t> chosen = s->select(in);
     ASSERT_EQ(chosen.size(), 7u);
@@ -284,6 +290,63 @@ TEST(Baselines, BadgeNeverPicksADuplicateOfAPickWhileOthersAreLeft) {
     EXPECT_EQ(dup, 1) << "seed " << seed;
     EXPECT_EQ(std::set<int64_t>(picks.begin(), picks.end()).size(), 5u);
   }
+}
+
+// LL4AL's ranking loss against the reference's LossPredLoss worked by hand: predictions
+// (0.5, 2.0, -1.0, 0.3, 1.2) and losses (2.0, 0.1, 0.7, 0.9, 1.5) pair (0, 4) and (1, 3):
+//   pair (0, 4): loss 2.0 > 1.5, s = +1, hinge max(0, 1 - (0.5 - 1.2)) = 1.7
+//   pair (1, 3): loss 0.1 < 0.9, s = -1, hinge max(0, 1 + (2.0 - 0.3)) = 2.7
+// mean 2.2; with margin 0.5: 1.2 and 2.2, mean 1.7. Gradient of the mean into pred:
+// -s / 2 on each pair's first, +s / 2 on its second (both hinges active), 0 for the middle.
+TEST(Baselines, Ll4alRankingLossMatchesTheReferenceByHand) {
+  Tensor pred = Tensor::from_vector(std::vector<float>{0.5f, 2.0f, -1.0f, 0.3f, 1.2f}, {5});
+  pred.set_requires_grad(true);
+  Tensor loss = Tensor::from_vector(std::vector<float>{2.0f, 0.1f, 0.7f, 0.9f, 1.5f}, {5});
+  EXPECT_NEAR(loss_ranking_loss(pred, loss, 0.5f).item<float>(), 1.7f, 1e-6);
+  Tensor l = loss_ranking_loss(pred, loss, 1.f);
+  EXPECT_NEAR(l.item<float>(), 2.2f, 1e-6);
+  l.backward();
+  std::vector<float> g = pred.grad().to_vector();
+  std::vector<float> want = {-0.5f, 0.5f, 0.f, -0.5f, 0.5f};
+  for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(g[i], want[i], 1e-7) << i;
+  // An inactive hinge: predictions already ranked by more than the margin.
+  Tensor ranked = Tensor::from_vector(std::vector<float>{5.f, 0.f}, {2});
+  Tensor order = Tensor::from_vector(std::vector<float>{2.f, 1.f}, {2});
+  EXPECT_EQ(loss_ranking_loss(ranked, order, 1.f).item<float>(), 0.f);
+  EXPECT_THROW(loss_ranking_loss(ranked.narrow(0, 0, 1), order.narrow(0, 0, 1)), ValueError);
+}
+
+// The module shapes the backbone until round(detach_after * epochs), then learns alone: the
+// joint term's gradient reaches the first convolution in epoch 0 and not after the detach.
+TEST(Baselines, Ll4alDetachesTheStagesLateInTraining) {
+  DatasetSplits d = make_synthetic(8, 2, 1, 28, 28, 3, 4);
+  auto target = tiny_resnet(d.train->info(), 0.f, 6);
+  std::unique_ptr<Strategy> s = make_strategy("ll4al", {{"detach_after", 0.5}});
+  std::shared_ptr<JointObjective> joint = s->joint_objective(*target, 2);
+  ASSERT_TRUE(joint);
+  Batch b = make_batch(*d.train, {0, 1, 2, 3, 4, 5}, Augment{}, 0, 0);
+  auto conv1_grad_norm = [&](int64_t epoch) {
+    target->zero_grad();
+    for (Tensor& p : joint->parameters()) p.set_grad(Tensor());
+    joint->step(*target, b.images, b.labels, epoch, 10).extra.backward();
+    Tensor g = target->named_parameters().front().second.grad();
+    double n = 0;
+    if (g.defined())
+      for (float v : g.to_vector()) n += double(v) * v;
+    double m = 0;
+    for (float v : joint->parameters().front().grad().to_vector()) m += double(v) * v;
+    EXPECT_GT(m, 0) << "the module itself learns in epoch " << epoch;
+    return n;
+  };
+  EXPECT_GT(conv1_grad_norm(0), 0);
+  EXPECT_GT(conv1_grad_norm(4), 0);
+  EXPECT_EQ(conv1_grad_norm(5), 0);  // round(0.5 * 10) = 5: detached from there on
+  EXPECT_EQ(conv1_grad_norm(9), 0);
+  // Without its joint training, LL4AL has nothing to score with.
+  std::unique_ptr<Strategy> fresh = make_strategy("ll4al");
+  std::vector<int64_t> lab = {0}, unl = {1, 2, 3};
+  SelectionInput in{*d.train, lab, unl, *target, 1, 0, Device::cpu, {}};
+  EXPECT_THROW(fresh->select(in), ValueError);
 }
 
 }  // namespace

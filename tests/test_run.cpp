@@ -116,18 +116,19 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
 TEST_F(Run, BaselinesRunThroughTheLoop) {
   fs::path out = dir_ / "baselines";
   Result r = run(kBase +
-                 " --methods entropy,coreset,mc-dropout,bald,badge --method-option "
-                 "mc-dropout.passes=3 --method-option bald.passes=2 --out " +
+                 " --methods entropy,coreset,mc-dropout,bald,badge,ll4al --method-option "
+                 "mc-dropout.passes=3 --method-option bald.passes=2 --method-option "
+                 "ll4al.subset=100 --out " +
                  out.string());
   ASSERT_EQ(r.code, 0) << r.output;
   std::string csv = read_file(out / "results.csv");
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 5 * 3);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 6 * 3);
   auto manifest = nlohmann::json::parse(read_file(out / "manifest.json"));
   EXPECT_EQ(manifest["config"]["method_options"]["mc-dropout"]["passes"], 3);
   EXPECT_EQ(read_indices(out / "selected/badge/trial1/cycle2.txt").size(), 30u);
   Result help = run("run --help");
   for (const char* m : {"coreset", "mc-dropout.passes (default 20)", "bald.p (default 0.5)",
-                        "badge", "entropy", "sraal-no-oui"})
+                        "badge", "entropy", "ll4al.detach_after (default 0.6)", "sraal-no-oui"})
     EXPECT_NE(help.output.find(m), std::string::npos) << m;
 }
 
