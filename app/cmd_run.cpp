@@ -43,6 +43,7 @@ void set_method_option(ExperimentConfig& c, const std::string& text) {
 Runner add_run(CLI::App& app) {
   struct Args {
     std::string preset = "quick", dataset, data_dir, methods, init, fractions, device, out;
+    std::string scaling;
     int64_t trials = 0, pool = -1, test = -1, epochs = 0, iterations = 0;
     float width = 0;
     uint64_t seed = 0;
@@ -107,6 +108,11 @@ Runner add_run(CLI::App& app) {
   field(app.add_option("--width", a->width, "target ResNet-18 width multiplier")
             ->check(number_above(0, 16)),
         {"/target/width"});
+  field(app.add_option("--indicator-scaling", a->scaling,
+                       "SRAAL's indicator: population (SPEC, Var and MINVar over C) | official "
+                       "(the released code: Var over C - 1, as torch.var)")
+            ->check(CLI::IsMember({"population", "official"})),
+        {"/adversarial/scaling"});
   field(app.add_option("--iterations", a->iterations,
                        "adversarial iterations per cycle (SRAAL, VAAL)")
             ->check(integer_in(1, kMaxIterations)),
@@ -155,6 +161,9 @@ Runner add_run(CLI::App& app) {
     if (count("--epochs")) c.target.epochs = a->epochs;
     if (count("--width")) c.target.width = a->width;
     if (count("--iterations")) c.adversarial.iterations = a->iterations;
+    if (count("--indicator-scaling"))
+      c.adversarial.scaling =
+          a->scaling == "official" ? IndicatorScaling::official : IndicatorScaling::population;
     RunOptions r;
     r.out_dir = a->out.empty() ? "runs/" + a->preset : a->out;
     r.resume = a->resume;

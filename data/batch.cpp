@@ -22,8 +22,8 @@ Batch make_batch(const Dataset& ds, const std::vector<int64_t>& indices, const A
   int64_t* lab = b.labels.data<int64_t>();
   std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) {
-    scale[size_t(c)] = 1.f / (255.f * ds.std()[size_t(c)]);
-    shift[size_t(c)] = -ds.mean()[size_t(c)] / ds.std()[size_t(c)];
+    scale[size_t(c)] = 1.f / (255.f * ds.norm_std()[size_t(c)]);
+    shift[size_t(c)] = -ds.norm_mean()[size_t(c)] / ds.norm_std()[size_t(c)];
   }
   uint64_t stream = derive_seed(seed, uint64_t(epoch));
   for (int64_t idx : indices)

@@ -20,8 +20,9 @@ struct Augment {
 };
 
 struct Batch {
-  // (N, C, H, W) float32, (pixel / 255 - mean) / std per channel; padding pixels are 0 before
-  // normalisation.
+  // (N, C, H, W) float32, (pixel / 255 - mean) / std per channel with the dataset's normalisation
+  // statistics (Dataset::norm_mean / norm_std: a test split uses its training split's); padding
+  // pixels are 0 before normalisation.
   Tensor images;
   // Classification: (N) int64 classes. Segmentation: (N, H, W) int64 class ids, cropped and
   // flipped with the image; padding and unlabeled pixels hold the dataset's ignore_index.

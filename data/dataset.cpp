@@ -172,10 +172,26 @@ DatasetSplits load_checked(const DatasetOptions& o) {
 
 }  // namespace
 
+void Dataset::normalize_with(std::vector<float> mean, std::vector<float> std) {
+  SR_CHECK_VALUE(int64_t(mean.size()) == info().channels && int64_t(std.size()) == info().channels,
+                 "{}: normalisation statistics for {} and {} channels, the images have {}",
+                 info().name, mean.size(), std.size(), info().channels);
+  norm_mean_ = std::move(mean);
+  norm_std_ = std::move(std);
+}
+
+namespace {
+// The test split is normalised with the training split's statistics.
+DatasetSplits normalized_like_train(DatasetSplits d) {
+  if (d.train && d.test) d.test->normalize_with(d.train->mean(), d.train->std());
+  return d;
+}
+}  // namespace
+
 DatasetSplits load_dataset(const DatasetOptions& o) {
   check_options(o);
   try {
-    return load_checked(o);
+    return normalized_like_train(load_checked(o));
   } catch (const std::filesystem::filesystem_error& e) {
     throw IOError(e.what());  // e.g. a directory that cannot be listed; names the path
   }
@@ -208,7 +224,8 @@ DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t C, i
     for (int64_t k = 0; k < classes; ++k) info.class_names.push_back("class" + std::to_string(k));
     return std::make_shared<InMemoryDataset>(info, std::move(px), std::move(labels));
   };
-  return {make(train_size, derive_seed(seed, 1)), make(test_size, derive_seed(seed, 2)), {}};
+  return normalized_like_train(
+      {make(train_size, derive_seed(seed, 1)), make(test_size, derive_seed(seed, 2)), {}});
 }
 
 }  // namespace sr

@@ -42,10 +42,19 @@ class Dataset {
   // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
   virtual const std::vector<float>& mean() const = 0;
   virtual const std::vector<float>& std() const = 0;
+  // The statistics batches are normalised with (data/batch.h): the dataset's own unless set by
+  // normalize_with; load_dataset and make_synthetic give the test split the training split's,
+  // as every reference pipeline does. ValueError unless both have one value per channel.
+  const std::vector<float>& norm_mean() const { return norm_mean_.empty() ? mean() : norm_mean_; }
+  const std::vector<float>& norm_std() const { return norm_std_.empty() ? std() : norm_std_; }
+  void normalize_with(std::vector<float> mean, std::vector<float> std);
   int64_t item_bytes() const { return info().channels * info().height * info().width; }
   // 64-bit FNV-1a over every item in order, as 16 hex digits: its pixels, then its label as 8
   // little-endian bytes (classification) or its H*W label map (segmentation).
   std::string fingerprint() const;
+
+ private:
+  std::vector<float> norm_mean_, norm_std_;
 };
 
 // All pixels and labels held in memory, decoded once.

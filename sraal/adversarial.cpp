@@ -76,8 +76,8 @@ GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const T
   VaeOutput ou = g.forward_all(xu);
   GeneratorLoss l;
   l.recon = add(mse_loss(ol.recon, xl), mse_loss(ou.recon, xu));
-  l.kl = add(kl_normal(ol.mu, ol.logvar, KlReduction::batch_mean),
-             kl_normal(ou.mu, ou.logvar, KlReduction::batch_mean));
+  l.kl =
+      add(kl_normal(ol.mu, ol.logvar, w.kl_reduction), kl_normal(ou.mu, ou.logvar, w.kl_reduction));
   // The generator wants every sample to look labeled: target 0 for both batches.
   Tensor zeros_l = Tensor::zeros({xl.size(0), 1}, DType::f32, xl.device());
   Tensor zeros_u = Tensor::zeros({xu.size(0), 1}, DType::f32, xu.device());
@@ -107,9 +107,41 @@ std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKi
   return uncertainty_scores(probs, relabeler, false, scaling).to_vector();
 }
 
+AdversarialSetup sraal_setup(const AdversarialConfig& a, bool use_stl) {
+  return {use_stl, use_stl, a.z_dim, a.disc_width, a.disc_depth};
+}
+
+std::string adversarial_log_csv(const std::vector<AdversarialLogRow>& rows) {
+  std::string s = "iteration,lr,generator,recon,kl,stl,adv,discriminator\n";
+  for (const AdversarialLogRow& r : rows)
+    s += fmt::format("{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}\n", r.iteration, r.lr,
+                     r.generator, r.recon, r.kl, r.stl, r.adv, r.discriminator);
+  return s;
+}
+
+namespace {
+double value_of(const Tensor& t) {
+  return t.defined() ? double(t.item<float>()) : 0.0;
+}
+AdversarialLogRow log_row(int64_t it, float lr, const GeneratorLoss& g, const Tensor& d) {
+  return {it,
+          lr,
+          value_of(g.total),
+          value_of(g.recon),
+          value_of(g.kl),
+          value_of(g.stl),
+          value_of(g.adv),
+          value_of(d)};
+}
+}  // namespace
+
 AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialConfig& a,
                                     const AdversarialSetup& setup,
-                                    const std::vector<float>& unlabeled_targets) {
+                                    const std::vector<float>& unlabeled_targets,
+                                    std::vector<AdversarialLogRow>* log, int64_t log_every) {
+  SR_CHECK_VALUE(log_every >= 1, "adversarial training: log every {} iterations", log_every);
+  GeneratorLoss last_g;
+  Tensor last_d;
   const DatasetInfo& info = in.train.info();
   SR_CHECK_VALUE(unlabeled_targets.size() == in.unlabeled.size(),
                  "adversarial training: {} targets for {} unlabeled items",
@@ -132,46 +164,60 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   m.discriminator->to(in.device);
   Adam g_opt(m.generator->parameters(), {a.lr});
   Adam d_opt(m.discriminator->parameters(), {a.lr});
-  StepLR g_lr(a.lr, std::max<int64_t>(1, a.iterations / std::max<int64_t>(1, a.lr_decay_steps)),
-              a.lr_decay);
+  StepLR g_lr(a.lr, std::max<int64_t>(1, a.lr_decay_every), a.lr_decay);
   StepLR d_lr = g_lr;
 
   CyclicSampler lab(in.labeled, a.batch, derive_seed(in.seed, 3));
   CyclicSampler unl(in.unlabeled, a.batch, derive_seed(in.seed, 4));
   m.generator->train();
   m.discriminator->train();
-  for (int64_t it = 0; it < a.iterations; ++it) {
+  // One labeled and one unlabeled batch (with the labels and state targets of its items).
+  struct Draw {
+    Tensor xl, yl, xu, target_u;
+  };
+  auto draw = [&] {
+    Draw b;
     std::vector<int64_t> items_l = items_at(in.labeled, lab.next());
     std::vector<int64_t> pos_u = unl.next();
-    std::vector<int64_t> items_u = items_at(in.unlabeled, pos_u);
-    Tensor xl = vae_input(in.train, items_l, in.device);
-    Tensor xu = vae_input(in.train, items_u, in.device);
-    Tensor yl = setup.use_stl ? labels_of(in.train, items_l, in.device) : Tensor();
+    b.xl = vae_input(in.train, items_l, in.device);
+    b.xu = vae_input(in.train, items_at(in.unlabeled, pos_u), in.device);
+    if (setup.use_stl) b.yl = labels_of(in.train, items_l, in.device);
     std::vector<float> tu;
     for (int64_t p : pos_u) tu.push_back(unlabeled_targets[size_t(p)]);
-    Tensor target_u = Tensor::from_vector(tu, {int64_t(tu.size()), 1}).to(in.device);
-
+    b.target_u = Tensor::from_vector(tu, {int64_t(tu.size()), 1}).to(in.device);
+    return b;
+  };
+  // As both released codes: every step after the iteration's first draws fresh batches, except
+  // the first discriminator step, which reuses the last generator step's.
+  for (int64_t it = 0; it < a.iterations; ++it) {
+    Draw b = draw();
     for (int64_t s = 0; s < a.g_steps; ++s) {
+      if (s > 0) b = draw();
       GeneratorLoss loss =
-          generator_loss(*m.generator, *m.discriminator, xl, yl, xu, a, setup.use_stl);
+          generator_loss(*m.generator, *m.discriminator, b.xl, b.yl, b.xu, a, setup.use_stl);
       g_opt.zero_grad();
       loss.total.backward();
       g_opt.step();
       checked_loss(loss.total, fmt::format("adversarial iteration {}: generator", it + 1));
+      if (log && s + 1 == a.g_steps) last_g = loss;
     }
     for (int64_t s = 0; s < a.d_steps; ++s) {
+      if (s > 0) b = draw();
       Tensor mu_l, mu_u;
       {
         NoGradGuard ng;
-        mu_l = m.generator->encode(xl).first;
-        mu_u = m.generator->encode(xu).first;
+        mu_l = m.generator->encode(b.xl).first;
+        mu_u = m.generator->encode(b.xu).first;
       }
-      Tensor d_loss = discriminator_loss(*m.discriminator, mu_l, mu_u, target_u);
+      Tensor d_loss = discriminator_loss(*m.discriminator, mu_l, mu_u, b.target_u);
       d_opt.zero_grad();
       d_loss.backward();
       d_opt.step();
       checked_loss(d_loss, fmt::format("adversarial iteration {}: discriminator", it + 1));
+      if (log && s + 1 == a.d_steps) last_d = d_loss;
     }
+    if (log && ((it + 1) % log_every == 0 || it + 1 == a.iterations))
+      log->push_back(log_row(it + 1, g_opt.lr(), last_g, last_d));
     g_lr.step(g_opt);
     d_lr.step(d_opt);
     fault_point();

@@ -54,11 +54,27 @@ Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu
 std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
                                      IndicatorScaling scaling);
 
+// SRAAL's generator and discriminator shapes: the latent split into (z_UIR | z_STL) only with
+// STL; without it the whole latent serves reconstruction and no classifier head is built.
+AdversarialSetup sraal_setup(const AdversarialConfig& a, bool use_stl);
+
+// The losses of an iteration's last generator and discriminator steps, every N iterations.
+struct AdversarialLogRow {
+  int64_t iteration = 0;
+  float lr = 0;
+  double generator = 0, recon = 0, kl = 0, stl = 0, adv = 0, discriminator = 0;
+};
+// CSV text of the rows (header iteration,lr,generator,recon,kl,stl,adv,discriminator).
+std::string adversarial_log_csv(const std::vector<AdversarialLogRow>& rows);
+
 // Trains the generator and discriminator on the pools of `in`. `unlabeled_targets` holds the
-// discriminator's target for each item of in.unlabeled (same order).
+// discriminator's target for each item of in.unlabeled (same order). With `log`, a row every
+// `log_every` iterations and at the last.
 AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialConfig& a,
                                     const AdversarialSetup& setup,
-                                    const std::vector<float>& unlabeled_targets);
+                                    const std::vector<float>& unlabeled_targets,
+                                    std::vector<AdversarialLogRow>* log = nullptr,
+                                    int64_t log_every = 10);
 
 // D(mu(x)) for `items`, generator in eval mode: the probability of the unlabeled state.
 std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,

@@ -14,6 +14,9 @@ NLOHMANN_JSON_SERIALIZE_ENUM(ScoreKind, {{ScoreKind::indicator, "indicator"},
                                          {ScoreKind::sd, "sd"}})
 NLOHMANN_JSON_SERIALIZE_ENUM(IndicatorScaling, {{IndicatorScaling::population, "population"},
                                                 {IndicatorScaling::official, "official"}})
+NLOHMANN_JSON_SERIALIZE_ENUM(KlReduction, {{KlReduction::sum, "sum"},
+                                           {KlReduction::batch_mean, "batch_mean"},
+                                           {KlReduction::mean, "mean"}})
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DatasetOptions, name, dir, image_size, seg_height,
                                                 seg_width, test_fraction, split_seed, coarse_labels,
                                                 channels)
@@ -23,9 +26,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TargetConfig, arch, width, epoch
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdversarialConfig, iterations, batch, z_dim,
                                                 vaal_z_dim, base_width, disc_width, disc_depth,
                                                 vaal_disc_width, vaal_disc_depth, lr, lr_decay,
-                                                lr_decay_steps, g_steps, d_steps, recon_weight,
-                                                kl_weight, stl_weight, adv_weight, stl_hidden,
-                                                relabeler, scaling)
+                                                lr_decay_every, g_steps, d_steps, recon_weight,
+                                                kl_weight, stl_weight, adv_weight, kl_reduction,
+                                                stl_hidden, relabeler, scaling)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KCenterConfig, iterations, batch, z_dim, base_width,
                                                 lr, random_starts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExperimentConfig, preset, data, pool_size,
@@ -154,6 +157,10 @@ void validate_options(const ExperimentConfig& c) {
   SR_CHECK_VALUE(a.iterations >= 1 && a.batch >= 2 && a.z_dim >= 2 && a.z_dim % 2 == 0,
                  "run: adversarial iterations {}, batch {} and even z_dim {} must be positive",
                  a.iterations, a.batch, a.z_dim);
+  SR_CHECK_VALUE(a.lr_decay_every >= 1 && a.lr_decay > 0 && a.lr_decay <= 1,
+                 "run: adversarial lr decay {} every {} iterations (need a factor in (0, 1] and an "
+                 "interval >= 1)",
+                 a.lr_decay, a.lr_decay_every);
   require_device(parse_device(c.device));
 }
 
@@ -227,7 +234,16 @@ nlohmann::json to_json(const ExperimentConfig& c) {
 
 ExperimentConfig config_from_json(const nlohmann::json& j) {
   try {
-    return j.get<ExperimentConfig>();
+    ExperimentConfig c = j.get<ExperimentConfig>();
+    // A configuration written before 0.x held the number of decays (lr_decay_steps) instead of
+    // their interval: keep the schedule it ran with.
+    const nlohmann::json* a =
+        j.is_object() && j.contains("adversarial") ? &j["adversarial"] : nullptr;
+    if (a && a->contains("lr_decay_steps") && !a->contains("lr_decay_every"))
+      c.adversarial.lr_decay_every =
+          std::max<int64_t>(1, c.adversarial.iterations /
+                                   std::max<int64_t>(1, a->at("lr_decay_steps").get<int64_t>()));
+    return c;
   } catch (const nlohmann::json::exception& e) {
     throw ValueError(fmt::format("experiment configuration: {}", e.what()));
   }

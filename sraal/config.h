@@ -20,6 +20,7 @@
 
 #include "data/dataset.h"
 #include "engine/math/selection_math.h"
+#include "engine/ops.h"
 #include "engine/types.h"
 
 namespace sr {
@@ -44,10 +45,13 @@ struct AdversarialConfig {
   int64_t disc_width = 512, disc_depth = 4;  // SRAAL's discriminator
   int64_t vaal_disc_width = 512, vaal_disc_depth = 2;
   float lr = 5e-4f;
-  float lr_decay = 0.85f;  // multiplied every iterations / lr_decay_steps
-  int64_t lr_decay_steps = 30;
+  float lr_decay = 0.85f;        // multiplied every lr_decay_every iterations
+  int64_t lr_decay_every = 666;  // iterations (paper: 20,000 / 30)
   int64_t g_steps = 2, d_steps = 1;
+  // SRAAL's generator loss (the released code): KL averaged over the batch. VAAL keeps its own
+  // (strategy_vaal.cpp: MSE weight 1, beta KL summed over batch and latent).
   float recon_weight = 5.f, kl_weight = 1.f, stl_weight = 5.f, adv_weight = 1.f;
+  KlReduction kl_reduction = KlReduction::batch_mean;
   std::vector<int64_t> stl_hidden = {1024, 256};
   ScoreKind relabeler = ScoreKind::indicator;  // for SRAAL's online uncertainty indicator
   IndicatorScaling scaling = IndicatorScaling::population;

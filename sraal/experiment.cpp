@@ -107,10 +107,11 @@ class Runner {
     if (resuming) {
       load_state();
       check_given_options();
-      fs::path sel = fs::path(opt_.out_dir) / "selected";
-      SR_CHECK_IO(!fs::is_symlink(fs::symlink_status(sel)),
-                  "{}: a symbolic link; the selections are written only inside --out",
-                  sel.string());
+      for (const char* sub : {"selected", "logs"}) {
+        fs::path p = fs::path(opt_.out_dir) / sub;
+        SR_CHECK_IO(!fs::is_symlink(fs::symlink_status(p)),
+                    "{}: a symbolic link; the run writes only inside --out", p.string());
+      }
     }
     validate_options(cfg_);  // before anything is written or deleted
     if (!resuming) prepare_fresh_output();
@@ -257,9 +258,11 @@ class Runner {
                      opt_.out_dir);
     }
     for (const char* f : kOutputs) fs::remove(dir / f);  // a symlink itself, not its target
-    fs::path sel = dir / "selected";
-    if (fs::is_symlink(fs::symlink_status(sel))) fs::remove(sel);
-    fs::remove_all(sel);
+    for (const char* sub : {"selected", "logs"}) {
+      fs::path p = dir / sub;
+      if (fs::is_symlink(fs::symlink_status(p))) fs::remove(p);
+      fs::remove_all(p);
+    }
   }
 
   void write_manifest() {
@@ -399,7 +402,12 @@ class Runner {
           derive_seed(derive_seed(cfg_.seed, name_tag(method)),
                       uint64_t(trial) * 1000 + uint64_t(c)),
           device_,
-          [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); }};
+          [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); },
+          [&](const std::string& name, const std::string& csv) {
+            fs::path dir = fs::path(path("logs")) / method / fmt::format("trial{}", trial);
+            fs::create_directories(dir);
+            write_file_atomic((dir / fmt::format("cycle{}_{}.csv", c, name)).string(), csv);
+          }};
       chosen = strategy.select(in);
       check_selection(chosen, in_l, unlabeled.size(), in.budget, method);
       row.select_seconds = now_seconds() - ts;

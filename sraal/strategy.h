@@ -30,6 +30,9 @@ struct SelectionInput {
   uint64_t seed = 0;                      // derived from (run seed, trial, method, cycle)
   Device device = Device::cpu;
   ProgressFn progress;  // may be empty
+  // Writes a log of this selection step, e.g. ("adversarial", CSV text), into the run's
+  // logs/<method>/trial<T>/cycle<C>_<name>.csv; may be empty (then nothing is written).
+  std::function<void(const std::string& name, const std::string& csv)> write_log;
 };
 
 class JointObjective;  // sraal/train_classifier.h

@@ -1,7 +1,7 @@
 // SRAAL (Zhang et al., CVPR 2020) and its ablations and relabelers:
 //   sraal                 OUI (the uncertainty indicator, Eq. 3-4) relabels D_U's state; STL on
 //   sraal-no-oui          unlabeled state fixed at 1
-//   sraal-no-stl          no STL classifier (stl_weight 0, no head)
+//   sraal-no-stl          no STL classifier (no head; the whole latent serves reconstruction)
 //   sraal-no-oui-no-stl   both removed
 //   sraal-entropy/-sd     OUI replaced by normalised entropy / the SD score (paper, Table 1)
 // One cycle: scores of D_U from the target model (step 2), adversarial training of the
@@ -22,8 +22,9 @@ class SraalStrategy : public Strategy {
   std::vector<int64_t> select(const SelectionInput& in) override {
     std::vector<float> targets =
         unlabeled_targets(in, oui_, relabeler_ ? *relabeler_ : a_.relabeler, a_.scaling);
-    AdversarialSetup setup{true, stl_, a_.z_dim, a_.disc_width, a_.disc_depth};
-    AdversarialModels m = train_adversarial(in, a_, setup, targets);
+    std::vector<AdversarialLogRow> log;
+    AdversarialModels m = train_adversarial(in, a_, sraal_setup(a_, stl_), targets, &log);
+    if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
     std::vector<float> states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
     return select_highest(in.unlabeled, states, in.budget);

@@ -1,7 +1,11 @@
 // VAAL (Sinha et al., ICCV 2019): a VAE and a discriminator trained adversarially with binary
 // states (labeled 0, unlabeled 1); the `budget` items of D_U the discriminator finds least
 // likely to be labeled (highest unlabeled state) are selected. Same training loop as SRAAL
-// (sraal/adversarial.h) with one latent, no STL and no relabeling.
+// (sraal/adversarial.h) with one latent, no STL and no relabeling, and VAAL's own generator
+// loss as its released code: per batch MSE(recon, x) + beta KL summed over batch and latent, the
+// adversarial BCE weighted by adversary_param. Options: beta 1, recon_weight 1, adversary_param 1.
+#include <cmath>
+
 #include "sraal/adversarial.h"
 
 namespace sr {
@@ -9,12 +13,23 @@ namespace {
 
 class VaalStrategy : public Strategy {
  public:
-  explicit VaalStrategy(const AdversarialConfig& a) : a_(a) {}
+  VaalStrategy(const AdversarialConfig& a, const nlohmann::json& o) : a_(a) {
+    a_.recon_weight = o.at("recon_weight").get<float>();
+    a_.kl_weight = o.at("beta").get<float>();
+    a_.adv_weight = o.at("adversary_param").get<float>();
+    a_.kl_reduction = KlReduction::sum;
+    a_.stl_weight = 0;
+    for (float v : {a_.recon_weight, a_.kl_weight, a_.adv_weight})
+      SR_CHECK_VALUE(std::isfinite(v) && v >= 0,
+                     "method vaal: loss weights must be finite and non-negative, got {}", v);
+  }
 
   std::vector<int64_t> select(const SelectionInput& in) override {
     std::vector<float> targets(in.unlabeled.size(), 1.f);
     AdversarialSetup setup{false, false, a_.vaal_z_dim, a_.vaal_disc_width, a_.vaal_disc_depth};
-    AdversarialModels m = train_adversarial(in, a_, setup, targets);
+    std::vector<AdversarialLogRow> log;
+    AdversarialModels m = train_adversarial(in, a_, setup, targets, &log);
+    if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
     std::vector<float> states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
     return select_highest(in.unlabeled, states, in.budget);
@@ -28,9 +43,9 @@ class VaalStrategy : public Strategy {
 
 REGISTER_STRATEGY({"vaal",
                    "VAAL: VAE and discriminator with binary states (Sinha et al. 2019)",
-                   {},
+                   {{"beta", 1.0}, {"recon_weight", 1.0}, {"adversary_param", 1.0}},
                    [](const StrategyContext& c) {
-                     return std::make_unique<VaalStrategy>(c.adversarial);
+                     return std::make_unique<VaalStrategy>(c.adversarial, c.options);
                    }});
 
 }  // namespace sr

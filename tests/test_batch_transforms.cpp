@@ -149,3 +149,28 @@ TEST(BatchTransforms, ClassificationFlipMirrorsAndLabelsStayClasses) {
 
 }  // namespace
 }  // namespace sr
+
+namespace sr {
+namespace {
+
+// The test split is normalised with the training split's statistics (SPEC section 6), not its
+// own: a batch of test items is (pixel / 255 - train mean) / train std.
+TEST(BatchTransforms, TestSplitUsesTheTrainingSplitsStatistics) {
+  DatasetSplits d = make_synthetic(64, 16, 2, 6, 6, 4, 9);
+  ASSERT_NE(d.test->mean(), d.train->mean());  // the splits' own statistics differ
+  EXPECT_EQ(d.test->norm_mean(), d.train->mean());
+  EXPECT_EQ(d.test->norm_std(), d.train->std());
+  EXPECT_EQ(d.train->norm_mean(), d.train->mean());
+  std::vector<float> x = make_batch(*d.test, {3}, Augment{}, 0, 0).images.to_vector();
+  std::vector<uint8_t> px(size_t(d.test->item_bytes()));
+  d.test->read_pixels(3, px.data());
+  for (size_t i = 0; i < px.size(); ++i) {
+    size_t c = i / 36;
+    double want = (px[i] / 255.0 - d.train->mean()[c]) / d.train->std()[c];
+    EXPECT_NEAR(x[i], want, 1e-5) << i;
+  }
+  EXPECT_THROW(d.test->normalize_with({0.5f}, {0.2f}), ValueError);  // 1 value, 2 channels
+}
+
+}  // namespace
+}  // namespace sr

@@ -106,6 +106,13 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
       for (int64_t i : v) EXPECT_TRUE(labeled.insert(i).second) << m << ": item " << i << " twice";
     }
   }
+  // The adversarial phase's losses, per cycle that selects (not after the last measurement).
+  std::string log = read_file(out / "logs/sraal/trial1/cycle0_adversarial.csv");
+  EXPECT_EQ(log.rfind("iteration,lr,generator,recon,kl,stl,adv,discriminator\n", 0), 0u);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2);  // 4 iterations: the last only
+  EXPECT_TRUE(fs::exists(out / "logs/sraal/trial1/cycle1_adversarial.csv"));
+  EXPECT_FALSE(fs::exists(out / "logs/sraal/trial1/cycle2_adversarial.csv"));
+  EXPECT_FALSE(fs::exists(out / "logs/random"));
   // Both methods start from the same initial pool.
   EXPECT_EQ(read_indices(out / "selected/sraal/trial1/cycle0.txt"),
             read_indices(out / "selected/random/trial1/cycle0.txt"));
@@ -162,6 +169,7 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
                          {"--method-option mc-dropout.passes=0", "passes 0 must lie in"},
                          {"--method-option bald.p=high", "option 'p' = \"high\" has the wrong"},
                          {"--method-option bald", "wants METHOD.KEY=VALUE"},
+                         {"--indicator-scaling torch", "--indicator-scaling: torch not in"},
                          {"--method-option magic.k=1", "options for unknown method 'magic'"}}) {
     fs::path o = dir_ / "bad";
     bool has_methods = c.args.find("--methods") != std::string::npos;

@@ -85,11 +85,78 @@ class FirstPixels : public Module {
   int64_t c_;
 };
 
+// VAAL's released loss sums the KL over batch and latent; SRAAL's averages it over the batch.
+TEST(SraalLosses, VaalSumsTheKlOverTheBatch) {
+  Generator g(4);
+  VaeConfig vc;
+  vc.in_channels = 1, vc.height = 28, vc.width = 28, vc.z_dim = 8, vc.base_width = 4;
+  Vae vae(vc, g, std::make_shared<Generator>(5), false);
+  Discriminator d(8, 8, 2, g);
+  Tensor xl = random_input({4, 1, 28, 28}, 6, -1, 1, false);
+  Tensor xu = random_input({6, 1, 28, 28}, 7, -1, 1, false);
+  NoGradGuard ng;
+  AdversarialConfig w;
+  w.kl_reduction = KlReduction::sum;
+  VaeOutput ol = vae.forward_all(xl), ou = vae.forward_all(xu);
+  double want = kl_normal(ol.mu, ol.logvar, KlReduction::sum).item<float>() +
+                kl_normal(ou.mu, ou.logvar, KlReduction::sum).item<float>();
+  double batch_mean = kl_normal(ol.mu, ol.logvar, KlReduction::sum).item<float>() / 4 +
+                      kl_normal(ou.mu, ou.logvar, KlReduction::sum).item<float>() / 6;
+  EXPECT_NEAR(generator_loss(vae, d, xl, Tensor(), xu, w, false).kl.item<float>(), want,
+              1e-5 * want);
+  w.kl_reduction = KlReduction::batch_mean;
+  EXPECT_NEAR(generator_loss(vae, d, xl, Tensor(), xu, w, false).kl.item<float>(), batch_mean,
+              1e-5 * batch_mean);
+}
+
+// Without STL the latent is not split and no classifier is built; with it, both.
+TEST(SraalStrategies, NoStlUsesTheWholeLatentForReconstruction) {
+  AdversarialConfig a;
+  a.z_dim = 8;
+  AdversarialSetup with = sraal_setup(a, true), without = sraal_setup(a, false);
+  EXPECT_TRUE(with.split_latent && with.use_stl);
+  EXPECT_FALSE(without.split_latent || without.use_stl);
+  DatasetSplits d = make_synthetic(24, 4, 1, 28, 28, 3, 1);
+  FirstPixels target(3);
+  std::vector<int64_t> labeled = {0, 1, 2, 3}, unlabeled = {4, 5, 6, 7, 8, 9};
+  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}};
+  a.iterations = 3, a.batch = 4, a.base_width = 2, a.disc_width = 8, a.stl_hidden = {8};
+  std::vector<AdversarialLogRow> log;
+  AdversarialModels m = train_adversarial(in, a, without, std::vector<float>(6, 1.f), &log, 2);
+  for (const auto& [name, t] : m.generator->named_parameters())
+    EXPECT_EQ(name.find("classifier"), std::string::npos) << name;
+  // The log: iterations 2 and 3 (every 2 and the last), finite losses, no STL term.
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].iteration, 2);
+  EXPECT_EQ(log[1].iteration, 3);
+  EXPECT_EQ(log[1].stl, 0);
+  EXPECT_GT(log[1].recon, 0);
+  EXPECT_GT(log[1].discriminator, 0);
+  EXPECT_EQ(adversarial_log_csv(log).rfind("iteration,lr,generator,recon,kl,stl,adv,"
+                                           "discriminator\n2,",
+                                           0),
+            0u);
+  AdversarialModels s = train_adversarial(in, a, with, std::vector<float>(6, 1.f));
+  bool has_head = false;
+  for (const auto& [name, t] : s.generator->named_parameters())
+    has_head |= name.find("classifier") != std::string::npos;
+  EXPECT_TRUE(has_head);
+}
+
+// A configuration written with the number of decays (lr_decay_steps) keeps its schedule.
+TEST(SraalConfig, OldDecayCountBecomesAnInterval) {
+  nlohmann::json j = to_json(preset_config("paper"));
+  j["adversarial"].erase("lr_decay_every");
+  j["adversarial"]["lr_decay_steps"] = 30;
+  EXPECT_EQ(config_from_json(j).adversarial.lr_decay_every, 20000 / 30);
+  EXPECT_EQ(preset_config("paper").adversarial.lr_decay_every, 666);
+}
+
 TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
   DatasetSplits d = make_synthetic(40, 8, 1, 4, 4, 4, 3);
   FirstPixels target(4);
   std::vector<int64_t> labeled = {0, 1}, unlabeled = {5, 9, 12};
-  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}};
+  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}};
   const IndicatorScaling pop = IndicatorScaling::population;
   std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator, pop);
   std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator, pop);
