@@ -1,6 +1,8 @@
 // results.csv, summary.md and plot.svg (see report.h).
 #include "sraal/report.h"
 
+#include "sraal/statistics.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -87,6 +89,137 @@ std::vector<double> fractions_of(const std::vector<Aggregate>& aggs) {
   return f;
 }
 
+// value[method][trial][fraction key] of the rows; fractions keyed in millionths, so that
+// 0.1 + 2 * 0.1 and 0.3 are one fraction.
+using TrialValues = std::map<std::string, std::map<int64_t, std::map<int64_t, double>>>;
+
+int64_t fkey(double f) {
+  return std::llround(f * 1e6);
+}
+
+TrialValues trial_values(const std::vector<ResultRow>& rows) {
+  TrialValues v;
+  for (const ResultRow& r : rows) v[r.method][r.trial][fkey(r.labeled_fraction)] = r.value;
+  return v;
+}
+
+// Per trial of `m` that measured every fraction: its AUBC.
+std::map<int64_t, double> trial_aubc(const TrialValues& v, const std::string& m,
+                                     const std::vector<double>& fracs) {
+  std::map<int64_t, double> out;
+  auto it = v.find(m);
+  if (it == v.end()) return out;
+  for (const auto& [trial, by_f] : it->second) {
+    std::vector<double> vals;
+    for (double f : fracs)
+      if (by_f.count(fkey(f))) vals.push_back(by_f.at(fkey(f)));
+    if (vals.size() == fracs.size() && !vals.empty()) out[trial] = aubc(vals);
+  }
+  return out;
+}
+
+// The paired test of a against b over the trials both have (values in [0, 1]).
+PairedTest paired(const std::map<int64_t, double>& a, const std::map<int64_t, double>& b) {
+  std::vector<double> x, y;
+  for (const auto& [t, v] : a)
+    if (b.count(t)) x.push_back(v), y.push_back(b.at(t));
+  return paired_t_test(x, y);
+}
+
+std::map<int64_t, double> at_fraction(const TrialValues& v, const std::string& m, double f) {
+  std::map<int64_t, double> out;
+  auto it = v.find(m);
+  if (it == v.end()) return out;
+  for (const auto& [trial, by_f] : it->second)
+    if (by_f.count(fkey(f))) out[trial] = by_f.at(fkey(f));
+  return out;
+}
+
+std::string paired_cell(const PairedTest& t) {
+  if (t.n == 0) return " – |";
+  if (t.n < 2) return fmt::format(" {:+.2f} (n={}) |", 100 * t.mean, t.n);
+  return fmt::format(" {:+.2f} ± {:.2f} (p {:.3f}{}) |", 100 * t.mean, 100 * t.se, t.p,
+                     t.p < 0.05 ? " *" : "");
+}
+
+// AUBC per method, paired differences to random, and the win/tie/loss matrix.
+std::string comparison_markdown(const std::vector<ResultRow>& rows,
+                                const std::vector<std::string>& methods,
+                                const std::vector<double>& fracs) {
+  TrialValues v = trial_values(rows);
+  std::string s =
+      "\nArea under the budget curve (AUBC: the mean accuracy over the fractions, %), per trial "
+      "that measured every fraction, then mean ± sd over those trials.\n\n| method | AUBC | n |\n"
+      "| --- | --- | --- |\n";
+  for (const auto& m : methods) {
+    std::map<int64_t, double> a = trial_aubc(v, m, fracs);
+    if (a.empty()) {
+      s += fmt::format("| {} | – | 0 |\n", m);
+      continue;
+    }
+    double mean = 0, ss = 0;
+    for (const auto& [t, x] : a) mean += x / double(a.size());
+    for (const auto& [t, x] : a) ss += (x - mean) * (x - mean);
+    double sd = a.size() > 1 ? std::sqrt(ss / double(a.size() - 1)) : 0;
+    s += fmt::format("| {} | {:.2f} ± {:.2f} | {} |\n", m, 100 * mean, 100 * sd, a.size());
+  }
+  if (methods.size() < 2) return s;
+  if (std::find(methods.begin(), methods.end(), "random") != methods.end()) {
+    s += "\nPaired difference to random (points; methods share the initial pool and weights "
+         "within a trial): mean ± standard error over trials, two-sided paired t-test p; * = "
+         "p < 0.05.\n\n| labeled |";
+    for (const auto& m : methods)
+      if (m != "random") s += " " + m + " |";
+    s += "\n| --- |";
+    for (const auto& m : methods)
+      if (m != "random") s += " --- |";
+    s += "\n";
+    for (double f : fracs) {
+      s += fmt::format("| {:.0f}% |", 100 * f);
+      for (const auto& m : methods)
+        if (m != "random")
+          s += paired_cell(paired(at_fraction(v, m, f), at_fraction(v, "random", f)));
+      s += "\n";
+    }
+    s += "| AUBC |";
+    for (const auto& m : methods)
+      if (m != "random")
+        s += paired_cell(paired(trial_aubc(v, m, fracs), trial_aubc(v, "random", fracs)));
+    s += "\n";
+  }
+  s += fmt::format(
+      "\nWins / ties / losses of the row method against the column method over the {} "
+      "fractions: a win is a positive paired difference with p < 0.05, a loss a negative one, "
+      "anything else (or fewer than 2 paired trials) a tie.\n\n| |",
+      fracs.size());
+  for (const auto& m : methods) s += " " + m + " |";
+  s += "\n| --- |";
+  for (size_t i = 0; i < methods.size(); ++i) s += " --- |";
+  s += "\n";
+  for (const auto& a : methods) {
+    s += "| " + a + " |";
+    for (const auto& b : methods) {
+      if (a == b) {
+        s += " – |";
+        continue;
+      }
+      int w = 0, t = 0, l = 0;
+      for (double f : fracs) {
+        PairedTest p = paired(at_fraction(v, a, f), at_fraction(v, b, f));
+        if (p.n >= 2 && p.p < 0.05 && p.mean > 0)
+          ++w;
+        else if (p.n >= 2 && p.p < 0.05 && p.mean < 0)
+          ++l;
+        else
+          ++t;
+      }
+      s += fmt::format(" {}/{}/{} |", w, t, l);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string summary_markdown(const std::vector<ResultRow>& rows,
@@ -110,36 +243,7 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
     }
     s += "\n";
   }
-  if (methods.size() > 1) {
-    const std::string& first = methods.front();
-    s += fmt::format(
-        "\n{} against each other method: difference of means in points; \"beyond "
-        "1 sd\" when it exceeds the larger of the two standard deviations (and both "
-        "have n >= 2).\n\n| labeled |",
-        first);
-    for (size_t i = 1; i < methods.size(); ++i) s += " vs " + methods[i] + " |";
-    s += "\n| --- |";
-    for (size_t i = 1; i < methods.size(); ++i) s += " --- |";
-    s += "\n";
-    for (double f : fracs) {
-      s += fmt::format("| {:.0f}% |", 100 * f);
-      const Aggregate* a = find(aggs, first, f);
-      for (size_t i = 1; i < methods.size(); ++i) {
-        const Aggregate* b = find(aggs, methods[i], f);
-        if (!a || !b) {
-          s += " – |";
-          continue;
-        }
-        double d = 100 * (a->mean - b->mean), sd = 100 * std::max(a->sd, b->sd);
-        const char* verdict = (a->n < 2 || b->n < 2) ? "n < 2"
-                              : d > sd               ? "better beyond 1 sd"
-                              : d < -sd              ? "worse beyond 1 sd"
-                                                     : "within 1 sd";
-        s += fmt::format(" {:+.2f} ({}) |", d, verdict);
-      }
-      s += "\n";
-    }
-  }
+  s += comparison_markdown(rows, methods, fracs);
   if (!notes.empty()) {
     s += "\n";
     for (const auto& n : notes) s += "- " + n + "\n";

@@ -36,8 +36,10 @@ struct Aggregate {
 std::vector<Aggregate> aggregate(const std::vector<ResultRow>& rows,
                                  const std::vector<std::string>& methods);
 
-// summary.md: the table, and per fraction whether the first method beats each other one by
-// more than one standard deviation. `notes` (reductions from the paper, timing) follow it.
+// summary.md: the table; per method the area under the budget curve (AUBC); the paired
+// difference of every method to random per fraction and in AUBC, with its standard error and
+// paired t-test p (sraal/statistics.h); the win/tie/loss matrix at p < 0.05 over the fractions.
+// `notes` (reductions from the paper, timing) follow.
 std::string summary_markdown(const std::vector<ResultRow>& rows,
                              const std::vector<std::string>& methods, const std::string& title,
                              const std::vector<std::string>& notes);

@@ -1,0 +1,79 @@
+// The comparison statistics (sraal/statistics.h) against closed forms and tabulated values of
+// Student's t, a paired test worked by hand, and the summary.md sections built from them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "engine/error.h"
+#include "sraal/report.h"
+#include "sraal/statistics.h"
+
+namespace sr {
+namespace {
+
+TEST(Statistics, StudentTTailMatchesClosedFormsAndTables) {
+  const double pi = std::acos(-1.0);
+  for (double t : {0.0, 0.3, 1.0, 2.5, 7.0, 40.0}) {
+    // df = 1 (Cauchy): p = 1 - (2 / pi) atan|t|; df = 2: p = 1 - |t| / sqrt(t^2 + 2).
+    EXPECT_NEAR(student_t_two_sided_p(t, 1), 1 - 2 / pi * std::atan(t), 1e-12) << t;
+    EXPECT_NEAR(student_t_two_sided_p(-t, 2), 1 - t / std::sqrt(t * t + 2), 1e-12) << t;
+  }
+  // The 97.5% quantiles of the t tables: two-sided p = 0.05.
+  EXPECT_NEAR(student_t_two_sided_p(2.776445105, 4), 0.05, 1e-8);
+  EXPECT_NEAR(student_t_two_sided_p(2.228138852, 10), 0.05, 1e-8);
+  EXPECT_NEAR(student_t_two_sided_p(1.959963985, 1e7), 0.05, 1e-6);  // the normal limit
+  EXPECT_EQ(student_t_two_sided_p(INFINITY, 3), 0);
+  EXPECT_THROW(student_t_two_sided_p(1, 0), ValueError);
+}
+
+TEST(Statistics, PairedTestWorkedByHand) {
+  // d = (0.01, 0.02, 0.06): mean 0.03, sd sqrt(7e-4), se sqrt(7e-4 / 3), t = 0.03 / se, df 2.
+  PairedTest r = paired_t_test({0.81, 0.82, 0.86}, {0.80, 0.80, 0.80});
+  double se = std::sqrt(7e-4 / 3), t = 0.03 / se;
+  EXPECT_EQ(r.n, 3);
+  EXPECT_NEAR(r.mean, 0.03, 1e-12);
+  EXPECT_NEAR(r.se, se, 1e-12);
+  EXPECT_NEAR(r.t, t, 1e-9);
+  EXPECT_NEAR(r.p, 1 - t / std::sqrt(t * t + 2), 1e-9);
+  EXPECT_TRUE(std::isnan(paired_t_test({0.5}, {0.4}).p));  // one pair: undefined
+  EXPECT_EQ(paired_t_test({0.5, 0.6}, {0.4, 0.5}).p, 0);   // identical differences
+  EXPECT_EQ(paired_t_test({0.5, 0.6}, {0.5, 0.6}).p, 1);
+  EXPECT_THROW(paired_t_test({0.5, 0.6}, {0.5}), ValueError);
+  EXPECT_NEAR(aubc({0.5, 0.6, 0.7}), 0.6, 1e-12);
+}
+
+TEST(Statistics, SummaryReportsAubcPairedDifferencesAndWinTieLoss) {
+  // Three trials, two fractions: A beats random by (1, 2, 6) points at 10% and ties it
+  // (+1, -1, 0) at 30% (written 0.1 * 3 = 0.30000000000000004, as a run accumulates it).
+  std::vector<ResultRow> rows;
+  auto add = [&](const char* m, int64_t trial, double f, double v) {
+    ResultRow r;
+    r.method = m, r.trial = trial, r.labeled_fraction = f, r.value = v;
+    rows.push_back(r);
+  };
+  double a10[] = {0.81, 0.82, 0.86}, a20[] = {0.91, 0.89, 0.90};
+  for (int64_t t = 1; t <= 3; ++t) {
+    add("a", t, 0.1, a10[t - 1]);
+    add("random", t, 0.1, 0.80);
+    add("a", t, 0.1 * 3, a20[t - 1]);
+    add("random", t, 0.3, 0.90);
+  }
+  std::string s = summary_markdown(rows, {"a", "random"}, "t", {});
+  // AUBC of a per trial: 86.0, 85.5, 88.0 -> mean 86.50, sd 1.32; random 85.00 ± 0.00.
+  EXPECT_NE(s.find("| a | 86.50 ± 1.32 | 3 |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| random | 85.00 ± 0.00 | 3 |"), std::string::npos) << s;
+  // 10%: +3.00 ± 1.53, p = 0.188 (df 2 closed form above): not significant.
+  EXPECT_NE(s.find("| 10% | +3.00 ± 1.53 (p 0.188) |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| 30% | +0.00 ± 0.58 (p 1.000) |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| a | – | 0/2/0 |"), std::string::npos) << s;
+  // Make 10% significant: equal differences of 2 points give se 0 and p 0.
+  for (ResultRow& r : rows)
+    if (r.method == "a" && r.labeled_fraction == 0.1) r.value = 0.82;
+  s = summary_markdown(rows, {"a", "random"}, "t", {});
+  EXPECT_NE(s.find("| 10% | +2.00 ± 0.00 (p 0.000 *) |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| a | – | 1/1/0 |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| random | 0/1/1 | – |"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace sr
