@@ -253,8 +253,11 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
 
 std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
                      const std::string& title) {
-  static const char* kColors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e",
-                                  "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  // Ten distinct colours (the first method red), then the same dashed; fainter bands when many
+  // methods overlap, so that eight or nine lines stay readable.
+  static const char* kColors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
+                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  const double band_opacity = methods.size() > 4 ? 0.07 : 0.18;
   std::vector<Aggregate> aggs = aggregate(rows, methods);
   std::vector<double> fracs = fractions_of(aggs);
   const double W = 720, H = 440, left = 70, right = 180, top = 40, bottom = 55;
@@ -302,7 +305,8 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
       (top + H - bottom) / 2, (top + H - bottom) / 2, metric);
   // Bands, lines, legend.
   for (size_t k = 0; k < methods.size(); ++k) {
-    const char* color = kColors[k % 8];
+    const char* color = kColors[k % 10];
+    const char* dash = k >= 10 ? " stroke-dasharray=\"6 3\"" : "";
     std::vector<const Aggregate*> pts;
     for (double f : fracs)
       if (const Aggregate* a = find(aggs, methods[k], f)) pts.push_back(a);
@@ -315,18 +319,18 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
                           Y(100 * ((*it)->mean - (*it)->sd)));
     for (const Aggregate* a : pts)
       line += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * a->mean));
-    s += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"0.18\" stroke=\"none\"/>\n",
-                     band, color);
-    s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n",
-                     line, color);
+    s += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"{}\" stroke=\"none\"/>\n",
+                     band, color, band_opacity);
+    s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
+                     line, color, dash);
     for (const Aggregate* a : pts)
       s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
                        X(a->labeled_fraction), Y(100 * a->mean), color);
     double ly = top + 10 + 20 * double(k);
     s += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
-        "stroke-width=\"3\"/><text x=\"{4:.1f}\" y=\"{5:.1f}\">{6}</text>\n",
-        W - right + 15, ly, W - right + 40, color, W - right + 46, ly + 4, methods[k]);
+        "stroke-width=\"3\"{7}/><text x=\"{4:.1f}\" y=\"{5:.1f}\">{6}</text>\n",
+        W - right + 15, ly, W - right + 40, color, W - right + 46, ly + 4, methods[k], dash);
   }
   return s + "</svg>\n";
 }

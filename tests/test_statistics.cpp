@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "engine/error.h"
 #include "sraal/report.h"
@@ -73,6 +77,41 @@ TEST(Statistics, SummaryReportsAubcPairedDifferencesAndWinTieLoss) {
   EXPECT_NE(s.find("| 10% | +2.00 ± 0.00 (p 0.000 *) |"), std::string::npos) << s;
   EXPECT_NE(s.find("| a | – | 1/1/0 |"), std::string::npos) << s;
   EXPECT_NE(s.find("| random | 0/1/1 | – |"), std::string::npos) << s;
+}
+
+// Nine methods (the baselines preset) get nine colours, fainter bands and a legend entry each;
+// an eleventh reuses the first colour dashed.
+TEST(Statistics, PlotStaysDistinctForManyMethods) {
+  std::vector<std::string> methods;
+  std::vector<ResultRow> rows;
+  for (int k = 0; k < 11; ++k) {
+    methods.push_back(fmt::format("m{}", k));
+    for (double f : {0.1, 0.2}) {
+      ResultRow r;
+      r.method = methods.back(), r.trial = 1, r.labeled_fraction = f, r.value = 0.5 + 0.01 * k;
+      rows.push_back(r);
+    }
+  }
+  auto lines = [](const std::string& svg) {
+    std::vector<std::string> out;
+    for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1))
+      out.push_back(svg.substr(p, svg.find("/>", p) - p));
+    return out;
+  };
+  std::vector<std::string> nine =
+      lines(plot_svg(rows, std::vector<std::string>(methods.begin(), methods.begin() + 9), "t"));
+  ASSERT_EQ(nine.size(), 9u);
+  std::set<std::string> colours;
+  for (const std::string& l : nine) colours.insert(l.substr(l.find("stroke=\""), 17));
+  EXPECT_EQ(colours.size(), 9u);
+  std::string svg = plot_svg(rows, methods, "t");
+  EXPECT_NE(svg.find("fill-opacity=\"0.07\""), std::string::npos);
+  std::vector<std::string> all = lines(svg);
+  ASSERT_EQ(all.size(), 11u);
+  EXPECT_NE(all[10].find("stroke-dasharray"), std::string::npos);
+  EXPECT_EQ(all[0].find("stroke-dasharray"), std::string::npos);
+  for (const std::string& m : methods)
+    EXPECT_NE(svg.find(">" + m + "</text>"), std::string::npos) << m;
 }
 
 }  // namespace
