@@ -59,7 +59,7 @@ Runner add_run(CLI::App& app) {
   app.footer(
       "Presets (options given above override them):\n"
       "  quick  SRAAL vs random, 1 trial, 3,000 Fashion-MNIST items, ResNet-18 width 1/4, 10% to\n"
-      "         40% by 10%: about 7 minutes on 2 Zen 2 cores (the default)\n"
+      "         40% by 10%: 5 to 7 minutes on 2 Zen 2 cores (the default)\n"
       "  cpu    SRAAL, VAAL and random, 3 trials, 10% to 40% by 10%: about 40 minutes there\n"
       "  paper  the paper's settings (whole training split, ResNet-18, 200 epochs, 20,000\n"
       "         adversarial iterations per cycle): for a GPU (--device cuda)\n"

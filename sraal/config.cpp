@@ -83,13 +83,13 @@ ExperimentConfig preset_config(const std::string& name) {
     c.methods = {"sraal", "random"};
     c.trials = 1;
     c.pool_size = 3000;
-    c.test_size = 2000;
+    c.test_size = 0;  // the whole test split (SPEC section 6)
     c.adversarial.iterations = 100;
   } else {
     c.methods = {"sraal", "vaal", "random"};
     c.trials = 3;
     c.pool_size = 3000;
-    c.test_size = 2000;
+    c.test_size = 0;  // the whole test split (SPEC section 6)
   }
   return c;
 }

@@ -2,8 +2,9 @@
 // JSON form (written into manifest.json and the resume state).
 //
 // Presets:
-//   quick  SRAAL vs random, one trial, a 3,000-image subset of the training split, small models
-//          and few epochs: minutes on a 2-core CPU (the default).
+//   quick  SRAAL vs random, one trial, a 3,000-image subset of the training split as the pool,
+//          the whole test split, small models and few epochs: minutes on a 2-core CPU (the
+//          default).
 //   cpu    SPEC section 6's protocol (10% to 40% by 5%, 3 trials) for SRAAL, VAAL and random,
 //          with pool, widths and epochs reduced to finish within an hour on 2 cores.
 //   paper  the settings of SPEC sections 3 and 6 (full pool, ResNet-18, 200 epochs, 20,000
