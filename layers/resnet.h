@@ -52,7 +52,6 @@ class ResNet18 : public Module, public FeatureClassifier {
   ResNetOutput forward_all(const Tensor& x);
   std::string type_name() const override { return "ResNet18"; }
   const ResNetConfig& config() const { return cfg_; }
-  int64_t embedding_dim() const { return widths_[3]; }
   const std::array<int64_t, 4>& stage_widths() const { return widths_; }  // layer1..layer4
 
   Tensor features(const Tensor& x) override { return forward_all(x, false).embedding; }

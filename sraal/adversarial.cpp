@@ -9,6 +9,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/selection.h"
+#include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
 
 namespace sr {
@@ -248,10 +249,8 @@ std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
                                     const std::vector<float>& states, int64_t budget) {
   SR_CHECK_VALUE(states.size() == unlabeled.size(), "select: {} states for {} unlabeled items",
                  states.size(), unlabeled.size());
-  std::vector<int64_t> pos = top_k(Tensor::from_vector(states, {int64_t(states.size())}), budget);
-  std::vector<int64_t> out;
-  for (int64_t p : pos) out.push_back(unlabeled[size_t(p)]);
-  return out;
+  return items_with_highest(unlabeled, Tensor::from_vector(states, {int64_t(states.size())}),
+                            budget);
 }
 
 }  // namespace sr

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -47,24 +49,36 @@ std::string results_csv(const std::vector<ResultRow>& rows) {
   return s;
 }
 
+namespace {
+
+// A labeled fraction as a key in 1e-4 units, so that 0.1 * 3 and 0.3 are one fraction.
+int64_t fraction_key(double f) {
+  return std::llround(f * 1e4);
+}
+
+// Mean and sample standard deviation (0 for one value).
+std::pair<double, double> mean_sd(const std::vector<double>& v) {
+  double mean = 0, ss = 0;
+  for (double x : v) mean += x / double(v.size());
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return {mean, v.size() > 1 ? std::sqrt(ss / double(v.size() - 1)) : 0.0};
+}
+
+}  // namespace
+
 std::vector<Aggregate> aggregate(const std::vector<ResultRow>& rows,
                                  const std::vector<std::string>& methods) {
   std::vector<Aggregate> out;
   for (const std::string& m : methods) {
-    std::map<int64_t, std::vector<double>> by_fraction;  // key: fraction in 1e-4 units
+    std::map<int64_t, std::vector<double>> by_fraction;
     for (const ResultRow& r : rows)
-      if (r.method == m) by_fraction[std::llround(r.labeled_fraction * 1e4)].push_back(r.value);
+      if (r.method == m) by_fraction[fraction_key(r.labeled_fraction)].push_back(r.value);
     for (const auto& [key, v] : by_fraction) {
       Aggregate a;
       a.method = m;
       a.labeled_fraction = double(key) / 1e4;
       a.n = int64_t(v.size());
-      for (double x : v) a.mean += x / double(v.size());
-      if (v.size() > 1) {
-        double ss = 0;
-        for (double x : v) ss += (x - a.mean) * (x - a.mean);
-        a.sd = std::sqrt(ss / double(v.size() - 1));
-      }
+      std::tie(a.mean, a.sd) = mean_sd(v);
       out.push_back(a);
     }
   }
@@ -89,17 +103,12 @@ std::vector<double> fractions_of(const std::vector<Aggregate>& aggs) {
   return f;
 }
 
-// value[method][trial][fraction key] of the rows; fractions keyed in millionths, so that
-// 0.1 + 2 * 0.1 and 0.3 are one fraction.
+// value[method][trial][fraction_key] of the rows.
 using TrialValues = std::map<std::string, std::map<int64_t, std::map<int64_t, double>>>;
-
-int64_t fkey(double f) {
-  return std::llround(f * 1e6);
-}
 
 TrialValues trial_values(const std::vector<ResultRow>& rows) {
   TrialValues v;
-  for (const ResultRow& r : rows) v[r.method][r.trial][fkey(r.labeled_fraction)] = r.value;
+  for (const ResultRow& r : rows) v[r.method][r.trial][fraction_key(r.labeled_fraction)] = r.value;
   return v;
 }
 
@@ -112,7 +121,7 @@ std::map<int64_t, double> trial_aubc(const TrialValues& v, const std::string& m,
   for (const auto& [trial, by_f] : it->second) {
     std::vector<double> vals;
     for (double f : fracs)
-      if (by_f.count(fkey(f))) vals.push_back(by_f.at(fkey(f)));
+      if (by_f.count(fraction_key(f))) vals.push_back(by_f.at(fraction_key(f)));
     if (vals.size() == fracs.size() && !vals.empty()) out[trial] = aubc(vals);
   }
   return out;
@@ -131,7 +140,7 @@ std::map<int64_t, double> at_fraction(const TrialValues& v, const std::string& m
   auto it = v.find(m);
   if (it == v.end()) return out;
   for (const auto& [trial, by_f] : it->second)
-    if (by_f.count(fkey(f))) out[trial] = by_f.at(fkey(f));
+    if (by_f.count(fraction_key(f))) out[trial] = by_f.at(fraction_key(f));
   return out;
 }
 
@@ -157,10 +166,9 @@ std::string comparison_markdown(const std::vector<ResultRow>& rows,
       s += fmt::format("| {} | – | 0 |\n", m);
       continue;
     }
-    double mean = 0, ss = 0;
-    for (const auto& [t, x] : a) mean += x / double(a.size());
-    for (const auto& [t, x] : a) ss += (x - mean) * (x - mean);
-    double sd = a.size() > 1 ? std::sqrt(ss / double(a.size() - 1)) : 0;
+    std::vector<double> vals;
+    for (const auto& [t, x] : a) vals.push_back(x);
+    auto [mean, sd] = mean_sd(vals);
     s += fmt::format("| {} | {:.2f} ± {:.2f} | {} |\n", m, 100 * mean, 100 * sd, a.size());
   }
   if (methods.size() < 2) return s;

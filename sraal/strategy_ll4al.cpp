@@ -59,8 +59,8 @@ class LossPredictionJoint : public JointObjective {
     if (epoch >= int64_t(std::lround(o_.detach_after * double(epochs))))
       for (Tensor& s : stages) s = s.detach();
     Tensor pred = module->forward(stages);
-    Tensor ce = per_item_cross_entropy(out.logits.detach(), y);
     if (x.size(0) < 2) return {out.logits, mul(sum(pred), 0.f)};  // no pair in a batch of one
+    Tensor ce = per_item_cross_entropy(out.logits.detach(), y);
     return {out.logits, mul(loss_ranking_loss(pred, ce, o_.margin), o_.weight)};
   }
 
@@ -108,12 +108,12 @@ class Ll4alStrategy : public Strategy {
     target.eval();
     joint_->module->eval();
     std::vector<Tensor> preds;
-    for (size_t s = 0; s < subset.size(); s += 256) {
-      std::vector<int64_t> part(subset.begin() + long(s),
-                                subset.begin() + long(std::min(subset.size(), s + 256)));
+    int64_t done = 0;
+    for (const auto& part : epoch_batches(subset, 256, false, false, 0, 0)) {
       Tensor x = make_batch(in.train, part, Augment{}, 0, 0).images.to(in.device);
       preds.push_back(joint_->module->forward(target.forward_all(x).stages));
-      if (in.progress) in.progress("predicted losses", int64_t(s + part.size()), m);
+      done += int64_t(part.size());
+      if (in.progress) in.progress("predicted losses", done, m);
     }
     target.train();
     joint_->module->train();

@@ -39,13 +39,13 @@ TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vecto
   bool was_training = target.is_training();
   target.eval();
   std::vector<Tensor> feats, logits;
-  for (size_t s = 0; s < items.size(); s += size_t(kBatch)) {
-    std::vector<int64_t> part(items.begin() + long(s),
-                              items.begin() + long(std::min(items.size(), s + size_t(kBatch))));
+  int64_t done = 0;
+  for (const auto& part : epoch_batches(items, kBatch, false, false, 0, 0)) {
     Tensor f = fc.features(make_batch(ds, part, Augment{}, 0, 0).images.to(device));
     logits.push_back(fc.classifier(f));
     feats.push_back(std::move(f));
-    if (progress) progress("target features", int64_t(s + part.size()), int64_t(items.size()));
+    done += int64_t(part.size());
+    if (progress) progress("target features", done, int64_t(items.size()));
   }
   if (was_training) target.train();
   return {concat(feats, 0), concat(logits, 0)};

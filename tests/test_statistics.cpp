@@ -79,6 +79,21 @@ TEST(Statistics, SummaryReportsAubcPairedDifferencesAndWinTieLoss) {
   EXPECT_NE(s.find("| random | 0/1/1 | – |"), std::string::npos) << s;
 }
 
+// A fraction with more decimals than the table shows still pairs its rows with the table's
+// fraction (one rounding of fractions for the table, AUBC and tests).
+TEST(Statistics, FractionsWithManyDecimalsStayOneFraction) {
+  std::vector<ResultRow> rows;
+  for (int64_t t = 1; t <= 2; ++t)
+    for (const char* m : {"a", "random"}) {
+      ResultRow r;
+      r.method = m, r.trial = t, r.labeled_fraction = 0.123456, r.value = 0.5 + 0.1 * double(t);
+      rows.push_back(r);
+    }
+  std::string s = summary_markdown(rows, {"a", "random"}, "t", {});
+  EXPECT_NE(s.find("| a | 65.00 ± 7.07 | 2 |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| 12% | +0.00 ± 0.00 (p 1.000) |"), std::string::npos) << s;
+}
+
 // Nine methods (the baselines preset) get nine colours, fainter bands and a legend entry each;
 // an eleventh reuses the first colour dashed.
 TEST(Statistics, PlotStaysDistinctForManyMethods) {
