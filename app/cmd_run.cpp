@@ -44,7 +44,8 @@ Runner add_run(CLI::App& app) {
   struct Args {
     std::string preset = "quick", dataset, data_dir, methods, init, fractions, device, out;
     std::string scaling;
-    int64_t trials = 0, pool = -1, test = -1, epochs = 0, iterations = 0;
+    int64_t trials = 0, pool = -1, test = -1, val = -1, epochs = 0, iterations = 0;
+    int64_t lr_decay_every = 0;
     float width = 0;
     uint64_t seed = 0;
     int64_t image_size = 0;
@@ -61,6 +62,8 @@ Runner add_run(CLI::App& app) {
       "  quick  SRAAL vs random, 1 trial, 3,000 Fashion-MNIST items, ResNet-18 width 1/4, 10% to\n"
       "         40% by 10%: 5 to 7 minutes on 2 Zen 2 cores (the default)\n"
       "  cpu    SRAAL, VAAL and random, 3 trials, 10% to 40% by 10%: about 40 minutes there\n"
+      "  baselines  the cpu preset's scale for SRAAL, VAAL, random, entropy, coreset,\n"
+      "         mc-dropout, bald, ll4al and badge, 5 trials: about 3 hours there\n"
       "  paper  the paper's settings (whole training split, ResNet-18, 200 epochs, 20,000\n"
       "         adversarial iterations per cycle): for a GPU (--device cuda)\n"
       "Every reduction from the paper's settings is listed in manifest.json and summary.md.\n" +
@@ -72,7 +75,8 @@ Runner add_run(CLI::App& app) {
     given->push_back({o, {o->get_name(), std::move(fields)}});
     return o;
   };
-  field(app.add_option("--preset", a->preset, "quick | cpu | paper")->capture_default_str(),
+  field(app.add_option("--preset", a->preset, "quick | cpu | baselines | paper")
+            ->capture_default_str(),
         {"/preset"});
   field(app.add_option("--dataset", a->dataset, "dataset (default: fashion-mnist)"),
         {"/data/name"});
@@ -102,6 +106,11 @@ Runner add_run(CLI::App& app) {
   field(app.add_option("--test-size", a->test, "test items used for the metric (0: all)")
             ->check(integer_in(0, INT64_MAX)),
         {"/test_size"});
+  field(app.add_option("--val-size", a->val,
+                       "measure on N training items held out of the pool (a validation split, "
+                       "for choosing settings) instead of the test split")
+            ->check(integer_in(0, INT64_MAX)),
+        {"/val_size"});
   field(app.add_option("--epochs", a->epochs, "target-model epochs per cycle")
             ->check(integer_in(1, kMaxEpochs)),
         {"/target/epochs"});
@@ -117,6 +126,10 @@ Runner add_run(CLI::App& app) {
                        "adversarial iterations per cycle (SRAAL, VAAL)")
             ->check(integer_in(1, kMaxIterations)),
         {"/adversarial/iterations"});
+  field(app.add_option("--lr-decay-every", a->lr_decay_every,
+                       "adversarial lr x0.85 every N iterations (paper: 666 of 20,000)")
+            ->check(integer_in(1, kMaxIterations)),
+        {"/adversarial/lr_decay_every"});
   app.add_option("--out", a->out, "output directory (default: runs/<preset>)");
   app.add_flag("--resume", a->resume, "continue the run in --out after its last finished cycle");
   app.add_flag("--force", a->force, "overwrite results already in --out");
@@ -158,6 +171,8 @@ Runner add_run(CLI::App& app) {
     if (count("--device")) c.device = a->device;
     if (count("--pool-size")) c.pool_size = a->pool;
     if (count("--test-size")) c.test_size = a->test;
+    if (count("--val-size")) c.val_size = a->val;
+    if (count("--lr-decay-every")) c.adversarial.lr_decay_every = a->lr_decay_every;
     if (count("--epochs")) c.target.epochs = a->epochs;
     if (count("--width")) c.target.width = a->width;
     if (count("--iterations")) c.adversarial.iterations = a->iterations;

@@ -79,11 +79,12 @@ GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const T
   l.recon = add(mse_loss(ol.recon, xl), mse_loss(ou.recon, xu));
   l.kl =
       add(kl_normal(ol.mu, ol.logvar, w.kl_reduction), kl_normal(ou.mu, ou.logvar, w.kl_reduction));
-  // The generator wants every sample to look labeled: target 0 for both batches.
-  Tensor zeros_l = Tensor::zeros({xl.size(0), 1}, DType::f32, xl.device());
-  Tensor zeros_u = Tensor::zeros({xu.size(0), 1}, DType::f32, xu.device());
-  l.adv = add(binary_cross_entropy_with_logits(d.logits(ol.mu), zeros_l),
-              binary_cross_entropy_with_logits(d.logits(ou.mu), zeros_u));
+  // The generator wants every sample to look labeled (target 0 for both batches, Eq. 6), or
+  // with generator_target 1 unlabeled, as SRAAL's released code.
+  Tensor target_l = Tensor::full({xl.size(0), 1}, w.generator_target, DType::f32, xl.device());
+  Tensor target_u = Tensor::full({xu.size(0), 1}, w.generator_target, DType::f32, xu.device());
+  l.adv = add(binary_cross_entropy_with_logits(d.logits(ol.mu), target_l),
+              binary_cross_entropy_with_logits(d.logits(ou.mu), target_u));
   l.total =
       add(add(mul(l.recon, w.recon_weight), mul(l.kl, w.kl_weight)), mul(l.adv, w.adv_weight));
   if (use_stl) {

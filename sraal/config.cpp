@@ -28,17 +28,17 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AdversarialConfig, iterations, b
                                                 vaal_disc_width, vaal_disc_depth, lr, lr_decay,
                                                 lr_decay_every, g_steps, d_steps, recon_weight,
                                                 kl_weight, stl_weight, adv_weight, kl_reduction,
-                                                stl_hidden, relabeler, scaling)
+                                                generator_target, stl_hidden, relabeler, scaling)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(KCenterConfig, iterations, batch, z_dim, base_width,
                                                 lr, random_starts)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExperimentConfig, preset, data, pool_size,
-                                                test_size, methods, method_options, init,
+                                                test_size, val_size, methods, method_options, init,
                                                 initial_fraction, step_fraction, final_fraction,
                                                 trials, seed, device, loader_workers, target,
                                                 adversarial, kcenter)
 
 const std::vector<std::string>& preset_names() {
-  static const std::vector<std::string> n = {"quick", "cpu", "paper"};
+  static const std::vector<std::string> n = {"quick", "cpu", "baselines", "paper"};
   return n;
 }
 
@@ -51,8 +51,9 @@ ExperimentConfig preset_config(const std::string& name) {
     c.trials = 3;
     return c;
   }
-  if (name != "quick" && name != "cpu")
-    throw ValueError(fmt::format("unknown preset '{}' (expected quick, cpu or paper)", name));
+  if (name != "quick" && name != "cpu" && name != "baselines")
+    throw ValueError(
+        fmt::format("unknown preset '{}' (expected quick, cpu, baselines or paper)", name));
   // The CPU presets: small pool and test subset, ResNet-18 at width 1/4 for few epochs, a
   // narrow VAE trained for a few hundred adversarial iterations.
   // Target training chosen on a validation split (`sraal train --val-size 5000 --subset 450`
@@ -90,6 +91,13 @@ ExperimentConfig preset_config(const std::string& name) {
     c.trials = 3;
     c.pool_size = 3000;
     c.test_size = 0;  // the whole test split (SPEC section 6)
+  }
+  if (name == "baselines") {
+    // The cpu preset's scale and seeds, so that its SRAAL, VAAL and random tracks of trials 1-3
+    // are the cpu preset's own (a track depends on the seed, trial and method, not on the list).
+    c.methods = {"sraal",      "vaal", "random", "entropy", "coreset",
+                 "mc-dropout", "bald", "ll4al",  "badge"};
+    c.trials = 5;
   }
   return c;
 }
@@ -142,10 +150,13 @@ void validate_options(const ExperimentConfig& c) {
                  "run: the final fraction {} is not reached from {} in steps of {}",
                  c.final_fraction, c.initial_fraction, c.step_fraction);
   SR_CHECK_VALUE(c.trials >= 1, "run: --trials must be at least 1, got {}", c.trials);
-  SR_CHECK_VALUE(c.pool_size >= 0 && c.test_size >= 0,
-                 "run: pool size {} and test size {} must "
-                 "not be negative",
-                 c.pool_size, c.test_size);
+  SR_CHECK_VALUE(c.pool_size >= 0 && c.test_size >= 0 && c.val_size >= 0,
+                 "run: pool size {}, test size {} and validation size {} must not be negative",
+                 c.pool_size, c.test_size, c.val_size);
+  SR_CHECK_VALUE(c.val_size == 0 || c.test_size == 0,
+                 "run: --val-size measures on held-out training items and reads no test item; "
+                 "drop --test-size {}",
+                 c.test_size);
   SR_CHECK_VALUE(c.target.arch == "resnet18" || c.target.arch == "resnet18-imagenet",
                  "run: unknown target model '{}'", c.target.arch);
   SR_CHECK_VALUE(std::isfinite(c.target.width) && c.target.width <= 16,
@@ -189,6 +200,9 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
   diff(c.test_size != 0, fmt::format("test metric on a seeded subset of {} test items (paper: the "
                                      "whole test split)",
                                      c.test_size));
+  diff(c.val_size != 0, fmt::format("metric on {} items of the training split held out of the "
+                                    "pool (validation), not on the test split",
+                                    c.val_size));
   diff(c.step_fraction != p.step_fraction || c.initial_fraction != p.initial_fraction ||
            c.final_fraction != p.final_fraction,
        fmt::format("labeled fractions {:g}% to {:g}% in steps of {:g}% (paper: 10% to 40% in steps "

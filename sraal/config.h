@@ -7,6 +7,8 @@
 //          default).
 //   cpu    SPEC section 6's protocol (10% to 40% by 5%, 3 trials) for SRAAL, VAAL and random,
 //          with pool, widths and epochs reduced to finish within an hour on 2 cores.
+//   baselines  the cpu preset's scale for every baseline of the paper and BADGE beside SRAAL and
+//          VAAL, 5 trials (about 3 hours on 2 cores).
 //   paper  the settings of SPEC sections 3 and 6 (full pool, ResNet-18, 200 epochs, 20,000
 //          adversarial iterations at batch 250): meant for a GPU.
 // Every reduction from the paper settings is listed by `reductions()` and written into
@@ -53,6 +55,10 @@ struct AdversarialConfig {
   // (strategy_vaal.cpp: MSE weight 1, beta KL summed over batch and latent).
   float recon_weight = 5.f, kl_weight = 1.f, stl_weight = 5.f, adv_weight = 1.f;
   KlReduction kl_reduction = KlReduction::batch_mean;
+  // The state the generator's adversarial loss pushes every sample towards (Eq. 6): 0, the
+  // labeled state (the paper and SPEC); SRAAL's released code uses 1 (its `sraal` method option
+  // generator_target=unlabeled, docs/SRAAL.md).
+  float generator_target = 0.f;
   std::vector<int64_t> stl_hidden = {1024, 256};
   ScoreKind relabeler = ScoreKind::indicator;  // for SRAAL's online uncertainty indicator
   IndicatorScaling scaling = IndicatorScaling::population;
@@ -71,6 +77,9 @@ struct ExperimentConfig {
   DatasetOptions data;
   int64_t pool_size = 0;  // items of the training split forming the AL pool (0: all)
   int64_t test_size = 0;  // items of the test split used for the metric (0: all)
+  // > 0: the metric is measured on this many items of the training split held out of the pool
+  // (a validation split, for choosing settings) and the test split is not read for it.
+  int64_t val_size = 0;
   std::vector<std::string> methods = {"sraal", "random"};
   // Options of the methods, beyond their defaults: {"mc-dropout": {"passes": 20}, ...}
   // (sraal/strategy.h; `sraal run --method-option M.KEY=VALUE`).

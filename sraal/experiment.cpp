@@ -121,10 +121,7 @@ class Runner {
     test_ = data.test;
     check_subset_sizes();
     dataset_ = {train_->size(), test_->size(), train_->fingerprint(), test_->fingerprint()};
-    std::vector<int64_t> pool =
-        seeded_subset(train_->size(), cfg_.pool_size, derive_seed(cfg_.seed, 101));
-    std::vector<int64_t> test =
-        seeded_subset(test_->size(), cfg_.test_size, derive_seed(cfg_.seed, 102));
+    auto [pool, test] = pool_and_metric_items();
     validate_pool(cfg_, int64_t(pool.size()));
     sizes_ = labeled_sizes(cfg_, int64_t(pool.size()));
     fractions_ = labeled_fractions(cfg_);
@@ -228,9 +225,33 @@ class Runner {
     }
   }
 
+  // The pool (a seeded subset of the training split) and the items the metric is measured on:
+  // a seeded subset of the test split, or with --val-size the next items of the pool's
+  // permutation of the training split (held out of the pool: a validation split).
+  std::pair<std::vector<int64_t>, std::vector<int64_t>> pool_and_metric_items() const {
+    uint64_t pool_seed = derive_seed(cfg_.seed, 101);
+    if (cfg_.val_size == 0)
+      return {seeded_subset(train_->size(), cfg_.pool_size, pool_seed),
+              seeded_subset(test_->size(), cfg_.test_size, derive_seed(cfg_.seed, 102))};
+    std::vector<int64_t> perm = seeded_subset(train_->size(), 0, pool_seed);
+    int64_t pool = cfg_.pool_size > 0 ? cfg_.pool_size : train_->size() - cfg_.val_size;
+    auto mid = perm.begin() + pool;
+    return {std::vector<int64_t>(perm.begin(), mid),
+            std::vector<int64_t>(mid, mid + cfg_.val_size)};
+  }
+
+  const Dataset& metric_split() const { return cfg_.val_size > 0 ? *train_ : *test_; }
+
   // A subset larger than the split it is drawn from would be reported as used while the whole
   // split is.
   void check_subset_sizes() const {
+    SR_CHECK_VALUE(cfg_.val_size == 0 || cfg_.pool_size + cfg_.val_size <= train_->size(),
+                   "run: --pool-size {} and --val-size {} together exceed the {} training items "
+                   "of {}",
+                   cfg_.pool_size, cfg_.val_size, train_->size(), cfg_.data.name);
+    SR_CHECK_VALUE(cfg_.pool_size > 0 || cfg_.val_size < train_->size(),
+                   "run: --val-size {} leaves no pool of the {} training items of {}",
+                   cfg_.val_size, train_->size(), cfg_.data.name);
     SR_CHECK_VALUE(cfg_.pool_size <= train_->size(),
                    "run: --pool-size {} exceeds the {} training items of {} (0 uses them all)",
                    cfg_.pool_size, train_->size(), cfg_.data.name);
@@ -275,13 +296,14 @@ class Runner {
     m["threads"] = get_num_threads();
     m["threads_adaptive"] = threads_adaptive();  // the count followed the load (not pinned)
     m["cpu_conv"] = cpu_conv_algorithm_name(cpu_conv_algorithm());
-    m["dataset"] = {{"name", train_->info().name},
-                    {"train_items", dataset_.train_items},
-                    {"test_items", dataset_.test_items},
-                    {"train_fingerprint", dataset_.train_fingerprint},
-                    {"test_fingerprint", dataset_.test_fingerprint},
-                    {"pool_items", state_.pool.size()},
-                    {"test_items_used", state_.test.size()}};
+    m["dataset"] = {
+        {"name", train_->info().name},
+        {"train_items", dataset_.train_items},
+        {"test_items", dataset_.test_items},
+        {"train_fingerprint", dataset_.train_fingerprint},
+        {"test_fingerprint", dataset_.test_fingerprint},
+        {"pool_items", state_.pool.size()},
+        {cfg_.val_size > 0 ? "validation_items_used" : "test_items_used", state_.test.size()}};
     m["labeled_fractions"] = fractions_;
     m["labeled_sizes"] = sizes_;
     m["reductions_from_paper"] = reductions(cfg_);
@@ -376,12 +398,13 @@ class Runner {
           r.epoch, r.epochs);
     };
     TrainResult tr = train_classifier(*target, *train_, track.labeled, o);
-    EvalResult ev = evaluate_classifier(*target, *test_, state_.test, 256, device_);
+    EvalResult ev = evaluate_classifier(*target, metric_split(), state_.test, 256, device_);
 
     ResultRow row;
     row.method = method, row.trial = trial, row.cycle = c;
     row.labeled = int64_t(track.labeled.size());
     row.labeled_fraction = fractions_[size_t(c)];
+    row.metric = cfg_.val_size > 0 ? "val_accuracy" : "accuracy";
     row.value = ev.accuracy;
     row.train_seconds = tr.seconds;
 
@@ -443,10 +466,10 @@ class Runner {
     std::string title = fmt::format("sraal run: {} on {} ({} preset)",
                                     fmt::join(cfg_.methods, " vs "), cfg_.data.name, cfg_.preset);
     std::vector<std::string> notes = reductions(cfg_);
-    notes.insert(
-        notes.begin(),
-        fmt::format("pool {} items, test metric on {} items, init {}, seed {}, device {}",
-                    state_.pool.size(), state_.test.size(), cfg_.init, cfg_.seed, cfg_.device));
+    notes.insert(notes.begin(),
+                 fmt::format("pool {} items, {} metric on {} items, init {}, seed {}, device {}",
+                             state_.pool.size(), cfg_.val_size > 0 ? "validation" : "test",
+                             state_.test.size(), cfg_.init, cfg_.seed, cfg_.device));
     write_file_atomic(path("results.csv"), results_csv(state_.rows));
     write_file_atomic(path("summary.md"),
                       summary_markdown(state_.rows, cfg_.methods, title, notes));

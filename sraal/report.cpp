@@ -4,6 +4,7 @@
 #include "sraal/statistics.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <tuple>
@@ -62,6 +63,13 @@ std::pair<double, double> mean_sd(const std::vector<double>& v) {
   for (double x : v) mean += x / double(v.size());
   for (double x : v) ss += (x - mean) * (x - mean);
   return {mean, v.size() > 1 ? std::sqrt(ss / double(v.size() - 1)) : 0.0};
+}
+
+// "test accuracy", or "validation accuracy" for a run measured on a validation split (metric
+// "val_accuracy").
+std::string metric_label(const std::vector<ResultRow>& rows) {
+  std::string metric = rows.empty() ? "accuracy" : rows.front().metric;
+  return metric.rfind("val_", 0) == 0 ? "validation " + metric.substr(4) : "test " + metric;
 }
 
 }  // namespace
@@ -235,9 +243,10 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
                              const std::vector<std::string>& notes) {
   std::vector<Aggregate> aggs = aggregate(rows, methods);
   std::vector<double> fracs = fractions_of(aggs);
-  std::string metric = rows.empty() ? "accuracy" : rows.front().metric;
-  std::string s = fmt::format(
-      "# {}\n\nTest {} (%), mean ± sd over trials (n = trials finished).\n\n", title, metric);
+  std::string label = metric_label(rows);
+  label[0] = char(std::toupper(static_cast<unsigned char>(label[0])));
+  std::string s =
+      fmt::format("# {}\n\n{} (%), mean ± sd over trials (n = trials finished).\n\n", title, label);
   s += "| labeled |";
   for (const auto& m : methods) s += " " + m + " |";
   s += "\n| --- |";
@@ -306,11 +315,10 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
   s += fmt::format(
       "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">labeled fraction</text>\n",
       (left + W - right) / 2, H - 12);
-  std::string metric = rows.empty() ? "accuracy" : rows.front().metric;
   s += fmt::format(
       "<text x=\"16\" y=\"{:.1f}\" transform=\"rotate(-90 16 {:.1f})\" "
-      "text-anchor=\"middle\">test {} (%)</text>\n",
-      (top + H - bottom) / 2, (top + H - bottom) / 2, metric);
+      "text-anchor=\"middle\">{} (%)</text>\n",
+      (top + H - bottom) / 2, (top + H - bottom) / 2, metric_label(rows));
   // Bands, lines, legend.
   for (size_t k = 0; k < methods.size(); ++k) {
     const char* color = kColors[k % 10];

@@ -15,8 +15,8 @@ struct ResultRow {
   std::string method;
   int64_t trial = 0, cycle = 0, labeled = 0;
   double labeled_fraction = 0;
-  std::string metric = "accuracy";
-  double value = 0;  // the metric, in [0, 1]
+  std::string metric = "accuracy";  // "val_accuracy" when measured on a validation split
+  double value = 0;                 // the metric, in [0, 1]
   double train_seconds = 0, select_seconds = 0;
 };
 

@@ -7,6 +7,8 @@
 // One cycle: scores of D_U from the target model (step 2), adversarial training of the
 // generator and discriminator on D_L and D_U (step 3), the `budget` items of D_U with the
 // highest discriminator state (step 4).
+// Option: generator_target, the state the generator's adversarial loss pushes samples towards:
+// "labeled" (Eq. 6, the default) or "unlabeled" (the authors' released code, docs/SRAAL.md).
 #include <optional>
 
 #include "sraal/adversarial.h"
@@ -16,8 +18,15 @@ namespace {
 
 class SraalStrategy : public Strategy {
  public:
-  SraalStrategy(const AdversarialConfig& a, bool oui, bool stl, std::optional<ScoreKind> relabeler)
-      : a_(a), oui_(oui), stl_(stl), relabeler_(relabeler) {}
+  SraalStrategy(const AdversarialConfig& a, const nlohmann::json& o, const std::string& name,
+                bool oui, bool stl, std::optional<ScoreKind> relabeler)
+      : a_(a), oui_(oui), stl_(stl), relabeler_(relabeler) {
+    std::string target = o.at("generator_target").get<std::string>();
+    SR_CHECK_VALUE(target == "labeled" || target == "unlabeled",
+                   "method {}: generator_target '{}' (expected labeled or unlabeled)", name,
+                   target);
+    a_.generator_target = target == "labeled" ? 0.f : 1.f;
+  }
 
   std::vector<int64_t> select(const SelectionInput& in) override {
     std::vector<float> targets =
@@ -38,8 +47,9 @@ class SraalStrategy : public Strategy {
 
 StrategyInfo sraal_variant(const char* name, const char* summary, bool oui, bool stl,
                            std::optional<ScoreKind> relabeler) {
-  return {name, summary, {}, [=](const StrategyContext& c) {
-            return std::make_unique<SraalStrategy>(c.adversarial, oui, stl, relabeler);
+  return {name, summary, {{"generator_target", "labeled"}}, [=](const StrategyContext& c) {
+            return std::make_unique<SraalStrategy>(c.adversarial, c.options, name, oui, stl,
+                                                   relabeler);
           }};
 }
 

@@ -139,6 +139,33 @@ TEST_F(Run, BaselinesRunThroughTheLoop) {
     EXPECT_NE(help.output.find(m), std::string::npos) << m;
 }
 
+// --val-size measures on items of the training split held out of the pool, never the test split.
+TEST_F(Run, ValidationSplitIsHeldOutOfThePool) {
+  fs::path out = dir_ / "val";
+  Result r = run(kBase + " --methods random --test-size 0 --val-size 200 --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto state = nlohmann::json::parse(read_file(out / "state.json"));
+  auto pool = state["pool"].get<std::vector<int64_t>>();
+  auto val = state["test"].get<std::vector<int64_t>>();
+  EXPECT_EQ(pool.size(), 300u);
+  ASSERT_EQ(val.size(), 200u);
+  std::set<int64_t> in_pool(pool.begin(), pool.end()), in_val(val.begin(), val.end());
+  EXPECT_EQ(in_val.size(), 200u);
+  for (int64_t i : val) EXPECT_EQ(in_pool.count(i), 0u) << "item " << i << " in both";
+  std::string csv = read_file(out / "results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3);
+  EXPECT_NE(csv.find(",val_accuracy,"), std::string::npos) << csv;
+  EXPECT_EQ(csv.find(",accuracy,"), std::string::npos) << csv;
+  EXPECT_NE(read_file(out / "summary.md").find("Validation accuracy (%)"), std::string::npos);
+  EXPECT_NE(read_file(out / "plot.svg").find("validation accuracy (%)"), std::string::npos);
+  auto manifest = nlohmann::json::parse(read_file(out / "manifest.json"));
+  EXPECT_EQ(manifest["dataset"]["validation_items_used"], 200);
+  // The same pool as a run measured on the test split: holding items out moves none of it.
+  fs::path t = dir_ / "test";
+  ASSERT_EQ(run(kBase + " --methods random --out " + t.string()).code, 0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(t / "state.json"))["pool"], state["pool"]);
+}
+
 TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
   fs::path out = dir_ / "b";
   ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
@@ -170,7 +197,13 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
                          {"--method-option bald.p=high", "option 'p' = \"high\" has the wrong"},
                          {"--method-option bald", "wants METHOD.KEY=VALUE"},
                          {"--indicator-scaling torch", "--indicator-scaling: torch not in"},
-                         {"--method-option magic.k=1", "options for unknown method 'magic'"}}) {
+                         {"--method-option magic.k=1", "options for unknown method 'magic'"},
+                         {"--val-size 100", "drop --test-size 100"},
+                         {"--test-size 0 --val-size 1800",
+                          "--pool-size 300 and --val-size 1800 together exceed the 2048"},
+                         {"--test-size 0 --pool-size 0 --val-size 2048", "leaves no pool"},
+                         {"--lr-decay-every 0", "--lr-decay-every: must be an integer from 1"},
+                         {"--method-option sraal.generator_target=both", "expected labeled or"}}) {
     fs::path o = dir_ / "bad";
     bool has_methods = c.args.find("--methods") != std::string::npos;
     std::string args = (has_methods ? kBase : kTiny) + " " + c.args;

@@ -2,6 +2,7 @@
 // the loss weights, selection of the highest states, and the k-center initial pool.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -70,6 +71,16 @@ TEST(SraalLosses, GeneratorLossWeightsFollowTheReleasedCode) {
   for (float x : d.logits(ol.mu).to_vector()) adv += bce(sigmoid_d(x), 0) / 4;
   for (float x : d.logits(ou.mu).to_vector()) adv += bce(sigmoid_d(x), 0) / 5;
   EXPECT_NEAR(l.adv.item<float>(), adv, 1e-5);
+  // The released code's choice (generator_target 1) pushes both batches towards "unlabeled".
+  w.generator_target = 1.f;
+  *noise = Generator(5);
+  GeneratorLoss released = generator_loss(*gen, d, xl, yl, xu, w, true);
+  double adv1 = 0;
+  for (float x : d.logits(ol.mu).to_vector()) adv1 += bce(sigmoid_d(x), 1) / 4;
+  for (float x : d.logits(ou.mu).to_vector()) adv1 += bce(sigmoid_d(x), 1) / 5;
+  EXPECT_NEAR(released.adv.item<float>(), adv1, 1e-5);
+  EXPECT_GT(std::fabs(adv1 - adv), 1e-3);  // the two targets really differ on this case
+  w.generator_target = 0.f;
   GeneratorLoss no_stl = generator_loss(*gen, d, xl, yl, xu, w, false);
   EXPECT_FALSE(no_stl.stl.defined());
 }
@@ -150,6 +161,28 @@ TEST(SraalConfig, OldDecayCountBecomesAnInterval) {
   j["adversarial"]["lr_decay_steps"] = 30;
   EXPECT_EQ(config_from_json(j).adversarial.lr_decay_every, 20000 / 30);
   EXPECT_EQ(preset_config("paper").adversarial.lr_decay_every, 666);
+}
+
+// The baselines preset is the cpu preset with every baseline and five trials: the same scale
+// and seeds, so its SRAAL, VAAL and random tracks of trials 1-3 are the cpu preset's.
+TEST(SraalConfig, BaselinesPresetIsTheCpuScaleWithEveryBaseline) {
+  ExperimentConfig b = preset_config("baselines"), c = preset_config("cpu");
+  EXPECT_EQ(b.trials, 5);
+  EXPECT_EQ(b.methods.size(), 9u);
+  for (const std::string& m : b.methods) EXPECT_NO_THROW(strategy_info(m)) << m;
+  for (const std::string& m : c.methods)
+    EXPECT_NE(std::find(b.methods.begin(), b.methods.end(), m), b.methods.end()) << m;
+  nlohmann::json jb = to_json(b), jc = to_json(c);
+  for (const char* k : {"preset", "methods", "trials"}) jb.erase(k), jc.erase(k);
+  EXPECT_EQ(jb, jc);
+  EXPECT_EQ(b.test_size, 0);  // the whole test split
+}
+
+TEST(SraalConfig, GeneratorTargetIsAnSraalOption) {
+  EXPECT_EQ(resolve_method_options("sraal", nullptr).at("generator_target"), "labeled");
+  EXPECT_NO_THROW(make_strategy("sraal", {{"generator_target", "unlabeled"}}));
+  EXPECT_THROW(make_strategy("sraal-no-oui", {{"generator_target", "one"}}), ValueError);
+  EXPECT_THROW(make_strategy("sraal", {{"generator_target", 1}}), ValueError);
 }
 
 TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
