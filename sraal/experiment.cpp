@@ -143,12 +143,12 @@ class Runner {
     int64_t cycles = int64_t(sizes_.size());
     Progress progress(cfg_.trials * int64_t(cfg_.methods.size()) * cycles);
     progress_ = &progress;
-    progress.log(
-        fmt::format("run {}: {} on {} (pool {}, test {}), methods {}, {} trial(s), "
-                    "fractions {:.0f}%..{:.0f}%, init {}, device {}",
-                    opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(),
-                    state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials,
-                    100 * fractions_.front(), 100 * fractions_.back(), cfg_.init, cfg_.device));
+    progress.log(fmt::format(
+        "run {}: {} on {} (pool {}, {} {}), methods {}, {} trial(s), "
+        "fractions {:.0f}%..{:.0f}%, init {}, device {}",
+        opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(),
+        cfg_.val_size > 0 ? "validation" : "test", state_.test.size(), fmt::join(cfg_.methods, ","),
+        cfg_.trials, 100 * fractions_.front(), 100 * fractions_.back(), cfg_.init, cfg_.device));
     for (int64_t t = 1; t <= cfg_.trials; ++t) {
       const std::vector<int64_t>& init = initial_pool(t);
       for (const std::string& m : cfg_.methods) run_track(t, m, init);

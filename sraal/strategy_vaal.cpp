@@ -3,7 +3,8 @@
 // likely to be labeled (highest unlabeled state) are selected. Same training loop as SRAAL
 // (sraal/adversarial.h) with one latent, no STL and no relabeling, and VAAL's own generator
 // loss as its released code: per batch MSE(recon, x) + beta KL summed over batch and latent, the
-// adversarial BCE weighted by adversary_param. Options: beta 1, recon_weight 1, adversary_param 1.
+// adversarial BCE weighted by adversary_param, and a constant lr (no decay). Options: beta 1,
+// recon_weight 1, adversary_param 1.
 #include <cmath>
 
 #include "sraal/adversarial.h"
@@ -19,6 +20,7 @@ class VaalStrategy : public Strategy {
     a_.adv_weight = o.at("adversary_param").get<float>();
     a_.kl_reduction = KlReduction::sum;
     a_.stl_weight = 0;
+    a_.lr_decay = 1;  // VAAL's released code keeps Adam's lr at 5e-4 throughout
     for (float v : {a_.recon_weight, a_.kl_weight, a_.adv_weight})
       SR_CHECK_VALUE(std::isfinite(v) && v >= 0,
                      "method vaal: loss weights must be finite and non-negative, got {}", v);

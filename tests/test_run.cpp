@@ -166,6 +166,23 @@ TEST_F(Run, ValidationSplitIsHeldOutOfThePool) {
   EXPECT_EQ(nlohmann::json::parse(read_file(t / "state.json"))["pool"], state["pool"]);
 }
 
+// --lr-decay-every sets SRAAL's adversarial schedule; VAAL keeps its released code's constant lr.
+TEST_F(Run, SraalDecaysItsAdversarialLrAndVaalKeepsItsOwn) {
+  fs::path out = dir_ / "decay";
+  Result r = run(kBase + " --methods sraal,vaal --fractions 0.1,0.1,0.2 --lr-decay-every 1 --out " +
+                 out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto last_lr = [&](const char* m) {
+    std::istringstream in(read_file(out / "logs" / m / "trial1/cycle0_adversarial.csv"));
+    std::string line, last;
+    while (std::getline(in, line)) last = line;
+    size_t a = last.find(','), b = last.find(',', a + 1);
+    return std::stod(last.substr(a + 1, b - a - 1));
+  };
+  EXPECT_LT(last_lr("sraal"), 5e-4 * 0.85 * 0.85);  // 4 iterations, x0.85 after each
+  EXPECT_DOUBLE_EQ(last_lr("vaal"), 5e-4);
+}
+
 TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
   fs::path out = dir_ / "b";
   ASSERT_EQ(run(kBase + " --methods random --out " + out.string()).code, 0);
