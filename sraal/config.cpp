@@ -225,6 +225,11 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
   diff(a.iterations != pa.iterations,
        fmt::format("{} adversarial iterations per cycle (paper: 20,000)", a.iterations));
   diff(a.batch != pa.batch, fmt::format("adversarial batch {} (paper: 250)", a.batch));
+  diff(a.lr_decay_every != pa.lr_decay_every,
+       fmt::format("SRAAL's adversarial lr x0.85 every {} iterations (paper: every 666)",
+                   a.lr_decay_every));
+  diff(a.scaling != pa.scaling,
+       "indicator with the released code's variance scaling (Var over C - 1; SPEC: over C)");
   diff(a.base_width != pa.base_width,
        fmt::format("VAE encoder widths {}..{} (paper: 128..1024)", a.base_width, a.base_width * 8));
   diff(a.z_dim != pa.z_dim, fmt::format("SRAAL latent {} (paper: {})", a.z_dim, pa.z_dim));

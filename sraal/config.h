@@ -8,7 +8,7 @@
 //   cpu    SPEC section 6's protocol (10% to 40% by 5%, 3 trials) for SRAAL, VAAL and random,
 //          with pool, widths and epochs reduced to finish within an hour on 2 cores.
 //   baselines  the cpu preset's scale for every baseline of the paper and BADGE beside SRAAL and
-//          VAAL, 5 trials (about 3 hours on 2 cores).
+//          VAAL, 5 trials (63 min on 2 AVX-512 Xeon cores; docs/RESULTS.md).
 //   paper  the settings of SPEC sections 3 and 6 (full pool, ResNet-18, 200 epochs, 20,000
 //          adversarial iterations at batch 250): meant for a GPU.
 // Every reduction from the paper settings is listed by `reductions()` and written into

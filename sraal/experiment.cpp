@@ -146,9 +146,9 @@ class Runner {
     progress.log(fmt::format(
         "run {}: {} on {} (pool {}, {} {}), methods {}, {} trial(s), "
         "fractions {:.0f}%..{:.0f}%, init {}, device {}",
-        opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(),
-        cfg_.val_size > 0 ? "validation" : "test", state_.test.size(), fmt::join(cfg_.methods, ","),
-        cfg_.trials, 100 * fractions_.front(), 100 * fractions_.back(), cfg_.init, cfg_.device));
+        opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(), metric_split_name(),
+        state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials, 100 * fractions_.front(),
+        100 * fractions_.back(), cfg_.init, cfg_.device));
     for (int64_t t = 1; t <= cfg_.trials; ++t) {
       const std::vector<int64_t>& init = initial_pool(t);
       for (const std::string& m : cfg_.methods) run_track(t, m, init);
@@ -241,6 +241,7 @@ class Runner {
   }
 
   const Dataset& metric_split() const { return cfg_.val_size > 0 ? *train_ : *test_; }
+  const char* metric_split_name() const { return cfg_.val_size > 0 ? "validation" : "test"; }
 
   // A subset larger than the split it is drawn from would be reported as used while the whole
   // split is.
@@ -468,8 +469,8 @@ class Runner {
     std::vector<std::string> notes = reductions(cfg_);
     notes.insert(notes.begin(),
                  fmt::format("pool {} items, {} metric on {} items, init {}, seed {}, device {}",
-                             state_.pool.size(), cfg_.val_size > 0 ? "validation" : "test",
-                             state_.test.size(), cfg_.init, cfg_.seed, cfg_.device));
+                             state_.pool.size(), metric_split_name(), state_.test.size(), cfg_.init,
+                             cfg_.seed, cfg_.device));
     write_file_atomic(path("results.csv"), results_csv(state_.rows));
     write_file_atomic(path("summary.md"),
                       summary_markdown(state_.rows, cfg_.methods, title, notes));
