@@ -65,6 +65,12 @@ std::pair<double, double> mean_sd(const std::vector<double>& v) {
   return {mean, v.size() > 1 ? std::sqrt(ss / double(v.size() - 1)) : 0.0};
 }
 
+// "86.50 ± 1.32" in percent, or "75.15 —" for a single value, which has no sd.
+std::string mean_sd_text(double mean, double sd, size_t n) {
+  return n > 1 ? fmt::format("{:.2f} ± {:.2f}", 100 * mean, 100 * sd)
+               : fmt::format("{:.2f} —", 100 * mean);
+}
+
 // "test accuracy", or "validation accuracy" for a run measured on a validation split (metric
 // "val_accuracy").
 std::string metric_label(const std::vector<ResultRow>& rows) {
@@ -177,7 +183,7 @@ std::string comparison_markdown(const std::vector<ResultRow>& rows,
     std::vector<double> vals;
     for (const auto& [t, x] : a) vals.push_back(x);
     auto [mean, sd] = mean_sd(vals);
-    s += fmt::format("| {} | {:.2f} ± {:.2f} | {} |\n", m, 100 * mean, 100 * sd, a.size());
+    s += fmt::format("| {} | {} | {} |\n", m, mean_sd_text(mean, sd, a.size()), a.size());
   }
   if (methods.size() < 2) return s;
   if (std::find(methods.begin(), methods.end(), "random") != methods.end()) {
@@ -256,7 +262,8 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
     s += fmt::format("| {:.0f}% |", 100 * f);
     for (const auto& m : methods) {
       const Aggregate* a = find(aggs, m, f);
-      s += a ? fmt::format(" {:.2f} ± {:.2f} (n={}) |", 100 * a->mean, 100 * a->sd, a->n) : " – |";
+      s += a ? fmt::format(" {} (n={}) |", mean_sd_text(a->mean, a->sd, size_t(a->n)), a->n)
+             : " – |";
     }
     s += "\n";
   }

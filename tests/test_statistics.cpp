@@ -79,6 +79,20 @@ TEST(Statistics, SummaryReportsAubcPairedDifferencesAndWinTieLoss) {
   EXPECT_NE(s.find("| random | 0/1/1 | – |"), std::string::npos) << s;
 }
 
+// One trial has no standard deviation: the tables say "—", not "± 0.00".
+TEST(Statistics, OneTrialShowsNoSd) {
+  std::vector<ResultRow> rows;
+  for (const char* m : {"a", "random"}) {
+    ResultRow r;
+    r.method = m, r.trial = 1, r.labeled_fraction = 0.1, r.value = 0.7515;
+    rows.push_back(r);
+  }
+  std::string s = summary_markdown(rows, {"a", "random"}, "t", {});
+  EXPECT_NE(s.find("| 10% | 75.15 — (n=1) | 75.15 — (n=1) |"), std::string::npos) << s;
+  EXPECT_NE(s.find("| a | 75.15 — | 1 |"), std::string::npos) << s;
+  EXPECT_EQ(s.find("± 0.00"), std::string::npos) << s;
+}
+
 // A fraction with more decimals than the table shows still pairs its rows with the table's
 // fraction (one rounding of fractions for the table, AUBC and tests).
 TEST(Statistics, FractionsWithManyDecimalsStayOneFraction) {
