@@ -44,6 +44,14 @@ Tensor Conv2d::forward(const Tensor& x) {
   return conv2d(x, weight, bias, opt.stride, opt.padding, opt.dilation);
 }
 
+std::shared_ptr<Conv2d> kaiming_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                     int64_t padding, Generator& gen, int64_t dilation) {
+  auto c = std::make_shared<Conv2d>(
+      Conv2dOptions{in, out, kernel, stride, padding, dilation, false}, gen);
+  init_kaiming_normal(c->weight, fan_out_of(c->weight), gen);
+  return c;
+}
+
 ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o, Generator& gen) : opt(o) {
   SR_CHECK_VALUE(o.in > 0 && o.out > 0 && o.kernel > 0,
                  "ConvTranspose2d: sizes must be positive ({} -> {}, k {})", o.in, o.out, o.kernel);

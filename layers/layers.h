@@ -44,6 +44,11 @@ struct ConvTranspose2dOptions {
   bool bias = true;
 };
 
+// A bias-free Conv2d initialised kaiming_normal(fan_out, relu), as torchvision's ResNet and
+// fyu/drn's DRN initialise theirs.
+std::shared_ptr<Conv2d> kaiming_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride,
+                                     int64_t padding, Generator& gen, int64_t dilation = 1);
+
 class ConvTranspose2d : public Module {
  public:
   ConvTranspose2d(const ConvTranspose2dOptions& o, Generator& gen);

@@ -2,6 +2,7 @@
 #include "layers/model_zoo.h"
 
 #include "engine/serialize.h"
+#include "layers/drn.h"
 #include "layers/resnet.h"
 #include "layers/vae.h"
 
@@ -65,10 +66,12 @@ std::shared_ptr<Module> build_model(const ModelSpec& s, Generator& init,
   }
   if (s.arch == "discriminator")
     return std::make_shared<Discriminator>(s.z_dim, s.disc_width, s.disc_depth, init);
-  throw ValueError(fmt::format(
-      "unknown model '{}' (expected resnet18, resnet18-imagenet, vae, sraal-generator or "
-      "discriminator)",
-      s.arch));
+  if (s.arch == "drn-d-22")
+    return std::make_shared<DrnD22>(DrnConfig{s.in_channels, s.num_classes, s.width_mult}, init);
+  throw ValueError(
+      fmt::format("unknown model '{}' (expected resnet18, resnet18-imagenet, vae, sraal-generator, "
+                  "discriminator or drn-d-22)",
+                  s.arch));
 }
 
 void save_model(const std::string& path, const Module& m, const ModelSpec& s) {

@@ -14,10 +14,10 @@ namespace sr {
 
 struct ModelSpec {
   std::string arch = "resnet18";  // resnet18 | resnet18-imagenet | vae | sraal-generator |
-                                  // discriminator
+                                  // discriminator | drn-d-22
   int64_t in_channels = 3, height = 32, width = 32;
   int64_t num_classes = 10;
-  float width_mult = 1.f;    // resnet
+  float width_mult = 1.f;    // resnet, drn
   float dropout = 0.f;       // resnet: before the classifier, in training
   int64_t z_dim = 32;        // vae, generator, discriminator
   int64_t base_width = 128;  // vae, generator

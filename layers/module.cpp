@@ -86,6 +86,12 @@ void Module::load_state_dict(const NamedTensors& sd) {
   for (const auto& [n, t] : sd) by_name[n] = &t;
   NoGradGuard ng;
   for (auto& [n, t] : mine) t.copy_(*by_name[n]);
+  check_loaded_tree("");
+}
+
+void Module::check_loaded_tree(const std::string& prefix) const {
+  check_loaded(prefix);
+  for (const auto& [n, c] : children_) c->check_loaded_tree(prefix + n + ".");
 }
 
 void Module::train(bool on) {

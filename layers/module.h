@@ -36,6 +36,10 @@ class Module {
   // Copies values into this module's tensors. Every missing, unexpected or mis-shaped key is
   // an error naming it (all of them in one message).
   void load_state_dict(const NamedTensors& sd);
+  // Called on every module (with its name prefix, "up." say) once load_state_dict has copied
+  // the values in: a module whose buffers must keep an invariant checks it here and throws a
+  // ValueError naming the key.
+  virtual void check_loaded(const std::string& /*prefix*/) const {}
 
   void train(bool on = true);
   void eval() { train(false); }
@@ -59,6 +63,7 @@ class Module {
 
  private:
   void collect(const std::string& prefix, bool params, bool buffers, NamedTensors& out) const;
+  void check_loaded_tree(const std::string& prefix) const;
 
   NamedTensors params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

@@ -5,25 +5,15 @@
 
 namespace sr {
 
-namespace {
-
-std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
-                             Generator& gen) {
-  auto c = std::make_shared<Conv2d>(Conv2dOptions{in, out, k, stride, pad, 1, false}, gen);
-  init_kaiming_normal(c->weight, fan_out_of(c->weight), gen);
-  return c;
-}
-
-}  // namespace
-
-BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen) {
-  conv1_ = register_module("conv1", conv(in, out, 3, stride, 1, gen));
+BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen, int64_t dilation1,
+                       int64_t dilation2) {
+  conv1_ = register_module("conv1", kaiming_conv(in, out, 3, stride, dilation1, gen, dilation1));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(out));
-  conv2_ = register_module("conv2", conv(out, out, 3, 1, 1, gen));
+  conv2_ = register_module("conv2", kaiming_conv(out, out, 3, 1, dilation2, gen, dilation2));
   bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(out));
   if (stride != 1 || in != out) {
     downsample_ = register_module("downsample", std::make_shared<Sequential>());
-    downsample_->add(conv(in, out, 1, stride, 0, gen));
+    downsample_->add(kaiming_conv(in, out, 1, stride, 0, gen));
     downsample_->add(std::make_shared<BatchNorm2d>(out));
   }
 }
@@ -47,9 +37,9 @@ ResNet18::ResNet18(const ResNetConfig& cfg, Generator& gen, std::shared_ptr<Gene
   for (int i = 0; i < 4; ++i)
     widths_[size_t(i)] = std::max<int64_t>(1, std::lround(double(64 << i) * cfg.width));
   if (cfg.form == ResNetForm::cifar)
-    conv1_ = register_module("conv1", conv(cfg.in_channels, widths_[0], 3, 1, 1, gen));
+    conv1_ = register_module("conv1", kaiming_conv(cfg.in_channels, widths_[0], 3, 1, 1, gen));
   else
-    conv1_ = register_module("conv1", conv(cfg.in_channels, widths_[0], 7, 2, 3, gen));
+    conv1_ = register_module("conv1", kaiming_conv(cfg.in_channels, widths_[0], 7, 2, 3, gen));
   bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(widths_[0]));
   int64_t in = widths_[0];
   for (int i = 0; i < 4; ++i) {

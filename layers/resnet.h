@@ -26,9 +26,13 @@ struct ResNetConfig {
   float dropout = 0.f;  // before fc, in training mode (needs the noise generator)
 };
 
+// conv3x3(stride, dilation1) -> BN -> ReLU -> conv3x3(dilation2) -> BN, plus the identity (or a
+// 1x1 conv + BN `downsample` when the shape changes), then ReLU. Padding equals the dilation
+// (DRN's dilated blocks; ResNet's are 1/1).
 class BasicBlock : public Module {
  public:
-  BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen);
+  BasicBlock(int64_t in, int64_t out, int64_t stride, Generator& gen, int64_t dilation1 = 1,
+             int64_t dilation2 = 1);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "BasicBlock"; }
 

@@ -47,6 +47,22 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
          << "; max |diff| " << worst;
 }
 
+::testing::AssertionResult close_in_norm(const Tensor& actual, const Tensor& expected, double rel) {
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << "shape " << shape_str(actual.shape()) << " != expected "
+                                         << shape_str(expected.shape());
+  std::vector<float> va = actual.to_vector(), vb = expected.to_vector();
+  double num = 0, den = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    double d = double(va[i]) - double(vb[i]);
+    num += d * d;
+    den += double(vb[i]) * double(vb[i]);
+  }
+  double r = std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+  if (r <= rel) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "relative L2 error " << r << " > " << rel;
+}
+
 namespace {
 
 double probe(const Fn& f, const std::vector<Tensor>& inputs, const std::vector<float>& r) {

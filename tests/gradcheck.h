@@ -39,5 +39,8 @@ Tensor random_input(const Shape& shape, uint64_t seed, float lo = -1.f, float hi
 double max_abs_diff(const Tensor& a, const Tensor& b);
 ::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double atol,
                                      double rtol);
+// ||actual - expected||_2 <= rel * ||expected||_2 (same shapes): for results of deep networks,
+// where single elements are remnants of cancellation and carry float32's error magnified.
+::testing::AssertionResult close_in_norm(const Tensor& actual, const Tensor& expected, double rel);
 
 }  // namespace sr::test

@@ -2,12 +2,14 @@
 // accumulation, determinism, and that a small model learns.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "layers/drn.h"
 #include "layers/resnet.h"
 #include "layers/vae.h"
 #include "tests/gradcheck.h"
@@ -96,6 +98,101 @@ TEST(Modules, ResNetGradientsBothForms) {
     EXPECT_TRUE(module_gradcheck(
         net, random_input({2, 1, size, size}, 54), [&](const Tensor& x) { return net(x); }, opt));
   }
+}
+
+TEST(Modules, DrnStateDictNamesMatchFyuDrnSeg) {
+  Generator g(0);
+  DrnD22 net({3, 19, 1.f}, g);
+  NamedTensors sd = net.state_dict();
+  std::vector<std::string> first;
+  for (size_t i = 0; i < 7; ++i) first.push_back(sd[i].first);
+  EXPECT_EQ(first, (std::vector<std::string>{"base.0.0.weight", "base.0.1.weight", "base.0.1.bias",
+                                             "base.0.1.running_mean", "base.0.1.running_var",
+                                             "base.0.1.num_batches_tracked", "base.1.0.weight"}));
+  std::set<std::string> names;
+  for (auto& [n, t] : sd) names.insert(n);
+  for (const char* n : {"base.3.0.downsample.0.weight", "base.6.0.downsample.1.running_var",
+                        "base.6.1.conv2.weight", "base.7.0.weight", "base.8.1.running_var"})
+    EXPECT_TRUE(names.count(n)) << n;
+  EXPECT_EQ(sd[sd.size() - 3].first, "seg.weight");
+  EXPECT_EQ(sd[sd.size() - 2].first, "seg.bias");
+  EXPECT_EQ(sd.back().first, "up.weight");
+  EXPECT_EQ(sd.back().second.shape(), (Shape{19, 1, 16, 16}));
+  // fyu/drn DRNSeg('drn_d_22', 19): 153 state_dict entries, 15,890,499 trained parameters
+  // (counted by tests/fixtures/gen_fixtures.py's DrnSeg); up.weight is a frozen buffer here.
+  EXPECT_EQ(sd.size(), 153u);
+  EXPECT_EQ(net.num_parameters(), 15890499);
+  // The dilations of the reference: layer5 2/2, layer6 4/4, layer7 2, layer8 1.
+  std::map<std::string, int64_t> dil;
+  std::function<void(const Module&, const std::string&)> walk = [&](const Module& m,
+                                                                    const std::string& prefix) {
+    if (auto* c = dynamic_cast<const Conv2d*>(&m)) dil[prefix] = c->opt.dilation;
+    for (auto& [n, child] : m.children()) walk(*child, prefix + n + ".");
+  };
+  walk(net, "");
+  EXPECT_EQ(dil["base.4.1.conv2."], 1);
+  EXPECT_EQ(dil["base.5.0.conv1."], 2);
+  EXPECT_EQ(dil["base.5.1.conv2."], 2);
+  EXPECT_EQ(dil["base.6.0.conv1."], 4);
+  EXPECT_EQ(dil["base.6.1.conv2."], 4);
+  EXPECT_EQ(dil["base.7.0."], 2);
+  EXPECT_EQ(dil["base.8.0."], 1);
+}
+
+TEST(Modules, DrnShapesAndBadInput) {
+  Generator g(6);
+  DrnD22 net({3, 5, 1.f / 16}, g);
+  NoGradGuard ng;
+  DrnOutput o = net.forward_all(Tensor::zeros({2, 3, 24, 40}));
+  EXPECT_EQ(o.logits.shape(), (Shape{2, 5, 24, 40}));
+  EXPECT_EQ(o.features.shape(), (Shape{2, net.channels()[7], 3, 5}));
+  EXPECT_THROW(net(Tensor::zeros({1, 3, 28, 32})), ShapeError);  // 28 not a multiple of 8
+  EXPECT_THROW(net(Tensor::zeros({1, 1, 32, 32})), ShapeError);  // wrong channels
+}
+
+// DRNSeg's up is a depthwise ConvTranspose2d(16, stride 8, padding 4) with bilinear weights: the
+// same transposed convolution with a diagonal (C, C, 16, 16) kernel is an independent reference.
+TEST(Modules, DrnUpEqualsTheBilinearTransposedConvolution) {
+  const int64_t c = 3;
+  DrnUp up(c);
+  std::vector<float> k = drn_up_weights(c).to_vector(), full(size_t(c * c * 256), 0.f);
+  for (int64_t i = 0; i < c; ++i)
+    std::copy(k.begin() + i * 256, k.begin() + (i + 1) * 256, full.begin() + (i * c + i) * 256);
+  Tensor w = Tensor::from_vector(full, {c, c, 16, 16});
+  Tensor x = random_input({2, c, 5, 7}, 57, -1.f, 1.f, false);
+  Tensor want = conv_transpose2d(x, w, Tensor(), 8, 4);
+  EXPECT_TRUE(test::all_close(up(x), want, 1e-5, 1e-5));
+  EXPECT_FLOAT_EQ(k[7 * 16 + 7], (1 - 1.f / 16) * (1 - 1.f / 16));  // the centre taps, c = 15/16
+  DrnUp up2(2);
+  EXPECT_TRUE(module_gradcheck(up2, random_input({1, 2, 3, 4}, 58),
+                               [&](const Tensor& t) { return up2(t); }));
+}
+
+TEST(Modules, DrnRejectsATrainedUpsampling) {
+  Generator g(7);
+  DrnD22 net({3, 4, 1.f / 16}, g);
+  NamedTensors sd = net.state_dict();
+  sd.back().second = sd.back().second.clone();
+  NoGradGuard ng;
+  sd.back().second.fill_(0.5);
+  try {
+    net.load_state_dict(sd);
+    FAIL() << "expected ValueError";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("up.weight"), std::string::npos) << e.what();
+  }
+}
+
+// The whole network is checked against PyTorch (TorchParity.DrnD22); here the dilated block by
+// finite differences.
+TEST(Modules, DrnDilatedBlockGradients) {
+  Generator g(8);
+  BasicBlock block(4, 6, 1, g, 2, 4);  // a downsampled block at dilations 2 and 4
+  block.eval();
+  test::GradcheckOptions opt;
+  opt.max_points = 16;
+  EXPECT_TRUE(module_gradcheck(
+      block, random_input({2, 4, 9, 9}, 59), [&](const Tensor& x) { return block(x); }, opt));
 }
 
 TEST(Modules, VaeAndGeneratorGradients) {
