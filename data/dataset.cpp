@@ -11,6 +11,7 @@
 #include "data/channel_stats.h"
 #include "data/cifar.h"
 #include "data/cityscapes.h"
+#include "data/fashion_seg.h"
 #include "data/idx.h"
 #include "data/image_folder.h"
 #include "data/parallel_items.h"
@@ -99,12 +100,12 @@ void InMemoryDataset::read_pixels(int64_t i, uint8_t* dst) const {
 const std::vector<std::string>& dataset_names() {
   static const std::vector<std::string> names = {"fashion-mnist", "mnist",      "cifar10",
                                                  "cifar100",      "caltech101", "cityscapes",
-                                                 "image-folder",  "synthetic"};
+                                                 "image-folder",  "synthetic",  "fashion-seg"};
   return names;
 }
 
 std::string default_data_dir(const std::string& name) {
-  if (name == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
+  if (name == "fashion-mnist" || name == "fashion-seg") return "/usr/share/datasets/fashion-mnist";
   return "";
 }
 
@@ -158,6 +159,10 @@ DatasetSplits load_checked(const DatasetOptions& o) {
   std::string dir = o.dir.empty() ? default_data_dir(name) : o.dir;
   SR_CHECK_IO(!dir.empty(), "dataset {}: no data directory given (use --data-dir)", name);
   if (name == "fashion-mnist" || name == "mnist") return load_mnist_dir(name, dir);
+  if (name == "fashion-seg") {
+    DatasetSplits src = load_mnist_dir("fashion-mnist", dir);
+    return compose_segmentation(*src.train, *src.test, ComposedSegOptions{}, name);
+  }
   if (name == "cifar10") return load_cifar10(dir);
   if (name == "cifar100") return load_cifar100(dir, o.coarse_labels);
   if (name == "caltech101")

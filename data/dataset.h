@@ -106,10 +106,12 @@ struct DatasetSplits {
 // defaults (load_dataset throws ValueError otherwise, rather than silently ignoring them).
 struct DatasetOptions {
   // fashion-mnist | mnist | cifar10 | cifar100 | caltech101 | cityscapes | image-folder |
-  // synthetic.
+  // synthetic | fashion-seg (segmentation canvases composed from Fashion-MNIST,
+  // data/fashion_seg.h).
   std::string name = "fashion-mnist";
-  // Where the files are; "" = default_data_dir(name) (only fashion-mnist has one). For cifar10 /
-  // cifar100 either the extracted cifar-10-batches-bin / cifar-100-binary directory or its parent.
+  // Where the files are; "" = default_data_dir(name) (fashion-mnist and fashion-seg have one). For
+  // cifar10 / cifar100 either the extracted cifar-10-batches-bin / cifar-100-binary directory or
+  // its parent.
   std::string dir;
   // caltech101 and image-folder: images are resized to image_size x image_size. 0 = the
   // dataset's default: 220 for caltech101; for image-folder the size every image already has
