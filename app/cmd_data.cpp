@@ -28,9 +28,9 @@ Runner add_data(CLI::App& app) {
     DatasetOptions o = flags->options();
     DatasetSplits d = load_dataset(o);
     const DatasetInfo& info = d.train->info();
-    std::string dir = o.name == "synthetic" ? "(generated)"
-                      : o.dir.empty()       ? default_data_dir(o.name)
-                                            : o.dir;
+    std::string dir = o.name == "synthetic" || o.name == "synthetic-seg" ? "(generated)"
+                      : o.dir.empty()                                    ? default_data_dir(o.name)
+                                                                         : o.dir;
     std::printf("dataset      %s\n", info.name.c_str());
     std::printf("directory    %s\n", dir.c_str());
     std::printf("task         %s, %lld classes\n",

@@ -1,6 +1,7 @@
 // `sraal predict`: load a model saved by sraal (weights + spec in one .safetensors file), run it
 // in eval mode on an .npy batch (N, C, H, W) float32, and write its outputs as .npy:
-// classifiers give logits (or probabilities with --probs), the discriminator its state
+// classifiers give logits (or probabilities with --probs), DRN-D-22 per-pixel logits (N, classes,
+// H, W) (or probabilities), the discriminator its state
 // probability, the VAE and the SRAAL generator the latent means.
 #include <cstdio>
 
@@ -25,7 +26,9 @@ Runner add_predict(CLI::App& app) {
       ->required();
   app.add_option("--input", a->input, "input batch, .npy float32 (N, C, H, W)")->required();
   app.add_option("--output", a->output, "where to write the outputs (.npy)")->required();
-  app.add_flag("--probs", a->probs, "classifiers: write softmax probabilities instead of logits");
+  app.add_flag(
+      "--probs", a->probs,
+      "classifiers and DRN: write softmax probabilities (per pixel for DRN) instead of logits");
   app.add_option("--batch-size", a->batch, "items per forward pass")
       ->capture_default_str()
       ->check(integer_in(1, kMaxBatch));
@@ -38,16 +41,18 @@ Runner add_predict(CLI::App& app) {
     SR_CHECK_DTYPE(x.dtype() == DType::f32, "{}: input must be float32, got {}", a->input,
                    dtype_name(x.dtype()));
     bool vector_input = spec.arch == "discriminator";
+    const bool resnet = spec.arch.rfind("resnet", 0) == 0, drn = spec.arch == "drn-d-22";
     if (vector_input) {
       SR_CHECK_SHAPE(x.dim() == 2 && x.size(1) == spec.z_dim,
                      "{}: the discriminator takes (N, {}) latents, got {}", a->input, spec.z_dim,
                      shape_str(x.shape()));
     } else {
       SR_CHECK_SHAPE(x.dim() == 4 && x.size(1) == spec.in_channels &&
-                         (spec.arch.rfind("resnet", 0) == 0 ||
-                          (x.size(2) == spec.height && x.size(3) == spec.width)),
-                     "{}: model {} takes (N, {}, {}, {}) images, got {}", a->input, spec.arch,
-                     spec.in_channels, spec.height, spec.width, shape_str(x.shape()));
+                         (resnet || (x.size(2) == spec.height && x.size(3) == spec.width) ||
+                          (drn && x.size(2) % 8 == 0 && x.size(3) % 8 == 0)),
+                     "{}: model {} takes (N, {}, {}, {}) images{}, got {}", a->input, spec.arch,
+                     spec.in_channels, spec.height, spec.width,
+                     drn ? " (or any H and W that are multiples of 8)" : "", shape_str(x.shape()));
     }
     model->to(device);
     model->eval();
@@ -60,7 +65,7 @@ Runner add_predict(CLI::App& app) {
         y = vae->encode(xb).first;
       else
         y = model->forward(xb);
-      if (a->probs && spec.arch.rfind("resnet", 0) == 0) y = softmax(y, 1);
+      if (a->probs && (resnet || drn)) y = softmax(y, 1);  // per pixel for DRN
       outs.push_back(y.to(Device::cpu));
     }
     Tensor y = outs.empty() ? Tensor::zeros({0}) : concat(outs, 0);

@@ -1,5 +1,11 @@
-// `sraal train`: train a classifier on a dataset (or a seeded subset of its training split),
-// report test accuracy, and save the weights (with their model spec) as .safetensors.
+// `sraal train`: train a classifier (ResNet-18) or a segmentation network (DRN-D-22) on a dataset
+// (or a seeded subset of its training split), report test accuracy or mean IoU, and save the
+// weights (with their model spec) as .safetensors.
+//
+// Segmentation (--task segmentation, or a segmentation dataset; default data fashion-seg) follows
+// fyu/drn segment.py: SGD momentum 0.9, weight decay 1e-4, lr 0.01 with poly decay (power 0.9),
+// random scale in [1/s, s], crop and flip applied to image and label map together, per-pixel
+// cross-entropy ignoring 255; test mIoU after every epoch and per-class IoU at the end.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -9,36 +15,77 @@
 #include "data/dataset.h"
 #include "engine/backend.h"
 #include "layers/model_zoo.h"
+#include "sraal/segmentation_eval.h"
 #include "sraal/train_classifier.h"
 
 namespace sr::app {
 
 namespace {
 struct TrainArgs {
-  std::string model = "resnet18", out = "model.safetensors";
+  std::string task = "auto", model, out = "model.safetensors";
   std::string device = "cpu";
   float width = 1.f;
-  int64_t epochs = 15, batch = 128, subset = 0, val_size = 0;
-  float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
+  int64_t epochs = 15, batch = 0, subset = 0, val_size = 0;
+  float lr = 0, momentum = 0.9f, weight_decay = -1, random_scale = 0;
   int64_t crop_padding = -1;
   bool no_flip = false;
   uint64_t seed = 0;
 };
+
+// The defaults that differ by task: ResNet-18 / batch 128 / lr 0.1 / wd 5e-4 / lr / 10 at 80%
+// for classification, DRN-D-22 / batch 16 / lr 0.01 / wd 1e-4 / poly 0.9 / scale 1.5 for
+// segmentation (fyu/drn segment.py's settings; its Cityscapes batch of 14 rounded to 16).
+void apply_task_defaults(TrainArgs& a, bool seg, ClassifierTrainOptions& o) {
+  if (a.model.empty()) a.model = seg ? "drn-d-22" : "resnet18";
+  o.batch_size = a.batch > 0 ? a.batch : seg ? 16 : 128;
+  o.lr = a.lr > 0 ? a.lr : seg ? 0.01f : 0.1f;
+  o.weight_decay = a.weight_decay >= 0 ? a.weight_decay : seg ? 1e-4f : 5e-4f;
+  o.momentum = a.momentum;
+  if (seg) o.poly_power = 0.9f, o.ignore_index = 255;
+}
+
+void print_class_iou(const DatasetInfo& info, const SegEvalResult& ev) {
+  std::printf("class IoU (%%):\n");
+  for (int64_t c = 0; c < info.num_classes; ++c) {
+    double v = ev.class_iou[size_t(c)];
+    const std::string& name =
+        size_t(c) < info.class_names.size() ? info.class_names[size_t(c)] : "";
+    if (std::isnan(v))
+      std::printf("  %2lld %-16s    —  (absent from truth and predictions)\n", (long long)c,
+                  name.c_str());
+    else
+      std::printf("  %2lld %-16s %6.2f\n", (long long)c, name.c_str(), 100.0 * v);
+  }
+}
 }  // namespace
 
 Runner add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   auto flags = std::make_shared<DatasetFlags>(app);
-  app.add_option("--model", a->model, "resnet18 | resnet18-imagenet")->capture_default_str();
-  app.add_option("--width", a->width, "width multiplier of the ResNet stages")
+  app.add_option("--task", a->task,
+                 "classification | segmentation (default: the dataset's; segmentation without "
+                 "--dataset trains on fashion-seg)")
+      ->capture_default_str();
+  app.add_option("--model", a->model,
+                 "resnet18 | resnet18-imagenet (classification, default resnet18) | drn-d-22 "
+                 "(segmentation)");
+  app.add_option("--width", a->width, "width multiplier of the ResNet stages or DRN channels")
       ->capture_default_str();
   app.add_option("--epochs", a->epochs)->capture_default_str()->check(integer_in(1, kMaxEpochs));
-  app.add_option("--batch-size", a->batch)->capture_default_str()->check(integer_in(2, kMaxBatch));
-  app.add_option("--lr", a->lr, "initial learning rate (divided by 10 at 80% of the epochs)")
-      ->capture_default_str()
+  app.add_option("--batch-size", a->batch, "default 128 (classification), 16 (segmentation)")
+      ->check(integer_in(2, kMaxBatch));
+  app.add_option("--lr", a->lr,
+                 "initial learning rate: default 0.1, divided by 10 at 80% of the epochs "
+                 "(classification); 0.01 with poly decay (segmentation)")
       ->check(number_above(0, 1e30));
   app.add_option("--momentum", a->momentum)->capture_default_str();
-  app.add_option("--weight-decay", a->weight_decay)->capture_default_str();
+  app.add_option("--weight-decay", a->weight_decay,
+                 "default 5e-4 (classification), 1e-4 (segmentation)")
+      ->check(number_above(-1e-30, 1));
+  app.add_option("--random-scale", a->random_scale,
+                 "segmentation: scale each training item by a random factor in [1/S, S] "
+                 "(default 1.5; 1 = none)")
+      ->check(number_above(0.999, 8));
   app.add_option("--val-size", a->val_size,
                  "hold out this many items of the training split and report accuracy on them "
                  "instead of the test split (for choosing hyper-parameters)")
@@ -58,17 +105,30 @@ Runner add_train(CLI::App& app) {
                 "train: --out {}: directory {} does not exist", a->out, out_dir.string());
     SR_CHECK_VALUE(std::isfinite(a->width) && a->width > 0.f && a->width <= 16.f,
                    "train: --width must be in (0, 16], got {}", a->width);
+    SR_CHECK_VALUE(a->task == "auto" || a->task == "classification" || a->task == "segmentation",
+                   "train: --task must be classification or segmentation, got '{}'", a->task);
     Device device = parse_device(a->device);
     require_device(device);
-    DatasetSplits data = load_dataset(flags->options());
+    DatasetOptions dopt = flags->options();
+    if (a->task == "segmentation" && !flags->dataset_given()) dopt.name = "fashion-seg";
+    DatasetSplits data = load_dataset(dopt);
     const DatasetInfo& info = data.train->info();
-    SR_CHECK_VALUE(!info.segmentation,
-                   "train: {} is a segmentation dataset; `sraal train` trains classifiers",
-                   info.name);
+    const bool seg = info.segmentation;
+    SR_CHECK_VALUE(a->task == "auto" || (a->task == "segmentation") == seg,
+                   "train: --task {} does not fit {}, a {} dataset", a->task, info.name,
+                   seg ? "segmentation" : "classification");
+    ClassifierTrainOptions o;
+    apply_task_defaults(*a, seg, o);
     ModelSpec spec;
     spec.arch = a->model;
-    SR_CHECK_VALUE(spec.arch == "resnet18" || spec.arch == "resnet18-imagenet",
-                   "train: --model must be resnet18 or resnet18-imagenet, got '{}'", spec.arch);
+    if (seg)
+      SR_CHECK_VALUE(spec.arch == "drn-d-22", "train: segmentation trains drn-d-22, got '{}'",
+                     spec.arch);
+    else
+      SR_CHECK_VALUE(spec.arch == "resnet18" || spec.arch == "resnet18-imagenet",
+                     "train: --model must be resnet18 or resnet18-imagenet, got '{}'", spec.arch);
+    SR_CHECK_VALUE(seg || a->random_scale == 0,
+                   "train: --random-scale applies to segmentation, not to {}", info.name);
     spec.in_channels = info.channels, spec.height = info.height, spec.width = info.width;
     spec.num_classes = info.num_classes;
     spec.width_mult = a->width;
@@ -86,32 +146,49 @@ Runner add_train(CLI::App& app) {
     int64_t n = a->subset > 0 ? std::min(a->subset, available) : available;
     pool.assign(perm.begin(), perm.begin() + n);
     std::vector<int64_t> val(perm.end() - a->val_size, perm.end());
+    const bool validating = !val.empty();
+    const Dataset& eval_ds = validating ? *data.train : *data.test;
+    const char* split = validating ? "validation" : "test";
 
-    ClassifierTrainOptions o;
-    o.epochs = a->epochs, o.batch_size = a->batch, o.lr = a->lr, o.momentum = a->momentum;
-    o.weight_decay = a->weight_decay, o.seed = a->seed, o.device = device;
+    o.epochs = a->epochs, o.seed = a->seed, o.device = device;
     int64_t pad = a->crop_padding >= 0 ? a->crop_padding
+                  : seg                ? 0
                   : info.height == 32  ? 4
                   : info.height == 28  ? 2
                                        : 0;
     o.augment = Augment{pad, !a->no_flip};
-    std::printf("train: %s on %s (%lld of %lld training items, %lld test), %lld parameters, %s\n",
+    if (seg) {
+      float s = a->random_scale > 0 ? a->random_scale : 1.5f;
+      o.augment.scale_min = 1.f / s, o.augment.scale_max = s;
+    }
+    std::printf("train: %s on %s (%lld of %lld training items, %lld %s), %lld parameters, %s\n",
                 spec.arch.c_str(), info.name.c_str(), (long long)n, (long long)data.train->size(),
-                (long long)data.test->size(), (long long)model->num_parameters(),
-                device_name(device));
-    o.on_epoch = [](const EpochReport& r) {
-      std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s\n",
-                  (long long)r.epoch, (long long)r.epochs, r.loss, double(r.lr), r.seconds,
-                  r.images_per_sec);
+                (long long)(validating ? val.size() : size_t(data.test->size())), split,
+                (long long)model->num_parameters(), device_name(device));
+    o.on_epoch = [&](const EpochReport& r) {
+      std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s", (long long)r.epoch,
+                  (long long)r.epochs, r.loss, double(r.lr), r.seconds, r.images_per_sec);
+      if (seg) {
+        SegEvalResult ev = evaluate_segmentation(*model, eval_ds, val, 64, device);
+        std::printf("  %s mIoU %.2f%%", split, 100.0 * ev.miou);
+      }
+      std::printf("\n");
       std::fflush(stdout);
     };
     TrainResult tr = train_classifier(*model, *data.train, pool, o);
-    bool validating = !val.empty();
-    EvalResult ev = validating ? evaluate_classifier(*model, *data.train, val, 256, device)
-                               : evaluate_classifier(*model, *data.test, 256, device);
-    std::printf("%s accuracy %.2f%%  %s loss %.4f  (train %.1f s, %lld steps)\n",
-                validating ? "validation" : "test", 100.0 * ev.accuracy,
-                validating ? "validation" : "test", ev.loss, tr.seconds, (long long)tr.steps);
+    if (seg) {
+      SegEvalResult ev = evaluate_segmentation(*model, eval_ds, val, 64, device);
+      std::printf(
+          "%s mIoU %.2f%%  pixel accuracy %.2f%%  %s loss %.4f  (train %.1f s, %lld steps)\n",
+          split, 100.0 * ev.miou, 100.0 * ev.pixel_accuracy, split, ev.loss, tr.seconds,
+          (long long)tr.steps);
+      print_class_iou(info, ev);
+    } else {
+      EvalResult ev = validating ? evaluate_classifier(*model, *data.train, val, 256, device)
+                                 : evaluate_classifier(*model, *data.test, 256, device);
+      std::printf("%s accuracy %.2f%%  %s loss %.4f  (train %.1f s, %lld steps)\n", split,
+                  100.0 * ev.accuracy, split, ev.loss, tr.seconds, (long long)tr.steps);
+    }
     model->to(Device::cpu);
     save_model(a->out, *model, spec);
     std::printf("saved %s\n", a->out.c_str());

@@ -11,7 +11,7 @@ namespace sr::app {
 DatasetFlags::DatasetFlags(CLI::App& app) {
   std::string names;
   for (const auto& n : dataset_names()) names += (names.empty() ? "" : " | ") + n;
-  app.add_option("--dataset", opts_.name, names)->capture_default_str();
+  dataset_opt_ = app.add_option("--dataset", opts_.name, names)->capture_default_str();
   app.add_option("--data-dir", opts_.dir,
                  "directory of the dataset (default: its usual place; fashion-mnist: "
                  "/usr/share/datasets/fashion-mnist)");

@@ -17,10 +17,13 @@ class DatasetFlags {
   DatasetFlags& operator=(const DatasetFlags&) = delete;
   // The parsed options; ValueError for a malformed --seg-size.
   DatasetOptions options() const;
+  // Whether --dataset was given on the command line (so a subcommand may pick its own default).
+  bool dataset_given() const { return dataset_opt_->count() > 0; }
 
  private:
   DatasetOptions opts_;
   std::string seg_size_;
+  CLI::Option* dataset_opt_ = nullptr;
 };
 
 }  // namespace sr::app

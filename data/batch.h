@@ -17,6 +17,12 @@ namespace sr {
 struct Augment {
   int64_t crop_padding = 0;  // random crop of the original size from the image padded by this
   bool hflip = false;        // flip horizontally with probability 1/2
+  // Random scale (segmentation, as fyu/drn's RandomScale): the item is resized by a factor f
+  // uniform in [scale_min, scale_max] (image bilinear, label map nearest), then an H x W window
+  // at a uniform offset over the resized item (widened by crop_padding on each side) is cut;
+  // where the window leaves the item, pixels are padding (0) and labels the ignore index.
+  // 1 and 1: no scaling, and the crop above.
+  float scale_min = 1.f, scale_max = 1.f;
 };
 
 struct Batch {

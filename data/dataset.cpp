@@ -98,9 +98,9 @@ void InMemoryDataset::read_pixels(int64_t i, uint8_t* dst) const {
 }
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {"fashion-mnist", "mnist",      "cifar10",
-                                                 "cifar100",      "caltech101", "cityscapes",
-                                                 "image-folder",  "synthetic",  "fashion-seg"};
+  static const std::vector<std::string> names = {
+      "fashion-mnist", "mnist",        "cifar10",   "cifar100",    "caltech101",
+      "cityscapes",    "image-folder", "synthetic", "fashion-seg", "synthetic-seg"};
   return names;
 }
 
@@ -149,13 +149,14 @@ void check_options(const DatasetOptions& o) {
                  "--channels must be 1 or 3, got {}", o.channels);
   SR_CHECK_VALUE(o.channels == 0 || n == "image-folder",
                  "--channels applies to image-folder, not to {}", n);
-  SR_CHECK_VALUE(o.dir.empty() || n != "synthetic",
-                 "the synthetic dataset is generated, it takes no --data-dir");
+  SR_CHECK_VALUE(o.dir.empty() || (n != "synthetic" && n != "synthetic-seg"),
+                 "the {} dataset is generated, it takes no --data-dir", n);
 }
 
 DatasetSplits load_checked(const DatasetOptions& o) {
   const std::string& name = o.name;
   if (name == "synthetic") return make_synthetic(2048, 512, 1, 28, 28, 10, 7);
+  if (name == "synthetic-seg") return make_synthetic_seg(7);
   std::string dir = o.dir.empty() ? default_data_dir(name) : o.dir;
   SR_CHECK_IO(!dir.empty(), "dataset {}: no data directory given (use --data-dir)", name);
   if (name == "fashion-mnist" || name == "mnist") return load_mnist_dir(name, dir);
@@ -231,6 +232,32 @@ DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t C, i
   };
   return normalized_like_train(
       {make(train_size, derive_seed(seed, 1)), make(test_size, derive_seed(seed, 2)), {}});
+}
+
+DatasetSplits make_synthetic_seg(uint64_t seed) {
+  // Sources: 28 x 28 discs of radius 11 whose gray level (72 + 18 k, +-4 noise) gives the class.
+  auto discs = [&](int64_t n, uint64_t s) {
+    Generator g(s);
+    std::vector<uint8_t> px(size_t(n * 28 * 28), 0);
+    std::vector<int64_t> labels(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t k = g.randint(10);
+      labels[size_t(i)] = k;
+      for (int64_t y = 0; y < 28; ++y)
+        for (int64_t x = 0; x < 28; ++x)
+          if ((y - 13.5) * (y - 13.5) + (x - 13.5) * (x - 13.5) <= 121.0)
+            px[size_t((i * 28 + y) * 28 + x)] = uint8_t(72 + 18 * k - 4 + g.randint(9));
+    }
+    DatasetInfo info{"synthetic-discs", 1, 28, 28, 10, {}};
+    for (int64_t k = 0; k < 10; ++k) info.class_names.push_back("class" + std::to_string(k));
+    return std::make_shared<InMemoryDataset>(info, std::move(px), std::move(labels));
+  };
+  auto train = discs(256, derive_seed(seed, 1)), test = discs(64, derive_seed(seed, 2));
+  ComposedSegOptions c;
+  c.train_size = 512, c.test_size = 128, c.canvas = 32;
+  c.min_items = 1, c.max_items = 3, c.min_scale = 12, c.max_scale = 24;
+  c.seed = seed;
+  return compose_segmentation(*train, *test, c, "synthetic-seg");
 }
 
 }  // namespace sr

@@ -141,4 +141,9 @@ DatasetSplits load_dataset(const DatasetOptions& options);
 DatasetSplits make_synthetic(int64_t train_size, int64_t test_size, int64_t channels,
                              int64_t height, int64_t width, int64_t num_classes, uint64_t seed);
 
+// A small deterministic segmentation task for tests and smoke runs ("synthetic-seg"): fashion-seg's
+// recipe (data/fashion_seg.h) on 32 x 32 canvases of 1-3 discs whose gray level gives the class
+// (10 classes + background); 512 train and 128 test canvases.
+DatasetSplits make_synthetic_seg(uint64_t seed);
+
 }  // namespace sr

@@ -148,4 +148,15 @@ float CosineLR::lr_at(int64_t step) const {
   return float(eta_min_ + (base_ - eta_min_) * (1.0 + std::cos(M_PI * s / double(t_max_))) / 2.0);
 }
 
+PolyLR::PolyLR(float base_lr, int64_t total, float power)
+    : base_(base_lr), total_(total), power_(power) {
+  SR_CHECK_VALUE(total > 0 && power > 0, "PolyLR: total {} and power {} must be positive", total,
+                 power);
+}
+
+float PolyLR::lr_at(int64_t step) const {
+  double left = 1.0 - double(std::min(step, total_)) / double(total_);
+  return float(double(base_) * std::pow(left, double(power_)));
+}
+
 }  // namespace sr

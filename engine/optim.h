@@ -115,4 +115,16 @@ class CosineLR : public LrSchedule {
   float eta_min_;
 };
 
+// lr * (1 - step / total)^power, 0 from `total` on (fyu/drn segment.py's 'poly' mode, per epoch).
+class PolyLR : public LrSchedule {
+ public:
+  PolyLR(float base_lr, int64_t total, float power = 0.9f);
+  float lr_at(int64_t step) const override;
+
+ private:
+  float base_;
+  int64_t total_;
+  float power_;
+};
+
 }  // namespace sr

@@ -42,13 +42,18 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
   SGD opt(params, {o.lr, o.momentum, 0.f, o.weight_decay, false});
   std::vector<int64_t> milestones;
   for (double f : o.milestones) milestones.push_back(int64_t(std::lround(f * double(o.epochs))));
-  MultiStepLR sched(o.lr, milestones, 0.1f);
+  std::unique_ptr<LrSchedule> sched;
+  if (o.poly_power > 0)
+    sched = std::make_unique<PolyLR>(o.lr, o.epochs, o.poly_power);
+  else
+    sched = std::make_unique<MultiStepLR>(o.lr, milestones, 0.1f);
   model.train();
   TrainResult r;
   double t0 = now_seconds();
   // Drop a last batch of one: batch norm cannot train on a single sample.
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
     double te = now_seconds(), loss_sum = 0;
+    const float epoch_lr = opt.lr();
     int64_t seen = 0;
     auto plan = epoch_batches(pool, o.batch_size, true, false, o.seed, epoch);
     if (plan.size() > 1 && plan.back().size() == 1) plan.pop_back();
@@ -75,9 +80,9 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       Tensor loss;
       if (o.joint) {
         JointObjective::Step js = o.joint->step(model, x, y, epoch, o.epochs);
-        loss = add(cross_entropy(js.logits, y), js.extra);
+        loss = add(cross_entropy(js.logits, y, o.ignore_index), js.extra);
       } else {
-        loss = cross_entropy(model(x), y);
+        loss = cross_entropy(model(x), y, o.ignore_index);
       }
       opt.zero_grad();
       loss.backward();
@@ -89,11 +94,11 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       seen += n;
       ++r.steps;
     }
-    sched.step(opt);
+    sched->step(opt);
     r.final_loss = seen ? loss_sum / double(seen) : 0;
     if (o.on_epoch) {
       double dt = now_seconds() - te;
-      o.on_epoch({epoch + 1, o.epochs, r.final_loss, dt, dt > 0 ? double(seen) / dt : 0, opt.lr()});
+      o.on_epoch({epoch + 1, o.epochs, r.final_loss, dt, dt > 0 ? double(seen) / dt : 0, epoch_lr});
     }
   }
   r.seconds = now_seconds() - t0;

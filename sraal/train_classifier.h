@@ -1,6 +1,7 @@
-// Training and evaluating the target classifier on a pool of a dataset (step 1 of an SRAAL
-// cycle, and `sraal train`): SGD with momentum and weight decay, the learning rate divided by 10
-// at fixed fractions of the epochs, cross-entropy, the paper's augmentation.
+// Training and evaluating the target model on a pool of a dataset (step 1 of an SRAAL cycle, and
+// `sraal train`): SGD with momentum and weight decay, the learning rate divided by 10 at fixed
+// fractions of the epochs (or poly decay), cross-entropy (per pixel for segmentation, skipping
+// the ignore index), the paper's augmentation. Segmentation evaluation: sraal/segmentation_eval.h.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ namespace sr {
 struct EpochReport {
   int64_t epoch = 0, epochs = 0;  // epoch is 1-based
   double loss = 0, seconds = 0, images_per_sec = 0;
-  float lr = 0;
+  float lr = 0;  // the rate the epoch's steps used
 };
 
 // Something trained jointly with the target (LL4AL's loss-prediction module): each step it runs
@@ -44,6 +45,8 @@ struct ClassifierTrainOptions {
   int64_t batch_size = 128;
   float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
   std::vector<double> milestones = {0.8};  // fractions of `epochs` where lr is divided by 10
+  float poly_power = 0.f;       // > 0: lr * (1 - epoch / epochs)^poly_power instead of milestones
+  int64_t ignore_index = -100;  // targets with this value add no loss (255 for segmentation)
   Augment augment;
   uint64_t seed = 0;
   Device device = Device::cpu;

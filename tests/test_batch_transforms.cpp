@@ -1,6 +1,6 @@
-// Batch transforms: normalisation, random crop with padding and horizontal flip; the label map
-// of a segmentation item gets exactly the image's crop and flip (padding = ignore index); every
-// random choice is a function of (seed, epoch, item).
+// Batch transforms: normalisation, random crop with padding, random scale and horizontal flip;
+// the label map of a segmentation item gets exactly the image's crop, scale and flip (padding =
+// ignore index); every random choice is a function of (seed, epoch, item).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -122,6 +122,81 @@ TEST(BatchTransforms, RandomChoicesDependOnSeedEpochAndItemOnly) {
   EXPECT_GT(differ_epoch, 20);
   EXPECT_GT(differ_seed, 20);
   EXPECT_EQ(item(all, 3), item(a, 0));
+}
+
+// 16 x 16 segmentation items of 4 x 4 blocks: channel 0 is 30 + 60 bx, channel 1 30 + 60 by and
+// the label by * 4 + bx, so a pixel's two values say which block it shows.
+class BlockDataset : public Dataset {
+ public:
+  explicit BlockDataset(int64_t n) : n_(n) {
+    info_.name = "blocks";
+    info_.channels = 2, info_.height = 16, info_.width = 16;
+    info_.num_classes = 16;
+    info_.segmentation = true;
+  }
+  const DatasetInfo& info() const override { return info_; }
+  int64_t size() const override { return n_; }
+  void read_pixels(int64_t, uint8_t* dst) const override {
+    for (int64_t k = 0; k < 256; ++k) {
+      dst[k] = uint8_t(30 + 60 * ((k % 16) / 4));
+      dst[256 + k] = uint8_t(30 + 60 * ((k / 16) / 4));
+    }
+  }
+  int64_t label(int64_t) const override { return -1; }
+  void read_label_map(int64_t, uint8_t* dst) const override {
+    for (int64_t k = 0; k < 256; ++k) dst[k] = uint8_t(((k / 16) / 4) * 4 + (k % 16) / 4);
+  }
+  const std::vector<float>& mean() const override { return mean_; }
+  const std::vector<float>& std() const override { return std_; }
+
+ private:
+  int64_t n_;
+  DatasetInfo info_;
+  std::vector<float> mean_{0.1f, 0.1f}, std_{0.2f, 0.2f};
+};
+
+// Random scale, crop and flip together: the bilinear image sample and the nearest label sample
+// come from the same place. A blend only mixes pixels next to the label's source pixel, so each
+// channel lies within one block step (60) of the label's block value, and away from block
+// borders it equals it; padding and the ignore label coincide.
+TEST(BatchTransforms, RandomScaleKeepsLabelMapAlignedWithImage) {
+  const int64_t n = 48;
+  BlockDataset ds(n);
+  Augment aug;
+  aug.hflip = true, aug.scale_min = 0.5f, aug.scale_max = 2.f;
+  Batch b = make_batch(ds, range(n), aug, 11, 1);
+  std::vector<float> x = b.images.to_vector();
+  std::vector<int64_t> y = b.labels.to_vector_as<int64_t>();
+  int64_t labeled = 0, exact = 0, padded_items = 0, full_items = 0, flipped_items = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t pads = 0;
+    for (int64_t k = 0; k < 256; ++k) {
+      int c0 = raw(x[size_t(i * 512 + k)]), c1 = raw(x[size_t(i * 512 + 256 + k)]);
+      int64_t lab = y[size_t(i * 256 + k)];
+      if (lab == 255) {
+        ++pads;
+        ASSERT_EQ(c0, 0) << "item " << i << " pixel " << k;
+        ASSERT_EQ(c1, 0) << "item " << i << " pixel " << k;
+        continue;
+      }
+      ASSERT_TRUE(lab >= 0 && lab < 16);
+      int want0 = int(30 + 60 * (lab % 4)), want1 = int(30 + 60 * (lab / 4));
+      ASSERT_LE(std::abs(c0 - want0), 60) << "item " << i << " pixel " << k;
+      ASSERT_LE(std::abs(c1 - want1), 60) << "item " << i << " pixel " << k;
+      ++labeled;
+      exact += c0 == want0 && c1 == want1;
+    }
+    padded_items += pads > 0, full_items += pads == 0;
+    // Flipped when the left column shows a block further right than the right column does.
+    flipped_items += y[size_t(i * 256 + 8 * 16)] % 4 > y[size_t(i * 256 + 8 * 16 + 15)] % 4;
+  }
+  EXPECT_GT(double(exact), 0.4 * double(labeled));
+  EXPECT_GT(padded_items, 5);  // scaled down (or shifted): padding
+  EXPECT_GT(full_items, 5);    // scaled up: the window lies inside
+  EXPECT_GT(flipped_items, 5);
+  Augment bad;
+  bad.scale_min = 2.f, bad.scale_max = 1.f;
+  EXPECT_THROW(make_batch(ds, {0}, bad, 0, 0), ValueError);
 }
 
 TEST(BatchTransforms, ClassificationFlipMirrorsAndLabelsStayClasses) {

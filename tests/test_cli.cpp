@@ -77,6 +77,37 @@ TEST_F(Cli, TrainThenPredict) {
   EXPECT_NEAR(row, 1.0, 1e-5);  // probabilities
 }
 
+// Segmentation: DRN-D-22 trains on a segmentation set, prints per-epoch test mIoU and per-class
+// IoU, and its weights predict per-pixel probabilities for any size that is a multiple of 8.
+TEST_F(Cli, TrainSegmentationThenPredict) {
+  std::string w = path("drn.safetensors");
+  Result t =
+      run("train --task segmentation --dataset synthetic-seg --width 0.0625 --epochs 2 --subset 64 "
+          "--batch-size 16 --out " +
+          w);
+  ASSERT_EQ(t.code, 0) << t.output;
+  for (const char* s : {"drn-d-22 on synthetic-seg", "epoch 2/2", "test mIoU", "pixel accuracy",
+                        "class IoU", "background", "lr 0.01 "})
+    EXPECT_NE(t.output.find(s), std::string::npos) << s << " in " << t.output;
+  SafetensorsFile f = load_safetensors(w);
+  EXPECT_EQ(f.tensors.front().first, "base.0.0.weight");
+  EXPECT_EQ(f.tensors.back().first, "up.weight");
+  std::string in = path("x.npy"), out = path("y.npy");
+  save_npy(in, Tensor::zeros({2, 1, 16, 24}));
+  Result p = run("predict --probs --weights " + w + " --input " + in + " --output " + out);
+  ASSERT_EQ(p.code, 0) << p.output;
+  Tensor y = load_npy(out);
+  ASSERT_EQ(y.shape(), (Shape{2, 11, 16, 24}));
+  std::vector<float> v = y.to_vector();
+  double pixel = 0;
+  for (int c = 0; c < 11; ++c) pixel += v[size_t(c * 16 * 24 + 5)];
+  EXPECT_NEAR(pixel, 1.0, 1e-5);  // per-pixel probabilities
+  save_npy(in, Tensor::zeros({1, 1, 20, 24}));
+  Result bad = run("predict --weights " + w + " --input " + in + " --output " + out);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("multiples of 8"), std::string::npos) << bad.output;
+}
+
 // Each bad input: exit code 1 and one line that names the fault.
 void expect_error(const Result& r, const std::string& needle) {
   EXPECT_NE(r.code, 0) << r.output;
@@ -99,6 +130,13 @@ TEST_F(Cli, BadInputFailsWithOneClearMessage) {
                    path("diverged.st")),
                "the model diverged");
   EXPECT_FALSE(fs::exists(path("diverged.st")));
+  expect_error(run("train --task segmentation --dataset synthetic"),
+               "--task segmentation does not fit synthetic, a classification dataset");
+  expect_error(run("train --task detection"), "--task must be classification or segmentation");
+  expect_error(run("train --dataset synthetic --random-scale 2"),
+               "--random-scale applies to segmentation");
+  expect_error(run("train --dataset synthetic-seg --model resnet18"),
+               "segmentation trains drn-d-22");
   expect_error(run("train --dataset synthetic --epochs 0"),
                "--epochs: must be an integer from 1 to 100000, got '0'");
   expect_error(run("train --dataset synthetic --seed -1"), "--seed: must be an integer from 0");

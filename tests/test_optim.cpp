@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
-
 #include <cmath>
+#include <thread>
 
 #include "engine/backend.h"
 #include "engine/cpu/cpu_backend.h"
@@ -56,7 +55,7 @@ TEST(Optim, InvalidOptionsAreRejected) {
   EXPECT_THROW(Adam({p}, {0.1f, 1.0f}), ValueError);
 }
 
-TEST(Schedules, MultiStepStepAndCosine) {
+TEST(Schedules, MultiStepStepCosineAndPoly) {
   MultiStepLR ms(0.1f, {3, 6}, 0.1f);
   EXPECT_FLOAT_EQ(ms.lr_at(0), 0.1f);
   EXPECT_FLOAT_EQ(ms.lr_at(2), 0.1f);
@@ -69,6 +68,13 @@ TEST(Schedules, MultiStepStepAndCosine) {
   EXPECT_FLOAT_EQ(cs.lr_at(0), 1.f);
   EXPECT_NEAR(cs.lr_at(5), 0.55f, 1e-6);
   EXPECT_NEAR(cs.lr_at(10), 0.1f, 1e-6);
+  // fyu/drn's poly: lr * (1 - epoch / epochs)^0.9
+  PolyLR poly(0.01f, 10, 0.9f);
+  EXPECT_FLOAT_EQ(poly.lr_at(0), 0.01f);
+  EXPECT_NEAR(poly.lr_at(5), 0.01 * std::pow(0.5, 0.9), 1e-9);
+  EXPECT_FLOAT_EQ(poly.lr_at(10), 0.f);
+  EXPECT_FLOAT_EQ(poly.lr_at(12), 0.f);
+  EXPECT_THROW(PolyLR(0.01f, 0), ValueError);
   Tensor p = param({0.f});
   SGD opt({p}, {0.1f});
   ms.step(opt);
