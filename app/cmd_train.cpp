@@ -165,19 +165,20 @@ Runner add_train(CLI::App& app) {
                 spec.arch.c_str(), info.name.c_str(), (long long)n, (long long)data.train->size(),
                 (long long)(validating ? val.size() : size_t(data.test->size())), split,
                 (long long)model->num_parameters(), device_name(device));
+    SegEvalResult last;  // the evaluation after the last epoch is the final one
     o.on_epoch = [&](const EpochReport& r) {
       std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s", (long long)r.epoch,
                   (long long)r.epochs, r.loss, double(r.lr), r.seconds, r.images_per_sec);
       if (seg) {
-        SegEvalResult ev = evaluate_segmentation(*model, eval_ds, val, 64, device);
-        std::printf("  %s mIoU %.2f%%", split, 100.0 * ev.miou);
+        last = evaluate_segmentation(*model, eval_ds, val, 64, device);
+        std::printf("  %s mIoU %.2f%%", split, 100.0 * last.miou);
       }
       std::printf("\n");
       std::fflush(stdout);
     };
     TrainResult tr = train_classifier(*model, *data.train, pool, o);
     if (seg) {
-      SegEvalResult ev = evaluate_segmentation(*model, eval_ds, val, 64, device);
+      const SegEvalResult& ev = last;
       std::printf(
           "%s mIoU %.2f%%  pixel accuracy %.2f%%  %s loss %.4f  (train %.1f s, %lld steps)\n",
           split, 100.0 * ev.miou, 100.0 * ev.pixel_accuracy, split, ev.loss, tr.seconds,

@@ -73,7 +73,6 @@ SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
   model.eval();
   ConfusionMatrix cm(info.num_classes);
   double loss_sum = 0;
-  int64_t counted = 0;
   std::vector<int64_t> pred;
   for (const auto& idx : epoch_batches(all, batch_size, false, false, 0, 0)) {
     Batch b = make_batch(ds, idx, Augment{}, 0, 0);
@@ -84,11 +83,6 @@ SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
         "evaluate_segmentation: the model gives {} for {} classes of {}x{} maps",
         shape_str(logits.shape()), info.num_classes, info.height, info.width);
     const std::vector<int64_t> truth = b.labels.to_vector_as<int64_t>();
-    int64_t valid = 0;
-    for (int64_t v : truth) valid += v != info.ignore_index;
-    loss_sum +=
-        double(cross_entropy(logits, b.labels, info.ignore_index).item<float>()) * double(valid);
-    counted += valid;
     // Per-pixel arg-max over the classes (the first maximum on ties, as torch.argmax).
     const float* l = logits.data<float>();
     pred.assign(size_t(n * hw), 0);
@@ -100,14 +94,19 @@ SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
           if (base[k * hw] > base[best * hw]) best = k;
         pred[size_t(i * hw + p)] = best;
       }
+    const int64_t before = cm.total();
     cm.add(truth.data(), pred.data(), n * hw, info.ignore_index);
+    // cross_entropy is the mean over the batch's counted pixels: weight it by their number.
+    const int64_t valid = cm.total() - before;
+    loss_sum +=
+        double(cross_entropy(logits, b.labels, info.ignore_index).item<float>()) * double(valid);
   }
   model.train();
   SegEvalResult r;
   r.class_iou = cm.iou();
   r.miou = cm.mean_iou();
   r.pixel_accuracy = cm.pixel_accuracy();
-  r.loss = counted ? loss_sum / double(counted) : 0;
+  r.loss = cm.total() ? loss_sum / double(cm.total()) : 0;
   return r;
 }
 

@@ -376,6 +376,21 @@ TEST(TorchParity, Adam) {
 
 // ------------------------------------------------------------------------------ models
 
+// A model fixture (module_case in gen_fixtures.py) in the given input layout: the weights loaded,
+// out and grad.x at the model tolerance, every parameter gradient at grad_atol / grad_rtol, the
+// BN buffers after the training forward.
+void expect_model_parity(Module& net, const Fixture& f, MemoryFormat fmt, double grad_atol,
+                         double grad_rtol) {
+  load_weights(net, f);
+  Tensor x = leaf(f["x"], true, fmt);
+  Tensor out = net(x);
+  EXPECT_TRUE(all_close(out, f["out"], kModelAtol, kModelRtol));
+  backward_dot(out, f["R"]);
+  EXPECT_TRUE(all_close(x.grad(), f["grad.x"], kModelAtol, kModelRtol));
+  expect_param_grads(net, f, grad_atol, grad_rtol, 1);
+  expect_buffers_after(net, f);
+}
+
 void resnet_case(const char* name, ResNetForm form) {
   Fixture f(name);
   for (MemoryFormat fmt : kFormats) {
@@ -384,14 +399,7 @@ void resnet_case(const char* name, ResNetForm form) {
     Generator g(0);
     ResNet18 net(
         {form, f.meta_int("in_channels"), f.meta_int("num_classes"), f.meta_float("width")}, g);
-    load_weights(net, f);
-    Tensor x = leaf(f["x"], true, fmt);
-    Tensor out = net(x);
-    EXPECT_TRUE(all_close(out, f["out"], kModelAtol, kModelRtol));
-    backward_dot(out, f["R"]);
-    EXPECT_TRUE(all_close(x.grad(), f["grad.x"], kModelAtol, kModelRtol));
-    expect_param_grads(net, f, kModelAtol, kModelRtol, 1);
-    expect_buffers_after(net, f);
+    expect_model_parity(net, f, fmt, kModelAtol, kModelRtol);
   }
 }
 
@@ -417,18 +425,11 @@ TEST(TorchParity, DrnD22) {
     ConvFormatScope scope(fmt);
     Generator g(0);
     DrnD22 net({f.meta_int("in_channels"), f.meta_int("num_classes"), f.meta_float("width")}, g);
-    load_weights(net, f);
-    Tensor x = leaf(f["x"], true, fmt);
-    Tensor out = net(x);
-    EXPECT_TRUE(all_close(out, f["out"], kModelAtol, kModelRtol));
-    backward_dot(out, f["R"]);
-    EXPECT_TRUE(all_close(x.grad(), f["grad.x"], kModelAtol, kModelRtol));
-    expect_param_grads(net, f, kElemAtol, kElemRtol, 1);
+    expect_model_parity(net, f, fmt, kElemAtol, kElemRtol);
     for (auto& [n, p] : net.named_parameters()) {
       SCOPED_TRACE("grad." + n);
       EXPECT_TRUE(close_in_norm(p.grad(), f["grad." + n], kRelL2));
     }
-    expect_buffers_after(net, f);
   }
 }
 
