@@ -45,7 +45,7 @@ int run_selection_bench(const SelectionBenchOptions& opt) {
   (void)ll4al->joint_objective(*target, 6);
   std::vector<int64_t> lab(items.begin(), items.begin() + labeled),
       unl(items.begin() + labeled, items.end());
-  SelectionInput ll4al_in{*data.train, lab, unl, *target, budget, 7, Device::cpu, {}, {}};
+  SelectionInput ll4al_in{*data.train, lab, unl, *target, budget, 7, Device::cpu, {}, {}, {}};
 
   struct Row {
     std::string method, what;

@@ -14,12 +14,18 @@ namespace {
 
 // The footer's list of methods, their summaries and their options with defaults.
 std::string methods_help() {
-  std::string s = "Methods (--methods) and their options (--method-option METHOD.KEY=VALUE):\n";
-  for (const std::string& m : strategy_names()) {
-    const StrategyInfo& info = strategy_info(m);
-    s += fmt::format("  {:<20} {}\n", m, info.summary);
-    for (const auto& [k, v] : info.defaults.items())
-      s += fmt::format("  {:<20}   {}.{} (default {})\n", "", m, k, v.dump());
+  std::string s;
+  for (Task t : {Task::classification, Task::segmentation}) {
+    s += fmt::format(
+        "{} methods (--methods) and their options (--method-option "
+        "METHOD.KEY=VALUE):\n",
+        t == Task::classification ? "Classification" : "Segmentation");
+    for (const std::string& m : strategy_names(t)) {
+      const StrategyInfo& info = strategy_info(m, t);
+      s += fmt::format("  {:<20} {}\n", m, info.summary);
+      for (const auto& [k, v] : info.defaults.items())
+        s += fmt::format("  {:<20}   {}.{} (default {})\n", "", m, k, v.dump());
+    }
   }
   return s;
 }
@@ -42,7 +48,7 @@ void set_method_option(ExperimentConfig& c, const std::string& text) {
 
 Runner add_run(CLI::App& app) {
   struct Args {
-    std::string preset = "quick", dataset, data_dir, methods, init, fractions, device, out;
+    std::string preset = "quick", task, dataset, data_dir, methods, init, fractions, device, out;
     std::string scaling;
     int64_t trials = 0, pool = -1, test = -1, val = -1, epochs = 0, iterations = 0;
     int64_t lr_decay_every = 0;
@@ -67,6 +73,12 @@ Runner add_run(CLI::App& app) {
       "         about 2.5 hours (estimated) on 2 Zen 2 cores\n"
       "  paper  the paper's settings (whole training split, ResNet-18, 200 epochs, 20,000\n"
       "         adversarial iterations per cycle): for a GPU (--device cuda)\n"
+      "Segmentation presets (--task segmentation turns quick, cpu and paper into these):\n"
+      "  seg-quick  SRAAL vs random on fashion-seg (DRN-D-22 width 1/4, 2,000 canvases), 1\n"
+      "         trial, 10% to 40% by 10%\n"
+      "  seg-cpu    random, coreset, mc-dropout, qbc, sa, vaal and sraal on fashion-seg, 10% to\n"
+      "         40% by 5%, 3 trials\n"
+      "  seg-paper  Cityscapes, DRN-D-22 at full width, the paper's protocol: for a GPU\n"
       "Every reduction from the paper's settings is listed in manifest.json and summary.md.\n" +
       methods_help());
   // Every option that sets part of the configuration, with the fields it sets (JSON pointers
@@ -76,9 +88,15 @@ Runner add_run(CLI::App& app) {
     given->push_back({o, {o->get_name(), std::move(fields)}});
     return o;
   };
-  field(app.add_option("--preset", a->preset, "quick | cpu | baselines | paper")
+  field(app.add_option("--preset", a->preset,
+                       "quick | cpu | baselines | paper | seg-quick | seg-cpu | seg-paper")
             ->capture_default_str(),
         {"/preset"});
+  field(app.add_option("--task", a->task,
+                       "classification | segmentation (default: the preset's; segmentation "
+                       "selects the preset's seg- form, data fashion-seg)")
+            ->check(CLI::IsMember({"classification", "segmentation"})),
+        {"/task"});
   field(app.add_option("--dataset", a->dataset, "dataset (default: fashion-mnist)"),
         {"/data/name"});
   field(app.add_option("--data-dir", a->data_dir,
@@ -143,7 +161,13 @@ Runner add_run(CLI::App& app) {
       return false;
     };
     SR_CHECK_VALUE(!(a->resume && a->force), "run: --resume and --force exclude each other");
-    ExperimentConfig c = preset_config(a->preset);
+    std::string preset = a->preset;
+    if (count("--task") && a->task == "segmentation") preset = segmentation_preset(preset);
+    SR_CHECK_VALUE(!count("--task") || a->task == "segmentation" || preset.rfind("seg-", 0) != 0,
+                   "run: preset {} is a segmentation preset; drop --task classification or "
+                   "choose quick, cpu, baselines or paper",
+                   preset);
+    ExperimentConfig c = preset_config(preset);
     if (count("--dataset")) c.data.name = a->dataset;
     c.data.dir = a->data_dir;
     c.data.image_size = a->image_size;
@@ -181,7 +205,7 @@ Runner add_run(CLI::App& app) {
       c.adversarial.scaling =
           a->scaling == "official" ? IndicatorScaling::official : IndicatorScaling::population;
     RunOptions r;
-    r.out_dir = a->out.empty() ? "runs/" + a->preset : a->out;
+    r.out_dir = a->out.empty() ? "runs/" + preset : a->out;
     r.resume = a->resume;
     r.force = a->force;
     r.command_line = command_line();

@@ -80,10 +80,15 @@ void DrnUp::check_loaded(const std::string& prefix) const {
                    prefix, i, have[i], want[i]);
 }
 
-DrnD22::DrnD22(const DrnConfig& cfg, Generator& gen) : cfg_(cfg) {
+DrnD22::DrnD22(const DrnConfig& cfg, Generator& gen, std::shared_ptr<Generator> noise)
+    : cfg_(cfg), noise_(std::move(noise)) {
   SR_CHECK_VALUE(cfg.width > 0.f && cfg.in_channels > 0 && cfg.num_classes > 0,
                  "DrnD22: width {}, in_channels {} and num_classes {} must be positive", cfg.width,
                  cfg.in_channels, cfg.num_classes);
+  SR_CHECK_VALUE(cfg.dropout >= 0.f && cfg.dropout < 1.f, "DrnD22: dropout {} must lie in [0, 1)",
+                 cfg.dropout);
+  SR_CHECK_VALUE(cfg.dropout == 0.f || noise_, "DrnD22: dropout {} needs a noise generator",
+                 cfg.dropout);
   const std::array<int64_t, 8> full = {16, 32, 64, 128, 256, 512, 512, 512};
   for (size_t i = 0; i < 8; ++i)
     channels_[i] = std::max<int64_t>(1, std::lround(double(full[i]) * cfg.width));
@@ -108,15 +113,25 @@ DrnD22::DrnD22(const DrnConfig& cfg, Generator& gen) : cfg_(cfg) {
   up_ = register_module("up", std::make_shared<DrnUp>(cfg.num_classes));
 }
 
-DrnOutput DrnD22::forward_all(const Tensor& x) {
+Tensor DrnD22::features(const Tensor& x) {
   SR_CHECK_SHAPE(
       x.dim() == 4 && x.size(1) == cfg_.in_channels && x.size(2) % kOutputStride == 0 &&
           x.size(3) % kOutputStride == 0 && x.size(2) > 0 && x.size(3) > 0,
       "DrnD22: expected input (N, {}, H, W) with H and W positive multiples of {}, got {}",
       cfg_.in_channels, kOutputStride, shape_str(x.shape()));
+  return base_->forward(x);
+}
+
+Tensor DrnD22::head(const Tensor& f) {
+  return up_->forward(seg_->forward(f));
+}
+
+DrnOutput DrnD22::forward_all(const Tensor& x) {
   DrnOutput out;
-  out.features = base_->forward(x);
-  out.logits = up_->forward(seg_->forward(out.features));
+  out.features = features(x);
+  out.logits =
+      head(cfg_.dropout > 0 ? sr::dropout(out.features, cfg_.dropout, is_training(), *noise_)
+                            : out.features);
   return out;
 }
 

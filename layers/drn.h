@@ -11,6 +11,7 @@
 //   base.6   2 BasicBlocks c4 -> c5, dilation 4                 (layer6)
 //   base.7   conv3x3 dilation 2 (c5 -> c6) BN ReLU, no residual (layer7, de-gridding)
 //   base.8   conv3x3 (c6 -> c7) BN ReLU, no residual            (layer8, de-gridding)
+//   (dropout before seg, in training mode, when cfg.dropout > 0: the MC-dropout baselines)
 //   seg      conv1x1(c7 -> classes) with bias
 //   up       x8 bilinear upsampling: DRNSeg's fixed depthwise ConvTranspose2d(k 16, stride 8,
 //            padding 4) with bilinear weights (a buffer `up.weight` (classes, 1, 16, 16), never
@@ -25,6 +26,7 @@
 #include <array>
 #include <memory>
 
+#include "layers/feature_segmenter.h"
 #include "layers/layers.h"
 
 namespace sr {
@@ -32,7 +34,8 @@ namespace sr {
 struct DrnConfig {
   int64_t in_channels = 3;
   int64_t num_classes = 19;
-  float width = 1.f;  // multiplier of the channels 16/32/64/128/256/512/512/512
+  float width = 1.f;    // multiplier of the channels 16/32/64/128/256/512/512/512
+  float dropout = 0.f;  // before seg, in training mode (needs the noise generator)
 };
 
 struct DrnOutput {
@@ -57,19 +60,25 @@ class DrnUp : public Module {
   Tensor weight_;
 };
 
-class DrnD22 : public Module {
+class DrnD22 : public Module, public FeatureSegmenter {
  public:
   static constexpr int64_t kOutputStride = 8;
 
-  DrnD22(const DrnConfig& cfg, Generator& gen);
+  // `noise` draws the dropout masks; required when cfg.dropout > 0.
+  DrnD22(const DrnConfig& cfg, Generator& gen, std::shared_ptr<Generator> noise = nullptr);
   Tensor forward(const Tensor& x) override { return forward_all(x).logits; }
   DrnOutput forward_all(const Tensor& x);
+  Tensor features(const Tensor& x) override;
+  Tensor head(const Tensor& features) override;
+  int64_t feature_dim() const override { return channels_[7]; }
+  float dropout() const override { return cfg_.dropout; }
   std::string type_name() const override { return "DrnD22"; }
   const DrnConfig& config() const { return cfg_; }
   const std::array<int64_t, 8>& channels() const { return channels_; }
 
  private:
   DrnConfig cfg_;
+  std::shared_ptr<Generator> noise_;
   std::array<int64_t, 8> channels_;
   std::shared_ptr<Sequential> base_;
   std::shared_ptr<Conv2d> seg_;

@@ -67,7 +67,8 @@ std::shared_ptr<Module> build_model(const ModelSpec& s, Generator& init,
   if (s.arch == "discriminator")
     return std::make_shared<Discriminator>(s.z_dim, s.disc_width, s.disc_depth, init);
   if (s.arch == "drn-d-22")
-    return std::make_shared<DrnD22>(DrnConfig{s.in_channels, s.num_classes, s.width_mult}, init);
+    return std::make_shared<DrnD22>(
+        DrnConfig{s.in_channels, s.num_classes, s.width_mult, s.dropout}, init, std::move(noise));
   throw ValueError(
       fmt::format("unknown model '{}' (expected resnet18, resnet18-imagenet, vae, sraal-generator, "
                   "discriminator or drn-d-22)",

@@ -18,7 +18,7 @@ struct ModelSpec {
   int64_t in_channels = 3, height = 32, width = 32;
   int64_t num_classes = 10;
   float width_mult = 1.f;    // resnet, drn
-  float dropout = 0.f;       // resnet: before the classifier, in training
+  float dropout = 0.f;       // resnet, drn: before the classifier, in training
   int64_t z_dim = 32;        // vae, generator, discriminator
   int64_t base_width = 128;  // vae, generator
   int64_t disc_width = 512;  // discriminator

@@ -81,22 +81,12 @@ Vae::Vae(const VaeConfig& cfg_in, Generator& gen, std::shared_ptr<Generator> noi
   s0h_ = (cfg_.height + f - 1) / f;
   s0w_ = (cfg_.width + f - 1) / f;
   int64_t z_in = split_latent_ ? cfg_.z_dim / 2 : cfg_.z_dim;
-  decoder_ = register_module("decoder", std::make_shared<Sequential>());
-  decoder_->add(std::make_shared<Linear>(z_in, top * s0h_ * s0w_, gen));
-  decoder_->add(std::make_shared<View>(Shape{top, s0h_, s0w_}));
-  c = top;
-  for (int64_t i = 0; i < cfg_.decoder_stages; ++i) {
-    int64_t out = std::max<int64_t>(1, c / 2);
-    decoder_->add(std::make_shared<ConvTranspose2d>(
-        ConvTranspose2dOptions{c, out, 4, 2, 1, 0, 1, false}, gen));
-    decoder_->add(std::make_shared<BatchNorm2d>(out));
-    decoder_->add(std::make_shared<ReLU>());
-    c = out;
-  }
-  decoder_->add(std::make_shared<ConvTranspose2d>(
-      ConvTranspose2dOptions{c, cfg_.in_channels, 1, 1, 0, 0, 1, true}, gen));
+  decoder_ = register_module("decoder", make_decoder(z_in, cfg_.in_channels, gen));
 
-  if (split_latent_ && cfg_.num_classes > 0) {
+  if (split_latent_ && cfg_.num_classes > 0 && cfg_.dense_classifier) {
+    classifier_ =
+        register_module("classifier", make_decoder(cfg_.z_dim / 2, cfg_.num_classes, gen));
+  } else if (split_latent_ && cfg_.num_classes > 0) {
     classifier_ = register_module("classifier", std::make_shared<Sequential>());
     int64_t in = cfg_.z_dim / 2;
     for (int64_t hidden : cfg_.classifier_hidden) {
@@ -109,6 +99,31 @@ Vae::Vae(const VaeConfig& cfg_in, Generator& gen, std::shared_ptr<Generator> noi
   kaiming_init(*this, gen);
 }
 
+std::shared_ptr<Sequential> Vae::make_decoder(int64_t z_in, int64_t out_channels, Generator& gen) {
+  const int64_t top = cfg_.base_width * 8;
+  auto d = std::make_shared<Sequential>();
+  d->add(std::make_shared<Linear>(z_in, top * s0h_ * s0w_, gen));
+  d->add(std::make_shared<View>(Shape{top, s0h_, s0w_}));
+  int64_t c = top;
+  for (int64_t i = 0; i < cfg_.decoder_stages; ++i) {
+    int64_t out = std::max<int64_t>(1, c / 2);
+    d->add(std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{c, out, 4, 2, 1, 0, 1, false},
+                                             gen));
+    d->add(std::make_shared<BatchNorm2d>(out));
+    d->add(std::make_shared<ReLU>());
+    c = out;
+  }
+  d->add(std::make_shared<ConvTranspose2d>(
+      ConvTranspose2dOptions{c, out_channels, 1, 1, 0, 0, 1, true}, gen));
+  return d;
+}
+
+Tensor Vae::to_image_size(Tensor r) const {
+  if (r.size(2) != cfg_.height || r.size(3) != cfg_.width)
+    r = upsample_bilinear(r, cfg_.height, cfg_.width);
+  return r;
+}
+
 std::pair<Tensor, Tensor> Vae::encode(const Tensor& x) {
   SR_CHECK_SHAPE(x.dim() == 4 && x.size(1) == cfg_.in_channels && x.size(2) == cfg_.height &&
                      x.size(3) == cfg_.width,
@@ -119,15 +134,13 @@ std::pair<Tensor, Tensor> Vae::encode(const Tensor& x) {
 }
 
 Tensor Vae::decode(const Tensor& z_dec) {
-  Tensor r = decoder_->forward(z_dec);
-  if (r.size(2) != cfg_.height || r.size(3) != cfg_.width)
-    r = upsample_bilinear(r, cfg_.height, cfg_.width);
-  return r;
+  return to_image_size(decoder_->forward(z_dec));
 }
 
 Tensor Vae::classify(const Tensor& z_stl) {
   SR_CHECK_VALUE(classifier_ != nullptr, "{}: this model has no STL classifier", type_name());
-  return classifier_->forward(z_stl);
+  Tensor out = classifier_->forward(z_stl);
+  return cfg_.dense_classifier ? to_image_size(std::move(out)) : out;
 }
 
 VaeOutput Vae::forward_all(const Tensor& x) {

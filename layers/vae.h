@@ -13,7 +13,10 @@
 //
 // The SRAAL generator (Zhang et al. 2020) splits the latent: the first z_dim/2 entries (z_UIR)
 // feed the decoder (unsupervised image reconstructor), the last z_dim/2 (z_STL) feed the
-// `classifier` MLP z_dim/2 -> 1024 -> 256 -> classes (supervised target learner).
+// `classifier` MLP z_dim/2 -> 1024 -> 256 -> classes (supervised target learner). For
+// segmentation (dense_classifier) the STL's decoder is "a segmentation model" (paper section
+// 3.2): `classifier` is then a second decoder of the reconstruction decoder's form from z_STL,
+// with `classes` output channels: per-pixel logits (N, classes, H, W).
 #pragma once
 
 #include <memory>
@@ -33,6 +36,7 @@ struct VaeConfig {
   // SRAAL generator only.
   int64_t num_classes = 0;  // > 0 adds the STL classifier on z_STL
   std::vector<int64_t> classifier_hidden = {1024, 256};
+  bool dense_classifier = false;  // segmentation: the STL decodes z_STL to per-pixel logits
 };
 
 // Fills the 0 stage counts from the image size (VAAL's layout for 32x32).
@@ -43,7 +47,7 @@ struct VaeOutput {
   Tensor z;       // sampled latent (N, z_dim)
   Tensor mu;      // (N, z_dim)
   Tensor logvar;  // (N, z_dim)
-  Tensor logits;  // STL logits (N, classes) when the generator has a classifier
+  Tensor logits;  // STL logits (N, classes), or (N, classes, H, W) with dense_classifier
 };
 
 class Vae : public Module {
@@ -68,6 +72,9 @@ class Vae : public Module {
   bool split_latent_;
   std::shared_ptr<Generator> noise_;
   int64_t s0h_ = 0, s0w_ = 0;
+  // Linear(z_in -> 8 base x s0h x s0w), the transposed-conv stages, 1x1 to out_channels.
+  std::shared_ptr<Sequential> make_decoder(int64_t z_in, int64_t out_channels, Generator& gen);
+  Tensor to_image_size(Tensor r) const;  // bilinear to H x W when the decoder's size differs
   std::shared_ptr<Sequential> encoder_, decoder_, classifier_;
   std::shared_ptr<Linear> fc_mu_, fc_logvar_;
 };

@@ -9,6 +9,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/selection.h"
+#include "sraal/segmentation_outputs.h"
 #include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
 
@@ -48,10 +49,22 @@ std::vector<int64_t> items_at(const std::vector<int64_t>& pool, const std::vecto
   return out;
 }
 
+// The STL's targets: classes (N) or, for segmentation, label maps (N, H, W).
 Tensor labels_of(const Dataset& ds, const std::vector<int64_t>& items, Device device) {
+  const DatasetInfo& info = ds.info();
   std::vector<int64_t> y;
-  for (int64_t i : items) y.push_back(ds.label(i));
-  return Tensor::from_vector(y, {int64_t(y.size())}).to(device);
+  if (!info.segmentation) {
+    for (int64_t i : items) y.push_back(ds.label(i));
+    return Tensor::from_vector(y, {int64_t(y.size())}).to(device);
+  }
+  int64_t hw = info.height * info.width;
+  std::vector<uint8_t> map(static_cast<size_t>(hw));
+  y.reserve(items.size() * size_t(hw));
+  for (int64_t i : items) {
+    ds.read_label_map(i, map.data());
+    y.insert(y.end(), map.begin(), map.end());
+  }
+  return Tensor::from_vector(y, {int64_t(items.size()), info.height, info.width}).to(device);
 }
 
 }  // namespace
@@ -72,7 +85,8 @@ Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device de
 }
 
 GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const Tensor& yl,
-                             const Tensor& xu, const AdversarialConfig& w, bool use_stl) {
+                             const Tensor& xu, const AdversarialConfig& w, bool use_stl,
+                             int64_t ignore_index) {
   VaeOutput ol = g.forward_all(xl);
   VaeOutput ou = g.forward_all(xu);
   GeneratorLoss l;
@@ -88,7 +102,7 @@ GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const T
   l.total =
       add(add(mul(l.recon, w.recon_weight), mul(l.kl, w.kl_weight)), mul(l.adv, w.adv_weight));
   if (use_stl) {
-    l.stl = cross_entropy(ol.logits, yl);
+    l.stl = cross_entropy(ol.logits, yl, ignore_index);
     l.total = add(l.total, mul(l.stl, w.stl_weight));
   }
   return l;
@@ -105,7 +119,11 @@ std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKi
                                      IndicatorScaling scaling) {
   if (!oui) return std::vector<float>(in.unlabeled.size(), 1.f);
   if (in.progress) in.progress("uncertainty scores", 0, 1);
-  Tensor probs = predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device);
+  // Segmentation: "the prediction vector is the mean of each [pixel's] probability vector".
+  Tensor probs = in.train.info().segmentation
+                     ? segmentation_outputs(in.target, in.train, in.unlabeled, "sraal", in.device)
+                           .mean_probabilities
+                     : predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device);
   return uncertainty_scores(probs, relabeler, false, scaling).to_vector();
 }
 
@@ -158,6 +176,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   vc.z_dim = setup.z_dim, vc.base_width = a.base_width;
   vc.num_classes = setup.use_stl ? info.num_classes : 0;
   vc.classifier_hidden = a.stl_hidden;
+  vc.dense_classifier = info.segmentation;
   AdversarialModels m;
   m.generator = std::make_shared<Vae>(vc, init, noise, setup.split_latent);
   m.discriminator =
@@ -196,7 +215,8 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
     for (int64_t s = 0; s < a.g_steps; ++s) {
       if (s > 0) b = draw();
       GeneratorLoss loss =
-          generator_loss(*m.generator, *m.discriminator, b.xl, b.yl, b.xu, a, setup.use_stl);
+          generator_loss(*m.generator, *m.discriminator, b.xl, b.yl, b.xu, a, setup.use_stl,
+                         info.segmentation ? info.ignore_index : -100);
       g_opt.zero_grad();
       loss.total.backward();
       g_opt.step();

@@ -5,6 +5,7 @@
 // cyclically from D_L and D_U; `g_steps` generator updates on
 //   recon_weight (MSE(x_L) + MSE(x_U)) + kl_weight (KL_L + KL_U)          (UIR, Eq. 1)
 //   + stl_weight CE(classify(z_STL,L), y_L)                              (STL, Eq. 2; SRAAL)
+//     (segmentation: per-pixel CE of the STL's dense decoder against the label maps, 255 ignored)
 //   + adv_weight (BCE(D(mu_L), 0) + BCE(D(mu_U), 0))                      (Eq. 6)
 // then `d_steps` discriminator updates on
 //   BCE(D(mu_L), 0) + BCE(D(mu_U), t_U)                                   (Eq. 5)
@@ -42,8 +43,11 @@ struct GeneratorLoss {
   Tensor stl;    // CE(classify(z_STL,L), y_L), undefined without STL (Eq. 2)
   Tensor adv;    // BCE(D(mu_L), 0) + BCE(D(mu_U), 0)          (Eq. 6)
 };
+// Segmentation: yl holds label maps (N, H, W), the STL's logits are per pixel, and pixels
+// labelled ignore_index add no loss.
 GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const Tensor& yl,
-                             const Tensor& xu, const AdversarialConfig& w, bool use_stl);
+                             const Tensor& xu, const AdversarialConfig& w, bool use_stl,
+                             int64_t ignore_index = -100);
 
 // The discriminator objective (Eq. 5): BCE(D(mu_L), 0) + BCE(D(mu_U), t_U), t_U (N, 1).
 Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu_u,

@@ -11,6 +11,11 @@
 //          VAAL, 5 trials (63 min on 2 AVX-512 Xeon cores; docs/RESULTS.md).
 //   paper  the settings of SPEC sections 3 and 6 (full pool, ResNet-18, 200 epochs, 20,000
 //          adversarial iterations at batch 250): meant for a GPU.
+// Segmentation (task segmentation, DRN-D-22, metric mIoU):
+//   seg-quick  SRAAL vs random on fashion-seg, one trial: minutes on a 2-core CPU.
+//   seg-cpu    random, core-set, MC-Dropout, QBC, SA, VAAL and SRAAL, 10% to 40% by 5%, 3
+//              trials, within 2.5 hours on 2 cores.
+//   seg-paper  Cityscapes, DRN-D-22 at fyu/drn's settings, the paper's protocol: for a GPU.
 // Every reduction from the paper settings is listed by `reductions()` and written into
 // manifest.json and summary.md.
 #pragma once
@@ -28,14 +33,24 @@
 
 namespace sr {
 
+// What the experiment's target model does; a dataset is one or the other (DatasetInfo).
+enum class Task { classification, segmentation };
+const char* task_name(Task t);
+// ValueError naming the text unless it is "classification" or "segmentation".
+Task parse_task(const std::string& text);
+
 struct TargetConfig {
-  std::string arch = "resnet18";  // resnet18 | resnet18-imagenet
+  std::string arch = "resnet18";  // resnet18 | resnet18-imagenet (classification), drn-d-22
   float width = 1.f;
   int64_t epochs = 200, batch = 128;
   float lr = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
   std::vector<double> milestones = {0.8};  // fractions of the epochs where lr is divided by 10
   int64_t crop_padding = -1;               // -1: 4 for 32x32 images, 2 for 28x28, else 0
   bool hflip = true;
+  // Segmentation (fyu/drn segment.py): lr * (1 - epoch / epochs)^poly_power when > 0 instead of
+  // the milestones, and each training item scaled by a random factor in [1/s, s] (1: none).
+  float poly_power = 0.f;
+  float random_scale = 1.f;
 };
 
 // The adversarial representation learning of SRAAL and VAAL (SPEC section 3).
@@ -74,6 +89,7 @@ struct KCenterConfig {
 
 struct ExperimentConfig {
   std::string preset = "quick";
+  Task task = Task::classification;  // must match the dataset's kind
   DatasetOptions data;
   int64_t pool_size = 0;  // items of the training split forming the AL pool (0: all)
   int64_t test_size = 0;  // items of the test split used for the metric (0: all)
@@ -98,6 +114,9 @@ struct ExperimentConfig {
 // The preset's configuration; throws ValueError for an unknown preset name.
 ExperimentConfig preset_config(const std::string& name);
 const std::vector<std::string>& preset_names();
+// The segmentation preset of the same scale: quick -> seg-quick, cpu -> seg-cpu, paper ->
+// seg-paper (a seg- preset stays itself); ValueError for a preset without one.
+std::string segmentation_preset(const std::string& name);
 // The labeled fractions measured (initial, initial + step, ..., final), and the labeled-pool
 // size at each for a pool of n items.
 std::vector<double> labeled_fractions(const ExperimentConfig& c);

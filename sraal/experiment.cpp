@@ -17,6 +17,7 @@
 #include "sraal/kcenter_init.h"
 #include "sraal/report.h"
 #include "sraal/run_state.h"
+#include "sraal/segmentation_eval.h"
 #include "sraal/strategy.h"
 #include "sraal/train_classifier.h"
 
@@ -119,6 +120,7 @@ class Runner {
     DatasetSplits data = load_dataset(cfg_.data);  // missing or corrupt data fails here
     train_ = data.train;
     test_ = data.test;
+    check_task();
     check_subset_sizes();
     dataset_ = {train_->size(), test_->size(), train_->fingerprint(), test_->fingerprint()};
     auto [pool, test] = pool_and_metric_items();
@@ -243,6 +245,16 @@ class Runner {
   const Dataset& metric_split() const { return cfg_.val_size > 0 ? *train_ : *test_; }
   const char* metric_split_name() const { return cfg_.val_size > 0 ? "validation" : "test"; }
 
+  bool segmentation() const { return cfg_.task == Task::segmentation; }
+
+  void check_task() const {
+    bool seg = train_->info().segmentation;
+    SR_CHECK_VALUE(seg == segmentation(), "run: {} is a {} dataset but the run's task is {}; {}",
+                   cfg_.data.name, seg ? "segmentation" : "classification", task_name(cfg_.task),
+                   seg ? "use --task segmentation (or a seg- preset)"
+                       : "choose a segmentation dataset (fashion-seg, synthetic-seg, cityscapes)");
+  }
+
   // A subset larger than the split it is drawn from would be reported as used while the whole
   // split is.
   void check_subset_sizes() const {
@@ -262,8 +274,8 @@ class Runner {
   }
 
   // The run's own files: replaced by --force, kept (and the run refused) otherwise.
-  static constexpr const char* kOutputs[] = {"state.json", "results.csv", "summary.md", "plot.svg",
-                                             "manifest.json"};
+  static constexpr const char* kOutputs[] = {"state.json", "results.csv", "class_iou.csv",
+                                             "summary.md", "plot.svg",    "manifest.json"};
 
   void prepare_fresh_output() {
     fs::path dir(opt_.out_dir);
@@ -292,6 +304,7 @@ class Runner {
     m["version"] = SRAAL_VERSION;
     m["command"] = opt_.command_line;
     m["config"] = to_json(cfg_);
+    m["task"] = task_name(cfg_.task);
     m["seed"] = cfg_.seed;
     m["device"] = cfg_.device;
     m["threads"] = get_num_threads();
@@ -342,7 +355,7 @@ class Runner {
       save_state();
     }
     std::unique_ptr<Strategy> strategy = make_strategy(
-        method, cfg_.method_options.value(method, nlohmann::json()), cfg_.adversarial);
+        method, cfg_.method_options.value(method, nlohmann::json()), cfg_.adversarial, cfg_.task);
     int64_t cycles = int64_t(sizes_.size());
     for (int64_t c = 0; c < cycles; ++c) {
       if (c < state_.tracks[key].next_cycle) {
@@ -377,36 +390,53 @@ class Runner {
     spec.width_mult = cfg_.target.width;
     spec.dropout = strategy.target_requirements().dropout;
     uint64_t cycle_seed = derive_seed(cfg_.seed, uint64_t(trial) * 1000 + uint64_t(c));
-    Generator init(cycle_seed);
-    auto target = build_model(spec, init, std::make_shared<Generator>(derive_seed(cycle_seed, 1)));
-    target->to(device_);
     ClassifierTrainOptions o;
     o.epochs = cfg_.target.epochs, o.batch_size = cfg_.target.batch, o.lr = cfg_.target.lr;
     o.momentum = cfg_.target.momentum, o.weight_decay = cfg_.target.weight_decay;
     o.milestones = cfg_.target.milestones;
+    o.poly_power = cfg_.target.poly_power;
+    if (segmentation()) o.ignore_index = info.ignore_index;
     int64_t pad = cfg_.target.crop_padding >= 0 ? cfg_.target.crop_padding
+                  : segmentation()              ? 0
                   : info.height == 32           ? 4
                   : info.height == 28           ? 2
                                                 : 0;
     o.augment = Augment{pad, cfg_.target.hflip};
-    o.seed = derive_seed(cycle_seed, 2);
+    o.augment.scale_min = 1.f / cfg_.target.random_scale;
+    o.augment.scale_max = cfg_.target.random_scale;
     o.device = device_;
     o.loader_workers = cfg_.loader_workers;
-    o.joint = strategy.joint_objective(*target, derive_seed(cycle_seed, 3));
+    std::string stage = "target";
     o.on_epoch = [&](const EpochReport& r) {
       progress_->detail(
-          fmt::format("target epoch (loss {:.3f}, {:.0f} img/s)", r.loss, r.images_per_sec),
+          fmt::format("{} epoch (loss {:.3f}, {:.0f} img/s)", stage, r.loss, r.images_per_sec),
           r.epoch, r.epochs);
     };
+    // A fresh model of the spec from the initial weights of `seed`, moved to the device.
+    auto fresh_model = [&](uint64_t seed) {
+      Generator init(seed);
+      auto m = build_model(spec, init, std::make_shared<Generator>(derive_seed(seed, 1)));
+      m->to(device_);
+      return m;
+    };
+    auto target = fresh_model(cycle_seed);
+    o.seed = derive_seed(cycle_seed, 2);
+    o.joint = strategy.joint_objective(*target, derive_seed(cycle_seed, 3));
     TrainResult tr = train_classifier(*target, *train_, track.labeled, o);
-    EvalResult ev = evaluate_classifier(*target, metric_split(), state_.test, 256, device_);
 
     ResultRow row;
     row.method = method, row.trial = trial, row.cycle = c;
     row.labeled = int64_t(track.labeled.size());
     row.labeled_fraction = fractions_[size_t(c)];
-    row.metric = cfg_.val_size > 0 ? "val_accuracy" : "accuracy";
-    row.value = ev.accuracy;
+    row.metric =
+        std::string(cfg_.val_size > 0 ? "val_" : "") + (segmentation() ? "miou" : "accuracy");
+    if (segmentation()) {
+      SegEvalResult ev = evaluate_segmentation(*target, metric_split(), state_.test, 64, device_);
+      row.value = ev.miou;
+      row.class_iou = ev.class_iou;
+    } else {
+      row.value = evaluate_classifier(*target, metric_split(), state_.test, 256, device_).accuracy;
+    }
     row.train_seconds = tr.seconds;
 
     // 2-4. Selection of the next items (not after the last measurement).
@@ -431,6 +461,15 @@ class Runner {
             fs::path dir = fs::path(path("logs")) / method / fmt::format("trial{}", trial);
             fs::create_directories(dir);
             write_file_atomic((dir / fmt::format("cycle{}_{}.csv", c, name)).string(), csv);
+          },
+          [&](const std::vector<int64_t>& items, uint64_t seed) -> std::shared_ptr<Module> {
+            auto m = fresh_model(seed);
+            ClassifierTrainOptions mo = o;
+            mo.seed = derive_seed(seed, 2);
+            mo.joint = nullptr;
+            stage = "committee member";
+            train_classifier(*m, *train_, items, mo);
+            return m;
           }};
       chosen = strategy.select(in);
       check_selection(chosen, in_l, unlabeled.size(), in.budget, method);
@@ -438,12 +477,12 @@ class Runner {
       write_lines(selected_path(method, trial, c + 1), chosen);
     }
     progress_->unit_done();
-    progress_->log(fmt::format(
-        "{}: accuracy {:.2f}% (train {:.1f} s{}); ETA {}", ctx, 100 * ev.accuracy, tr.seconds,
-        chosen.empty()
-            ? ""
-            : fmt::format(", selected {} in {:.1f} s", chosen.size(), row.select_seconds),
-        progress_->eta()));
+    progress_->log(fmt::format("{}: {} {:.2f}% (train {:.1f} s{}); ETA {}", ctx,
+                               segmentation() ? "mIoU" : "accuracy", 100 * row.value, tr.seconds,
+                               chosen.empty() ? ""
+                                              : fmt::format(", selected {} in {:.1f} s",
+                                                            chosen.size(), row.select_seconds),
+                               progress_->eta()));
     state_.rows.push_back(row);
     track.labeled.insert(track.labeled.end(), chosen.begin(), chosen.end());
     track.next_cycle = c + 1;
@@ -461,9 +500,11 @@ class Runner {
     (void)unlabeled;
   }
 
-  // Rewrites every file that depends on the rows; state.json last, so a crash in between
-  // leaves a state that regenerates the others on resume.
+  // Rewrites every file that depends on the rows. state.json first: a crash before the others
+  // are rewritten leaves a state that regenerates them on resume (resume rewrites them at once),
+  // and a run killed in its first checkpoint never leaves results without a state.json.
   void save_state() {
+    write_file_atomic(path("state.json"), state_.to_json().dump() + "\n");
     std::string title = fmt::format("sraal run: {} on {} ({} preset)",
                                     fmt::join(cfg_.methods, " vs "), cfg_.data.name, cfg_.preset);
     std::vector<std::string> notes = reductions(cfg_);
@@ -472,10 +513,12 @@ class Runner {
                              state_.pool.size(), metric_split_name(), state_.test.size(), cfg_.init,
                              cfg_.seed, cfg_.device));
     write_file_atomic(path("results.csv"), results_csv(state_.rows));
+    if (segmentation())
+      write_file_atomic(path("class_iou.csv"),
+                        class_iou_csv(state_.rows, train_->info().class_names));
     write_file_atomic(path("summary.md"),
                       summary_markdown(state_.rows, cfg_.methods, title, notes));
     write_file_atomic(path("plot.svg"), plot_svg(state_.rows, cfg_.methods, title));
-    write_file_atomic(path("state.json"), state_.to_json().dump() + "\n");
   }
 
   ExperimentConfig cfg_;

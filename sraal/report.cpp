@@ -15,15 +15,22 @@
 namespace sr {
 
 nlohmann::json to_json(const ResultRow& r) {
-  return {{"method", r.method},
-          {"trial", r.trial},
-          {"cycle", r.cycle},
-          {"labeled", r.labeled},
-          {"labeled_fraction", r.labeled_fraction},
-          {"metric", r.metric},
-          {"value", r.value},
-          {"train_seconds", r.train_seconds},
-          {"select_seconds", r.select_seconds}};
+  nlohmann::json j = {{"method", r.method},
+                      {"trial", r.trial},
+                      {"cycle", r.cycle},
+                      {"labeled", r.labeled},
+                      {"labeled_fraction", r.labeled_fraction},
+                      {"metric", r.metric},
+                      {"value", r.value},
+                      {"train_seconds", r.train_seconds},
+                      {"select_seconds", r.select_seconds}};
+  if (!r.class_iou.empty()) {
+    nlohmann::json iou = nlohmann::json::array();
+    for (double v : r.class_iou)
+      iou.push_back(std::isnan(v) ? nlohmann::json() : nlohmann::json(v));
+    j["class_iou"] = iou;
+  }
+  return j;
 }
 
 ResultRow row_from_json(const nlohmann::json& j) {
@@ -37,7 +44,23 @@ ResultRow row_from_json(const nlohmann::json& j) {
   r.value = j.at("value").get<double>();
   r.train_seconds = j.at("train_seconds").get<double>();
   r.select_seconds = j.at("select_seconds").get<double>();
+  if (j.contains("class_iou"))
+    for (const nlohmann::json& v : j.at("class_iou"))
+      r.class_iou.push_back(v.is_null() ? std::nan("") : v.get<double>());
   return r;
+}
+
+std::string class_iou_csv(const std::vector<ResultRow>& rows,
+                          const std::vector<std::string>& class_names) {
+  std::string s = "method,trial,cycle,labeled,labeled_fraction,class,name,iou\n";
+  for (const ResultRow& r : rows)
+    for (size_t c = 0; c < r.class_iou.size(); ++c) {
+      double v = r.class_iou[c];
+      s += fmt::format("{},{},{},{},{:.4f},{},{},{}\n", r.method, r.trial, r.cycle, r.labeled,
+                       r.labeled_fraction, c, c < class_names.size() ? class_names[c] : "",
+                       std::isnan(v) ? "" : fmt::format("{:.6f}", v));
+    }
+  return s;
 }
 
 std::string results_csv(const std::vector<ResultRow>& rows) {
@@ -71,11 +94,18 @@ std::string mean_sd_text(double mean, double sd, size_t n) {
                : fmt::format("{:.2f} —", 100 * mean);
 }
 
-// "test accuracy", or "validation accuracy" for a run measured on a validation split (metric
-// "val_accuracy").
-std::string metric_label(const std::vector<ResultRow>& rows) {
+// "accuracy" or "mIoU" for a metric without its "val_" prefix.
+std::string metric_name(const std::vector<ResultRow>& rows) {
   std::string metric = rows.empty() ? "accuracy" : rows.front().metric;
-  return metric.rfind("val_", 0) == 0 ? "validation " + metric.substr(4) : "test " + metric;
+  if (metric.rfind("val_", 0) == 0) metric = metric.substr(4);
+  return metric == "miou" ? "mIoU" : metric;
+}
+
+// "test accuracy", or "validation accuracy" for a run measured on a validation split (metric
+// "val_accuracy"); "test mIoU" for segmentation.
+std::string metric_label(const std::vector<ResultRow>& rows) {
+  bool val = !rows.empty() && rows.front().metric.rfind("val_", 0) == 0;
+  return (val ? "validation " : "test ") + metric_name(rows);
 }
 
 }  // namespace
@@ -170,10 +200,11 @@ std::string comparison_markdown(const std::vector<ResultRow>& rows,
                                 const std::vector<std::string>& methods,
                                 const std::vector<double>& fracs) {
   TrialValues v = trial_values(rows);
-  std::string s =
-      "\nArea under the budget curve (AUBC: the mean accuracy over the fractions, %), per trial "
+  std::string s = fmt::format(
+      "\nArea under the budget curve (AUBC: the mean {} over the fractions, %), per trial "
       "that measured every fraction, then mean ± sd over those trials.\n\n| method | AUBC | n |\n"
-      "| --- | --- | --- |\n";
+      "| --- | --- | --- |\n",
+      metric_name(rows));
   for (const auto& m : methods) {
     std::map<int64_t, double> a = trial_aubc(v, m, fracs);
     if (a.empty()) {

@@ -15,9 +15,11 @@ struct ResultRow {
   std::string method;
   int64_t trial = 0, cycle = 0, labeled = 0;
   double labeled_fraction = 0;
-  std::string metric = "accuracy";  // "val_accuracy" when measured on a validation split
-  double value = 0;                 // the metric, in [0, 1]
+  // "accuracy" or "miou" (segmentation); "val_" before it when measured on a validation split.
+  std::string metric = "accuracy";
+  double value = 0;  // the metric, in [0, 1]
   double train_seconds = 0, select_seconds = 0;
+  std::vector<double> class_iou;  // segmentation: per class, NaN where undefined; else empty
 };
 
 nlohmann::json to_json(const ResultRow& r);
@@ -25,6 +27,12 @@ ResultRow row_from_json(const nlohmann::json& j);
 
 // "method,trial,cycle,labeled,labeled_fraction,metric,value,train_seconds,select_seconds\n..."
 std::string results_csv(const std::vector<ResultRow>& rows);
+
+// class_iou.csv of a segmentation run, one row per (method, trial, cycle, class):
+// "method,trial,cycle,labeled,labeled_fraction,class,name,iou\n..." with iou empty where the
+// class is absent from both truth and predictions. Rows without class IoU are left out.
+std::string class_iou_csv(const std::vector<ResultRow>& rows,
+                          const std::vector<std::string>& class_names);
 
 struct Aggregate {
   std::string method;

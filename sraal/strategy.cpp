@@ -10,8 +10,8 @@ namespace sr {
 namespace {
 
 struct Registry {
-  std::map<std::string, StrategyInfo> methods;
-  std::vector<std::string> duplicates;  // names registered more than once
+  std::map<std::pair<Task, std::string>, StrategyInfo> methods;
+  std::vector<std::string> duplicates;  // names registered more than once for a task
 };
 
 Registry& registry() {
@@ -36,31 +36,39 @@ bool same_kind(const nlohmann::json& def, const nlohmann::json& v) {
 
 bool register_strategy(StrategyInfo info) {
   Registry& r = registry();
-  std::string name = info.name;
-  if (!r.methods.emplace(name, std::move(info)).second) r.duplicates.push_back(name);
+  for (Task t : info.tasks)
+    if (!r.methods.emplace(std::make_pair(t, info.name), info).second)
+      r.duplicates.push_back(fmt::format("{} ({})", info.name, task_name(t)));
   return true;
 }
 
-bool has_strategy(const std::string& name) {
-  return checked_registry().methods.count(name) > 0;
+bool has_strategy(const std::string& name, Task task) {
+  return checked_registry().methods.count({task, name}) > 0;
 }
 
-std::vector<std::string> strategy_names() {
+std::vector<std::string> strategy_names(Task task) {
   std::vector<std::string> n;
-  for (const auto& [k, v] : checked_registry().methods) n.push_back(k);
+  for (const auto& [k, v] : checked_registry().methods)
+    if (k.first == task) n.push_back(k.second);
   return n;
 }
 
-const StrategyInfo& strategy_info(const std::string& name) {
+const StrategyInfo& strategy_info(const std::string& name, Task task) {
   const Registry& r = checked_registry();
-  auto it = r.methods.find(name);
-  SR_CHECK_VALUE(it != r.methods.end(), "unknown method '{}' (known: {})", name,
-                 fmt::join(strategy_names(), ", "));
+  auto it = r.methods.find({task, name});
+  if (it == r.methods.end()) {
+    Task other = task == Task::classification ? Task::segmentation : Task::classification;
+    SR_CHECK_VALUE(!has_strategy(name, other), "method '{}' serves {} only ({} methods: {})", name,
+                   task_name(other), task_name(task), fmt::join(strategy_names(task), ", "));
+    throw ValueError(fmt::format("unknown method '{}' (known: {})", name,
+                                 fmt::join(strategy_names(task), ", ")));
+  }
   return it->second;
 }
 
-nlohmann::json resolve_method_options(const std::string& name, const nlohmann::json& given) {
-  const StrategyInfo& info = strategy_info(name);
+nlohmann::json resolve_method_options(const std::string& name, const nlohmann::json& given,
+                                      Task task) {
+  const StrategyInfo& info = strategy_info(name, task);
   nlohmann::json out = info.defaults;
   if (given.is_null()) return out;
   SR_CHECK_VALUE(given.is_object(), "method {}: options must be a JSON object, got {}", name,
@@ -80,9 +88,9 @@ nlohmann::json resolve_method_options(const std::string& name, const nlohmann::j
 }
 
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const nlohmann::json& given,
-                                        const AdversarialConfig& adversarial) {
-  StrategyContext ctx{resolve_method_options(name, given), adversarial};
-  return strategy_info(name).make(ctx);
+                                        const AdversarialConfig& adversarial, Task task) {
+  StrategyContext ctx{resolve_method_options(name, given, task), adversarial};
+  return strategy_info(name, task).make(ctx);
 }
 
 }  // namespace sr

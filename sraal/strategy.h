@@ -3,6 +3,11 @@
 // (REGISTER_STRATEGY) with a one-line summary, its own options and their defaults; the run's
 // configuration holds the options given per method (`sraal run --method-option M.KEY=VALUE`),
 // checked against those defaults (unknown key or wrong type: ValueError naming both).
+//
+// A method registers for the tasks it serves (classification by default). A name may be
+// registered once per task: entropy, core-set and MC-dropout have a segmentation twin in
+// strategy_seg_*.cpp; random, VAAL and SRAAL serve both tasks from one file (they branch on the
+// dataset's kind where they read the target's outputs or the labels).
 #pragma once
 
 #include <functional>
@@ -33,6 +38,12 @@ struct SelectionInput {
   // Writes a log of this selection step, e.g. ("adversarial", CSV text), into the run's
   // logs/<method>/trial<T>/cycle<C>_<name>.csv; may be empty (then nothing is written).
   std::function<void(const std::string& name, const std::string& csv)> write_log;
+  // Trains a fresh model of this cycle's target architecture with its training options on
+  // `items` (dataset indices; repeats allowed, as in a bootstrap sample) from the initial weights
+  // drawn from `seed`: the committee members of QBC and SA. Empty outside an experiment's cycle
+  // (those methods then throw).
+  std::function<std::shared_ptr<Module>(const std::vector<int64_t>& items, uint64_t seed)>
+      train_model;
 };
 
 class JointObjective;  // sraal/train_classifier.h
@@ -68,21 +79,25 @@ struct StrategyInfo {
   std::string summary;                                 // one line, for --help
   nlohmann::json defaults = nlohmann::json::object();  // option -> default value
   std::function<std::unique_ptr<Strategy>(const StrategyContext&)> make;
+  std::vector<Task> tasks = {Task::classification};  // the tasks it is registered for
 };
 
-// Called at static initialisation; a name registered twice makes every lookup throw.
+// Called at static initialisation; a (task, name) registered twice makes every lookup throw.
 bool register_strategy(StrategyInfo info);
-bool has_strategy(const std::string& name);
-std::vector<std::string> strategy_names();
-// Throws ValueError for an unknown name.
-const StrategyInfo& strategy_info(const std::string& name);
+bool has_strategy(const std::string& name, Task task = Task::classification);
+std::vector<std::string> strategy_names(Task task = Task::classification);
+// Throws ValueError for a name unknown for the task (naming the task's methods, and saying so
+// when the method exists for the other task).
+const StrategyInfo& strategy_info(const std::string& name, Task task = Task::classification);
 // The method's options: its defaults overridden by `given` (an object, or null for none).
 // Throws ValueError naming the method for an unknown option or a value of the wrong type.
-nlohmann::json resolve_method_options(const std::string& name, const nlohmann::json& given);
-// Builds the method with resolve_method_options(name, given).
+nlohmann::json resolve_method_options(const std::string& name, const nlohmann::json& given,
+                                      Task task = Task::classification);
+// Builds the method with resolve_method_options(name, given, task).
 std::unique_ptr<Strategy> make_strategy(const std::string& name,
                                         const nlohmann::json& given = nullptr,
-                                        const AdversarialConfig& adversarial = {});
+                                        const AdversarialConfig& adversarial = {},
+                                        Task task = Task::classification);
 
 }  // namespace sr
 

@@ -21,6 +21,7 @@ class RandomStrategy : public Strategy {
 REGISTER_STRATEGY({"random",
                    "budget items of D_U drawn uniformly without replacement",
                    {},
-                   [](const StrategyContext&) { return std::make_unique<RandomStrategy>(); }});
+                   [](const StrategyContext&) { return std::make_unique<RandomStrategy>(); },
+                   {Task::classification, Task::segmentation}});
 
 }  // namespace sr

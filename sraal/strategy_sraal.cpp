@@ -9,6 +9,9 @@
 // highest discriminator state (step 4).
 // Option: generator_target, the state the generator's adversarial loss pushes samples towards:
 // "labeled" (Eq. 6, the default) or "unlabeled" (the authors' released code, docs/SRAAL.md).
+// Segmentation (paper section 3.2-3.3): the indicator reads the mean over pixels of the target's
+// per-pixel softmax, and STL's decoder is a segmentation decoder from z_STL (layers/vae.h)
+// trained by per-pixel cross-entropy ignoring 255 (sraal/adversarial.h).
 #include <optional>
 
 #include "sraal/adversarial.h"
@@ -47,10 +50,14 @@ class SraalStrategy : public Strategy {
 
 StrategyInfo sraal_variant(const char* name, const char* summary, bool oui, bool stl,
                            std::optional<ScoreKind> relabeler) {
-  return {name, summary, {{"generator_target", "labeled"}}, [=](const StrategyContext& c) {
+  return {name,
+          summary,
+          {{"generator_target", "labeled"}},
+          [=](const StrategyContext& c) {
             return std::make_unique<SraalStrategy>(c.adversarial, c.options, name, oui, stl,
                                                    relabeler);
-          }};
+          },
+          {Task::classification, Task::segmentation}};
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // (sraal/adversarial.h) with one latent, no STL and no relabeling, and VAAL's own generator
 // loss as its released code: per batch MSE(recon, x) + beta KL summed over batch and latent, the
 // adversarial BCE weighted by adversary_param, and a constant lr (no decay). Options: beta 1,
-// recon_weight 1, adversary_param 1.
+// recon_weight 1, adversary_param 1. Segmentation: the same, on the images (VAAL's own
+// Cityscapes experiment).
 #include <cmath>
 
 #include "sraal/adversarial.h"
@@ -48,6 +49,7 @@ REGISTER_STRATEGY({"vaal",
                    {{"beta", 1.0}, {"recon_weight", 1.0}, {"adversary_param", 1.0}},
                    [](const StrategyContext& c) {
                      return std::make_unique<VaalStrategy>(c.adversarial, c.options);
-                   }});
+                   },
+                   {Task::classification, Task::segmentation}});
 
 }  // namespace sr

@@ -55,7 +55,7 @@ TEST(Baselines, EveryMethodSelectsBudgetDistinctUnlabeledItems) {
     o.epochs = 1, o.batch_size = 6, o.lr = 0.01f;
     o.joint = s->joint_objective(*target, 3);
     train_classifier(*target, *d.train, labeled, o);
-    SelectionInput in{*d.train, labeled, unlabeled, *target, 7, 21, Device::cpu, {}, {}};
+    SelectionInput in{*d.train, labeled, unlabeled, *target, 7, 21, Device::cpu, {}, {}, {}};
     std::vector<int64_t> chosen = s->select(in);
     ASSERT_EQ(chosen.size(), 7u);
     std::set<int64_t> pool(unlabeled.begin(), unlabeled.end()), seen;
@@ -101,7 +101,7 @@ TEST(Baselines, CoresetPicksTheFarthestItemFromTheLabeledPoolAndEarlierPicks) {
   std::vector<int64_t> labeled = {0, 1, 2, 3, 4}, unlabeled;
   for (int64_t i = 5; i < 60; ++i) unlabeled.push_back(i);
   auto target = tiny_resnet(d.train->info(), 0.f, 3);
-  SelectionInput in{*d.train, labeled, unlabeled, *target, 6, 1, Device::cpu, {}, {}};
+  SelectionInput in{*d.train, labeled, unlabeled, *target, 6, 1, Device::cpu, {}, {}, {}};
   std::vector<int64_t> chosen = make_strategy("coreset")->select(in);
 
   auto& resnet = dynamic_cast<ResNet18&>(*target);
@@ -177,7 +177,7 @@ TEST(Baselines, EntropyRanksTheUniformPredictionFirst) {
   auto ds = two_pixel_items({{200, 20}, {20, 200}, {190, 40}, {150, 150}, {30, 210}, {220, 10}});
   TwoPixelClassifier model(0.f);
   std::vector<int64_t> labeled = {0}, unlabeled = {1, 2, 3, 4, 5};
-  SelectionInput in{*ds, labeled, unlabeled, model, 2, 0, Device::cpu, {}, {}};
+  SelectionInput in{*ds, labeled, unlabeled, model, 2, 0, Device::cpu, {}, {}, {}};
   std::vector<int64_t> chosen = make_strategy("entropy")->select(in);
   EXPECT_EQ(chosen.front(), 3);
 }
@@ -189,12 +189,12 @@ TEST(Baselines, McDropoutRanksThePredictionThatDropoutFlipsFirst) {
   auto ds = two_pixel_items({{200, 20}, {20, 200}, {190, 40}, {200, 200}, {30, 210}, {220, 10}});
   TwoPixelClassifier model(0.5f);
   std::vector<int64_t> labeled = {0}, unlabeled = {1, 2, 3, 4, 5};
-  SelectionInput in{*ds, labeled, unlabeled, model, 2, 0, Device::cpu, {}, {}};
+  SelectionInput in{*ds, labeled, unlabeled, model, 2, 0, Device::cpu, {}, {}, {}};
   for (const char* m : {"mc-dropout", "bald"})
     EXPECT_EQ(make_strategy(m, {{"passes", 400}})->select(in).front(), 3) << m;
   // A target trained without the method's dropout is refused.
   TwoPixelClassifier no_dropout(0.f);
-  SelectionInput bad{*ds, labeled, unlabeled, no_dropout, 2, 0, Device::cpu, {}, {}};
+  SelectionInput bad{*ds, labeled, unlabeled, no_dropout, 2, 0, Device::cpu, {}, {}, {}};
   EXPECT_THROW(make_strategy("mc-dropout")->select(bad), ValueError);
 }
 
@@ -345,7 +345,7 @@ TEST(Baselines, Ll4alDetachesTheStagesLateInTraining) {
   // Without its joint training, LL4AL has nothing to score with.
   std::unique_ptr<Strategy> fresh = make_strategy("ll4al");
   std::vector<int64_t> lab = {0}, unl = {1, 2, 3};
-  SelectionInput in{*d.train, lab, unl, *target, 1, 0, Device::cpu, {}, {}};
+  SelectionInput in{*d.train, lab, unl, *target, 1, 0, Device::cpu, {}, {}, {}};
   EXPECT_THROW(fresh->select(in), ValueError);
 }
 

@@ -238,7 +238,7 @@ TEST_F(Run, KilledAnywhereAndResumedEqualsUninterrupted) {
   std::string expected = results_without_timings(ref);
   // Fault points fall on every optimiser step and between writing and renaming each file: these
   // cover target training, adversarial training and the state writes of several cycles.
-  for (int fault : {1, 6, 14, 27, 44}) {
+  for (int fault : {1, 3, 6, 14, 27, 44}) {  // 3: inside the first checkpoint
     fs::path out = dir_ / fmt::format("k{}", fault);
     Result killed = run(kTiny + " --fault-at " + std::to_string(fault) + " --out " + out.string());
     ASSERT_EQ(killed.code, kKilled) << "fault " << fault << ": " << killed.output;

@@ -130,7 +130,7 @@ TEST(SraalStrategies, NoStlUsesTheWholeLatentForReconstruction) {
   DatasetSplits d = make_synthetic(24, 4, 1, 28, 28, 3, 1);
   FirstPixels target(3);
   std::vector<int64_t> labeled = {0, 1, 2, 3}, unlabeled = {4, 5, 6, 7, 8, 9};
-  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}};
+  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}, {}};
   a.iterations = 3, a.batch = 4, a.base_width = 2, a.disc_width = 8, a.stl_hidden = {8};
   std::vector<AdversarialLogRow> log;
   AdversarialModels m = train_adversarial(in, a, without, std::vector<float>(6, 1.f), &log, 2);
@@ -189,7 +189,7 @@ TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
   DatasetSplits d = make_synthetic(40, 8, 1, 4, 4, 4, 3);
   FirstPixels target(4);
   std::vector<int64_t> labeled = {0, 1}, unlabeled = {5, 9, 12};
-  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}};
+  SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}, {}};
   const IndicatorScaling pop = IndicatorScaling::population;
   std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator, pop);
   std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator, pop);

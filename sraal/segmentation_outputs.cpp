@@ -1,0 +1,100 @@
+// Pooled features, mean per-pixel softmax and entropy, per-pixel MC-dropout scores of a
+// segmentation target (see segmentation_outputs.h).
+#include "sraal/segmentation_outputs.h"
+
+#include <cmath>
+
+#include "data/batch.h"
+#include "engine/autograd.h"
+#include "engine/ops.h"
+
+namespace sr {
+
+namespace {
+
+constexpr int64_t kBatch = 32;  // images through the network at a time
+
+// -sum_c p log p over dim 1 of (N, C, H, W): (N, H, W).
+Tensor pixel_entropy(const Tensor& p) {
+  return neg(sum(mul(p, log(clamp(p, 1e-30f, 1.f))), {1}));
+}
+
+// Runs `fn(images)` over `items` in eval mode, batch by batch, restoring the mode after.
+template <class Fn>
+void over_batches(Module& target, const Dataset& ds, const std::vector<int64_t>& items,
+                  Device device, const std::string& what, const ProgressFn& progress, Fn fn) {
+  NoGradGuard ng;
+  bool was_training = target.is_training();
+  target.eval();
+  int64_t done = 0;
+  for (const auto& part : epoch_batches(items, kBatch, false, false, 0, 0)) {
+    fn(make_batch(ds, part, Augment{}, 0, 0).images.to(device));
+    done += int64_t(part.size());
+    if (progress) progress(what, done, int64_t(items.size()));
+  }
+  if (was_training) target.train();
+}
+
+}  // namespace
+
+FeatureSegmenter& feature_segmenter(Module& target, const std::string& method) {
+  auto* f = dynamic_cast<FeatureSegmenter*>(&target);
+  SR_CHECK_VALUE(f != nullptr,
+                 "method {} needs a segmentation target with an encoder map (DRN-D-22), got {}",
+                 method, target.type_name());
+  return *f;
+}
+
+Tensor mean_pixel_entropy(const Tensor& probs) {
+  SR_CHECK_SHAPE(probs.dim() == 4, "mean_pixel_entropy: expected (N, C, H, W), got {}",
+                 shape_str(probs.shape()));
+  return mean(pixel_entropy(probs), {1, 2});
+}
+
+SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
+                                         const std::vector<int64_t>& items,
+                                         const std::string& method, Device device,
+                                         const ProgressFn& progress) {
+  FeatureSegmenter& fs = feature_segmenter(target, method);
+  SR_CHECK_VALUE(!items.empty(), "method {}: no items to score", method);
+  std::vector<Tensor> feats, probs, entropy;
+  over_batches(target, ds, items, device, "target outputs", progress, [&](const Tensor& x) {
+    Tensor f = fs.features(x);
+    Tensor p = softmax(fs.head(f), 1);
+    feats.push_back(mean(f, {2, 3}).to(Device::cpu));
+    probs.push_back(mean(p, {2, 3}).to(Device::cpu));
+    entropy.push_back(mean_pixel_entropy(p).to(Device::cpu));
+  });
+  return {concat(feats, 0), concat(probs, 0), concat(entropy, 0)};
+}
+
+DropoutScores segmentation_mc_dropout_scores(Module& target, const Dataset& ds,
+                                             const std::vector<int64_t>& items, int64_t passes,
+                                             float p, Generator& gen, Device device,
+                                             const ProgressFn& progress) {
+  SR_CHECK_VALUE(passes >= 1 && p >= 0 && p < 1,
+                 "MC-dropout: {} passes with dropout {} (need passes >= 1, p in [0, 1))", passes,
+                 p);
+  FeatureSegmenter& fs = feature_segmenter(target, "mc-dropout");
+  SR_CHECK_VALUE(!items.empty(), "method mc-dropout: no items to score");
+  std::vector<Tensor> entropy, bald;
+  over_batches(target, ds, items, device, "MC-dropout passes", progress, [&](const Tensor& x) {
+    Tensor f = fs.features(x);
+    Tensor mean_p, mean_h;
+    for (int64_t t = 0; t < passes; ++t) {
+      Tensor pt = softmax(fs.head(dropout(f, p, true, gen)), 1);
+      Tensor ht = pixel_entropy(pt);
+      mean_p = t == 0 ? pt : add(mean_p, pt);
+      mean_h = t == 0 ? ht : add(mean_h, ht);
+    }
+    mean_p = mul(mean_p, 1.f / float(passes));
+    mean_h = mul(mean_h, 1.f / float(passes));
+    Tensor h = pixel_entropy(mean_p);
+    entropy.push_back(mean(h, {1, 2}).to(Device::cpu));
+    // >= 0 per pixel (Jensen); rounding below it clamped before the mean.
+    bald.push_back(mean(clamp(sub(h, mean_h), 0.f, INFINITY), {1, 2}).to(Device::cpu));
+  });
+  return {concat(entropy, 0), concat(bald, 0)};
+}
+
+}  // namespace sr
