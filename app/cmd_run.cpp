@@ -77,7 +77,7 @@ Runner add_run(CLI::App& app) {
       "  seg-quick  SRAAL vs random on fashion-seg (DRN-D-22 width 1/4, 2,000 canvases), 1\n"
       "         trial, 10% to 40% by 10%\n"
       "  seg-cpu    random, coreset, mc-dropout, qbc, sa, vaal and sraal on fashion-seg, 10% to\n"
-      "         40% by 5%, 3 trials\n"
+      "         40% by 5%, 3 trials (1,200 canvases, 12 epochs)\n"
       "  seg-paper  Cityscapes, DRN-D-22 at full width, the paper's protocol: for a GPU\n"
       "Every reduction from the paper's settings is listed in manifest.json and summary.md.\n" +
       methods_help());
