@@ -67,6 +67,22 @@ std::string segmentation_preset(const std::string& name) {
 
 namespace {
 
+// The CPU presets' narrow VAEs (classification and segmentation alike): SRAAL's and VAAL's
+// generator and discriminator at batch 64, and the k-center VAE.
+void cpu_scale_vaes(ExperimentConfig& c) {
+  c.adversarial.batch = 64;
+  c.adversarial.z_dim = 32;
+  c.adversarial.vaal_z_dim = 16;
+  c.adversarial.base_width = 16;
+  c.adversarial.disc_width = 128;
+  c.adversarial.vaal_disc_width = 128;
+  c.adversarial.stl_hidden = {256, 64};
+  c.kcenter.iterations = 300;
+  c.kcenter.batch = 64;
+  c.kcenter.z_dim = 16;
+  c.kcenter.base_width = 16;
+}
+
 // Segmentation presets: DRN-D-22 trained as fyu/drn segment.py (SGD momentum 0.9, weight decay
 // 1e-4, poly lr decay 0.9, random scale 1.5, flip, no crop padding), mIoU over the classes.
 ExperimentConfig segmentation_preset_config(const std::string& name) {
@@ -101,17 +117,7 @@ ExperimentConfig segmentation_preset_config(const std::string& name) {
   c.target.width = 0.25f;
   c.target.lr = 0.05f;
   c.adversarial.iterations = 100;
-  c.adversarial.batch = 64;
-  c.adversarial.z_dim = 32;
-  c.adversarial.vaal_z_dim = 16;
-  c.adversarial.base_width = 16;
-  c.adversarial.disc_width = 128;
-  c.adversarial.vaal_disc_width = 128;
-  c.adversarial.stl_hidden = {256, 64};
-  c.kcenter.iterations = 300;
-  c.kcenter.batch = 64;
-  c.kcenter.z_dim = 16;
-  c.kcenter.base_width = 16;
+  cpu_scale_vaes(c);
   c.test_size = 0;  // fashion-seg's 2,000 test canvases
   if (name == "seg-quick") {
     c.methods = {"sraal", "random"};
@@ -163,17 +169,7 @@ ExperimentConfig preset_config(const std::string& name) {
   // every 666, as the paper's schedule): chosen on a validation split (docs/RESULTS.md, `sraal
   // run --preset cpu --methods sraal --val-size 10000 --lr-decay-every 5 | 50 | 666`), where
   // no decay led decay every 5 and every 50 iterations in all three trials' AUBC.
-  c.adversarial.batch = 64;
-  c.adversarial.z_dim = 32;
-  c.adversarial.vaal_z_dim = 16;
-  c.adversarial.base_width = 16;
-  c.adversarial.disc_width = 128;
-  c.adversarial.vaal_disc_width = 128;
-  c.adversarial.stl_hidden = {256, 64};
-  c.kcenter.iterations = 300;
-  c.kcenter.batch = 64;
-  c.kcenter.z_dim = 16;
-  c.kcenter.base_width = 16;
+  cpu_scale_vaes(c);
   // Sized on the slower CPU of the project's machines (AMD EPYC Zen 2, AVX2, 2 cores): quick
   // under 10 minutes, cpu under an hour (docs/RESULTS.md). Each cycle keeps the settings chosen
   // on the validation split; the curve is measured at 10, 20, 30 and 40% instead of the

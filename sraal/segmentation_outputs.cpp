@@ -14,11 +14,6 @@ namespace {
 
 constexpr int64_t kBatch = 32;  // images through the network at a time
 
-// -sum_c p log p over dim 1 of (N, C, H, W): (N, H, W).
-Tensor pixel_entropy(const Tensor& p) {
-  return neg(sum(mul(p, log(clamp(p, 1e-30f, 1.f))), {1}));
-}
-
 // Runs `fn(images)` over `items` in eval mode, batch by batch, restoring the mode after.
 template <class Fn>
 void over_batches(Module& target, const Dataset& ds, const std::vector<int64_t>& items,
@@ -48,7 +43,7 @@ FeatureSegmenter& feature_segmenter(Module& target, const std::string& method) {
 Tensor mean_pixel_entropy(const Tensor& probs) {
   SR_CHECK_SHAPE(probs.dim() == 4, "mean_pixel_entropy: expected (N, C, H, W), got {}",
                  shape_str(probs.shape()));
-  return mean(pixel_entropy(probs), {1, 2});
+  return mean(class_entropy(probs), {1, 2});
 }
 
 SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
@@ -79,20 +74,11 @@ DropoutScores segmentation_mc_dropout_scores(Module& target, const Dataset& ds,
   SR_CHECK_VALUE(!items.empty(), "method mc-dropout: no items to score");
   std::vector<Tensor> entropy, bald;
   over_batches(target, ds, items, device, "MC-dropout passes", progress, [&](const Tensor& x) {
-    Tensor f = fs.features(x);
-    Tensor mean_p, mean_h;
-    for (int64_t t = 0; t < passes; ++t) {
-      Tensor pt = softmax(fs.head(dropout(f, p, true, gen)), 1);
-      Tensor ht = pixel_entropy(pt);
-      mean_p = t == 0 ? pt : add(mean_p, pt);
-      mean_h = t == 0 ? ht : add(mean_h, ht);
-    }
-    mean_p = mul(mean_p, 1.f / float(passes));
-    mean_h = mul(mean_h, 1.f / float(passes));
-    Tensor h = pixel_entropy(mean_p);
-    entropy.push_back(mean(h, {1, 2}).to(Device::cpu));
+    DropoutEntropies h = dropout_entropies([&](const Tensor& f) { return fs.head(f); },
+                                           fs.features(x), passes, p, gen);
+    entropy.push_back(mean(h.of_mean, {1, 2}).to(Device::cpu));
     // >= 0 per pixel (Jensen); rounding below it clamped before the mean.
-    bald.push_back(mean(clamp(sub(h, mean_h), 0.f, INFINITY), {1, 2}).to(Device::cpu));
+    bald.push_back(mean(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY), {1, 2}).to(Device::cpu));
   });
   return {concat(entropy, 0), concat(bald, 0)};
 }

@@ -4,10 +4,10 @@
 // configuration holds the options given per method (`sraal run --method-option M.KEY=VALUE`),
 // checked against those defaults (unknown key or wrong type: ValueError naming both).
 //
-// A method registers for the tasks it serves (classification by default). A name may be
-// registered once per task: entropy, core-set and MC-dropout have a segmentation twin in
-// strategy_seg_*.cpp; random, VAAL and SRAAL serve both tasks from one file (they branch on the
-// dataset's kind where they read the target's outputs or the labels).
+// A method registers for the tasks it serves (classification by default); a name may be
+// registered once per task (with its own summary). Every method keeps one file for both tasks
+// and branches on the dataset's kind where it reads the target's outputs or the labels; QBC and
+// SA serve segmentation only, LL4AL and BADGE classification only.
 #pragma once
 
 #include <functional>

@@ -15,13 +15,24 @@ namespace {
 constexpr int64_t kBatch = 256;      // images through the network at a time
 constexpr int64_t kPassRows = 4096;  // feature rows per MC-dropout pass
 
-// H(p) = -sum_c p_c log p_c per row of probabilities (N, C); 0 log 0 = 0.
-Tensor row_entropy(const Tensor& p) {
-  Tensor logp = log(clamp(p, 1e-30f, 1.f));
-  return neg(sum(mul(p, logp), {1}));
+}  // namespace
+
+Tensor class_entropy(const Tensor& p) {
+  return neg(sum(mul(p, log(clamp(p, 1e-30f, 1.f))), {1}));
 }
 
-}  // namespace
+DropoutEntropies dropout_entropies(const std::function<Tensor(const Tensor&)>& head,
+                                   const Tensor& f, int64_t passes, float p, Generator& gen) {
+  Tensor mean_p, mean_h;
+  for (int64_t t = 0; t < passes; ++t) {
+    Tensor pt = softmax(head(dropout(f, p, true, gen)), 1);
+    Tensor ht = class_entropy(pt);
+    mean_p = t == 0 ? pt : add(mean_p, pt);
+    mean_h = t == 0 ? ht : add(mean_h, ht);
+  }
+  mean_p = mul(mean_p, 1.f / float(passes));
+  return {class_entropy(mean_p), mul(mean_h, 1.f / float(passes))};
+}
 
 FeatureClassifier& feature_classifier(Module& target, const std::string& method) {
   auto* f = dynamic_cast<FeatureClassifier*>(&target);
@@ -63,18 +74,10 @@ DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features
   int64_t n = features.size(0);
   for (int64_t s = 0; s < n; s += kPassRows) {
     Tensor f = features.narrow(0, s, std::min(kPassRows, n - s));
-    Tensor mean_p, mean_h;
-    for (int64_t t = 0; t < passes; ++t) {
-      Tensor pt = softmax(model.classifier(dropout(f, p, true, gen)), 1);
-      Tensor ht = row_entropy(pt);
-      mean_p = t == 0 ? pt : add(mean_p, pt);
-      mean_h = t == 0 ? ht : add(mean_h, ht);
-    }
-    mean_p = mul(mean_p, 1.f / float(passes));
-    mean_h = mul(mean_h, 1.f / float(passes));
-    Tensor h = row_entropy(mean_p);
-    entropy.push_back(h);
-    bald.push_back(clamp(sub(h, mean_h), 0.f, INFINITY));  // >= 0 (Jensen); rounding below it
+    DropoutEntropies h =
+        dropout_entropies([&](const Tensor& x) { return model.classifier(x); }, f, passes, p, gen);
+    entropy.push_back(h.of_mean);
+    bald.push_back(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY));  // >= 0 (Jensen); rounding
   }
   return {concat(entropy, 0), concat(bald, 0)};
 }

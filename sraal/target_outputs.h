@@ -11,6 +11,7 @@
 //     passes through dropout and the classifier equal T passes of the whole network.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,18 @@ struct DropoutScores {
 };
 DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features, int64_t passes,
                                 float p, Generator& gen);
+
+// H(p) = -sum_c p_c log p_c over dim 1 of probabilities (N, C, ...): (N, ...); 0 log 0 = 0.
+Tensor class_entropy(const Tensor& p);
+
+// The T passes of MC-dropout through `head` (logits, classes in dim 1): with
+// p_t = softmax(head(dropout_p(f)), 1), H(pbar) and mean_t H(p_t), each (N, ...) per position.
+// Both the classification and the per-pixel segmentation scores are built from these.
+struct DropoutEntropies {
+  Tensor of_mean, mean;  // H(pbar), mean_t H(p_t)
+};
+DropoutEntropies dropout_entropies(const std::function<Tensor(const Tensor&)>& head,
+                                   const Tensor& f, int64_t passes, float p, Generator& gen);
 
 // BADGE's k-means++ seeding (strategy_badge.cpp) on the rows of features (N, d) and logits
 // (N, C): `budget` distinct row positions in the order picked.

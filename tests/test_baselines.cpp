@@ -17,17 +17,12 @@
 #include "sraal/strategy.h"
 #include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
+#include "tests/tiny_adversarial.h"
 
 namespace sr {
 namespace {
 
-// Small adversarial settings, so that SRAAL and VAAL select in a fraction of a second.
-AdversarialConfig tiny_adversarial() {
-  AdversarialConfig a;
-  a.iterations = 2, a.batch = 4, a.z_dim = 4, a.vaal_z_dim = 4, a.base_width = 2;
-  a.disc_width = 8, a.vaal_disc_width = 8, a.stl_hidden = {8};
-  return a;
-}
+using test::tiny_adversarial;
 
 std::shared_ptr<Module> tiny_resnet(const DatasetInfo& info, float dropout, uint64_t seed) {
   ModelSpec spec;
