@@ -33,7 +33,7 @@ Runner add_bench(CLI::App& app) {
   };
   auto a = std::make_shared<Args>();
   a->steps = train_step_names();
-  app.add_option("--steps", a->steps, "which steps: resnet18 resnet18-w4 vae")
+  app.add_option("--steps", a->steps, "which steps: resnet18 resnet18-w4 vae drn-d22")
       ->delimiter(',')
       ->capture_default_str();
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();

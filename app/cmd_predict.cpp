@@ -1,11 +1,14 @@
-// `sraal predict`: load a model saved by sraal (weights + spec in one .safetensors file), run it
-// in eval mode on an .npy batch (N, C, H, W) float32, and write its outputs as .npy:
-// classifiers give logits (or probabilities with --probs), DRN-D-22 per-pixel logits (N, classes,
-// H, W) (or probabilities), the discriminator its state
+// `sraal predict`: load a model (a .safetensors file saved by sraal, weights + spec, or a plain
+// PyTorch state_dict saved with safetensors.torch.save_file, its model told from the tensor
+// names and shapes or given by --arch), run it in eval mode on an .npy batch (N, C, H, W)
+// float32 (or, with --raw, uint8 images normalised as training did: app/raw_input.h), and write
+// its outputs as .npy: classifiers give logits (or probabilities with --probs), DRN-D-22
+// per-pixel logits (N, classes, H, W) (or probabilities), the discriminator its state
 // probability, the VAE and the SRAAL generator the latent means.
 #include <cstdio>
 
 #include "app/commands.h"
+#include "app/raw_input.h"
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
@@ -17,14 +20,25 @@ namespace sr::app {
 
 Runner add_predict(CLI::App& app) {
   struct Args {
-    std::string weights, input, output, device = "cpu";
-    bool probs = false;
+    std::string weights, input, output, device = "cpu", arch;
+    bool probs = false, raw = false;
     int64_t batch = 256;
   };
   auto a = std::make_shared<Args>();
-  app.add_option("--weights", a->weights, "model saved by `sraal train` (.safetensors)")
+  app.add_option("--weights", a->weights,
+                 "model saved by `sraal train`, or a PyTorch state_dict saved with "
+                 "safetensors.torch.save_file (.safetensors)")
       ->required();
-  app.add_option("--input", a->input, "input batch, .npy float32 (N, C, H, W)")->required();
+  app.add_option("--arch", a->arch,
+                 "for a plain state_dict: resnet18 | resnet18-imagenet | drn-d-22 | vae | "
+                 "sraal-generator | discriminator (default: told from the tensor names)");
+  app.add_option("--input", a->input,
+                 "input batch, .npy float32 (N, C, H, W), normalised as in training; with --raw "
+                 "uint8 pixels: a .npy (N, C, H, W), an image file or a folder of images")
+      ->required();
+  app.add_flag("--raw", a->raw,
+               "the input is raw pixels: normalise them with the training split's mean/std and "
+               "resize images to the training size, as stored in the weights by `sraal train`");
   app.add_option("--output", a->output, "where to write the outputs (.npy)")->required();
   app.add_flag(
       "--probs", a->probs,
@@ -36,10 +50,31 @@ Runner add_predict(CLI::App& app) {
   return [a] {
     Device device = parse_device(a->device);
     require_device(device);
-    auto [model, spec] = load_model(a->weights);
-    Tensor x = load_npy(a->input);
-    SR_CHECK_DTYPE(x.dtype() == DType::f32, "{}: input must be float32, got {}", a->input,
-                   dtype_name(x.dtype()));
+    Tensor x;
+    ModelFile file;
+    std::vector<std::string> sources;
+    if (a->raw) {
+      file = read_model_file(a->weights, {a->arch});
+      SR_CHECK_IO(file.preprocess.has_value(),
+                  "{}: --raw needs the preprocessing `sraal train` stores with the weights "
+                  "(this file has none: normalise the input yourself and drop --raw)",
+                  a->weights);
+      const std::string& arch = file.spec.arch;
+      RawInput in = load_raw_input(a->input, *file.preprocess,
+                                   arch.rfind("resnet", 0) == 0 || arch == "drn-d-22");
+      x = in.images, sources = std::move(in.sources);
+    } else {
+      x = load_npy(a->input);
+      SR_CHECK_DTYPE(x.dtype() == DType::f32, "{}: input must be float32, got {}", a->input,
+                     dtype_name(x.dtype()));
+      // A plain VAE state dict does not hold its image size: the input's is used.
+      file = read_model_file(a->weights,
+                             {a->arch, x.dim() == 4 ? x.size(2) : 0, x.dim() == 4 ? x.size(3) : 0});
+    }
+    const ModelSpec& spec = file.spec;
+    Generator init(0);
+    std::shared_ptr<Module> model = build_model(spec, init, std::make_shared<Generator>(0));
+    load_weights(*model, file, a->weights);
     bool vector_input = spec.arch == "discriminator";
     const bool resnet = spec.arch.rfind("resnet", 0) == 0, drn = spec.arch == "drn-d-22";
     if (vector_input) {
@@ -70,8 +105,9 @@ Runner add_predict(CLI::App& app) {
     }
     Tensor y = outs.empty() ? Tensor::zeros({0}) : concat(outs, 0);
     save_npy(a->output, y);
-    std::printf("predict: %s %s -> %s %s\n", a->input.c_str(), shape_str(x.shape()).c_str(),
-                a->output.c_str(), shape_str(y.shape()).c_str());
+    std::printf("predict: %s %s%s -> %s %s\n", a->input.c_str(), shape_str(x.shape()).c_str(),
+                sources.size() > 1 ? " (its images sorted by name)" : "", a->output.c_str(),
+                shape_str(y.shape()).c_str());
     return 0;
   };
 }

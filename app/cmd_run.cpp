@@ -1,9 +1,17 @@
 // `sraal run`: an active-learning experiment (SPEC section 9). Starts from a preset (quick by
-// default) and applies the options given on the command line; writes results.csv, selected/,
+// default) or a configuration file (--config: --print-config's JSON, or a run's manifest.json)
+// and applies the options given on the command line; writes results.csv, selected/,
 // summary.md, plot.svg, manifest.json and the resume state into --out.
 #include <cstdio>
 
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <fmt/ranges.h>
+
 #include "app/commands.h"
+#include "app/dataset_flags.h"
 #include "engine/atomic_file.h"
 #include "sraal/experiment.h"
 #include "sraal/strategy.h"
@@ -44,18 +52,52 @@ void set_method_option(ExperimentConfig& c, const std::string& text) {
   c.method_options[method][key] = v;
 }
 
+// The configuration in a JSON file: an object as --print-config writes it, or a manifest.json
+// (its "config" member). IOError naming the file when it cannot be read or is not such JSON.
+ExperimentConfig config_from_file(const std::string& path) {
+  std::ifstream in(path);
+  SR_CHECK_IO(in.good(), "{}: cannot read the configuration file", path);
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  SR_CHECK_IO(!j.is_discarded() && j.is_object(), "{}: not a JSON object", path);
+  if (j.contains("config") && j.contains("version")) j = j["config"];  // a manifest.json
+  ExperimentConfig c;
+  try {
+    c = config_from_json(j);
+  } catch (const std::exception& e) {
+    throw IOError(fmt::format("{}: not a run configuration: {}", path, e.what()));
+  }
+  // A misspelt setting would silently keep its default: every key must be one the
+  // configuration has (method options are checked by the methods themselves).
+  const nlohmann::json known = to_json(c);
+  std::function<void(const nlohmann::json&, const nlohmann::json&, const std::string&)> check =
+      [&](const nlohmann::json& given, const nlohmann::json& want, const std::string& at) {
+        for (const auto& [k, v] : given.items()) {
+          if (k == "lr_decay_steps") continue;  // the older form config_from_json converts
+          std::vector<std::string> names;
+          for (const auto& [name, _] : want.items()) names.push_back(name);
+          SR_CHECK_IO(want.contains(k), "{}: unknown setting '{}{}' (settings there: {})", path, at,
+                      k, fmt::join(names, ", "));
+          if (v.is_object() && want[k].is_object() && k != "method_options")
+            check(v, want[k], at + k + "/");
+        }
+      };
+  check(j, known, "");
+  return c;
+}
+
 }  // namespace
 
 Runner add_run(CLI::App& app) {
   struct Args {
-    std::string preset = "quick", task, dataset, data_dir, methods, init, fractions, device, out;
+    std::string preset = "quick", task, methods, init, fractions, device, out, config;
     std::string scaling;
-    int64_t trials = 0, pool = -1, test = -1, val = -1, epochs = 0, iterations = 0;
+    int64_t trials = 0, pool = -1, test = -1, val = -1, epochs = 0, iterations = 0, batch = 0;
     int64_t lr_decay_every = 0;
-    float width = 0;
+    float width = 0, lr = 0, momentum = 0, weight_decay = 0;
     uint64_t seed = 0;
-    int64_t image_size = 0;
-    bool resume = false, force = false;
+    bool resume = false, force = false, print_config = false;
     int64_t fault_at = 0;
     std::vector<std::string> method_options;
     std::string command_line;
@@ -97,14 +139,22 @@ Runner add_run(CLI::App& app) {
                        "selects the preset's seg- form, data fashion-seg)")
             ->check(CLI::IsMember({"classification", "segmentation"})),
         {"/task"});
-  field(app.add_option("--dataset", a->dataset, "dataset (default: fashion-mnist)"),
-        {"/data/name"});
-  field(app.add_option("--data-dir", a->data_dir,
-                       "directory of the dataset (with --resume: where it has moved to)"),
-        {"/data/dir"});
-  field(app.add_option("--image-size", a->image_size, "caltech101 / image-folder resize")
-            ->check(integer_in(0, kMaxImageSize)),
-        {"/data/image_size"});
+  field(app.add_option("--config", a->config,
+                       "start from this configuration (JSON as --print-config writes it, or a "
+                       "run's manifest.json: replays that run) instead of a preset; options "
+                       "given beside it override it"),
+        {});
+  app.add_flag("--print-config", a->print_config,
+               "print the configuration these options give (every setting of the preset, "
+               "with the overrides) as JSON and exit");
+  // The dataset flags of `sraal train`; --data-dir with --resume: where the data has moved to.
+  auto data_flags =
+      std::make_shared<DatasetFlags>(app, "default: the preset's (fashion-mnist, fashion-seg)");
+  for (const DatasetFlags::Field& f : data_flags->fields()) {
+    std::vector<std::string> ptrs;
+    for (const std::string& p : f.pointers) ptrs.push_back("/data" + p);
+    field(f.option, ptrs);
+  }
   field(app.add_option("--methods", a->methods, "comma list of methods (listed below)"),
         {"/methods"});
   field(app.add_option("--method-option", a->method_options,
@@ -136,6 +186,18 @@ Runner add_run(CLI::App& app) {
   field(app.add_option("--width", a->width, "target ResNet-18 width multiplier")
             ->check(number_above(0, 16)),
         {"/target/width"});
+  field(app.add_option("--lr", a->lr, "target model's initial learning rate")
+            ->check(number_above(0, 1e30)),
+        {"/target/lr"});
+  field(app.add_option("--batch-size", a->batch, "target model's batch size")
+            ->check(integer_in(2, kMaxBatch)),
+        {"/target/batch"});
+  field(app.add_option("--momentum", a->momentum, "target model's SGD momentum")
+            ->check(number_above(-1e-30, 1)),
+        {"/target/momentum"});
+  field(app.add_option("--weight-decay", a->weight_decay, "target model's weight decay")
+            ->check(number_above(-1e-30, 1)),
+        {"/target/weight_decay"});
   field(app.add_option("--indicator-scaling", a->scaling,
                        "SRAAL's indicator: population (SPEC, Var and MINVar over C) | official "
                        "(the released code: Var over C - 1, as torch.var)")
@@ -154,7 +216,7 @@ Runner add_run(CLI::App& app) {
   app.add_flag("--force", a->force, "overwrite results already in --out");
   app.add_option("--fault-at", a->fault_at, "testing: SIGKILL at the N-th fault point")
       ->group("");  // hidden
-  return [a, given] {
+  return [a, given, data_flags] {
     auto count = [&](const char* name) {
       for (const auto& [o, g] : *given)
         if (g.name == name) return o->count() > 0;
@@ -167,10 +229,17 @@ Runner add_run(CLI::App& app) {
                    "run: preset {} is a segmentation preset; drop --task classification or "
                    "choose quick, cpu, baselines or paper",
                    preset);
-    ExperimentConfig c = preset_config(preset);
-    if (count("--dataset")) c.data.name = a->dataset;
-    c.data.dir = a->data_dir;
-    c.data.image_size = a->image_size;
+    SR_CHECK_VALUE(!(count("--config") && count("--preset")),
+                   "run: --config and --preset exclude each other (the file holds the preset's "
+                   "settings)");
+    SR_CHECK_VALUE(!(count("--config") && count("--task")),
+                   "run: --config holds the run's task; drop --task");
+    SR_CHECK_VALUE(!(count("--config") && a->resume),
+                   "run: --config starts a run; --resume continues one with its own "
+                   "configuration (state.json)");
+    ExperimentConfig c = count("--config") ? config_from_file(a->config) : preset_config(preset);
+    if (count("--config")) preset = c.preset;
+    data_flags->apply_given(c.data);
     if (count("--methods")) {
       c.methods.clear();
       std::string m = a->methods;
@@ -200,10 +269,19 @@ Runner add_run(CLI::App& app) {
     if (count("--lr-decay-every")) c.adversarial.lr_decay_every = a->lr_decay_every;
     if (count("--epochs")) c.target.epochs = a->epochs;
     if (count("--width")) c.target.width = a->width;
+    if (count("--lr")) c.target.lr = a->lr;
+    if (count("--batch-size")) c.target.batch = a->batch;
+    if (count("--momentum")) c.target.momentum = a->momentum;
+    if (count("--weight-decay")) c.target.weight_decay = a->weight_decay;
     if (count("--iterations")) c.adversarial.iterations = a->iterations;
     if (count("--indicator-scaling"))
       c.adversarial.scaling =
           a->scaling == "official" ? IndicatorScaling::official : IndicatorScaling::population;
+    if (a->print_config) {
+      validate_options(c);
+      std::printf("%s\n", to_json(c).dump(2).c_str());
+      return 0;
+    }
     RunOptions r;
     r.out_dir = a->out.empty() ? "runs/" + preset : a->out;
     r.resume = a->resume;

@@ -1,6 +1,7 @@
 // `sraal train`: train a classifier (ResNet-18) or a segmentation network (DRN-D-22) on a dataset
 // (or a seeded subset of its training split), report test accuracy or mean IoU, and save the
-// weights (with their model spec) as .safetensors.
+// weights (with their model spec) as .safetensors. --init-from starts from saved weights (ours or
+// a plain PyTorch state_dict).
 //
 // Segmentation (--task segmentation, or a segmentation dataset; default data fashion-seg) follows
 // fyu/drn segment.py: SGD momentum 0.9, weight decay 1e-4, lr 0.01 with poly decay (power 0.9),
@@ -9,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "app/commands.h"
 #include "app/dataset_flags.h"
@@ -22,9 +24,10 @@ namespace sr::app {
 
 namespace {
 struct TrainArgs {
-  std::string task = "auto", model, out = "model.safetensors";
+  std::string task = "auto", model, out = "model.safetensors", init_from;
   std::string device = "cpu";
-  float width = 1.f;
+  float width = 1.f;  // or the --init-from file's when not given
+  CLI::Option* width_opt = nullptr;
   int64_t epochs = 15, batch = 0, subset = 0, val_size = 0;
   float lr = 0, momentum = 0.9f, weight_decay = -1, random_scale = 0;
   int64_t crop_padding = -1;
@@ -69,8 +72,13 @@ Runner add_train(CLI::App& app) {
   app.add_option("--model", a->model,
                  "resnet18 | resnet18-imagenet (classification, default resnet18) | drn-d-22 "
                  "(segmentation)");
-  app.add_option("--width", a->width, "width multiplier of the ResNet stages or DRN channels")
-      ->capture_default_str();
+  a->width_opt = app.add_option("--width", a->width,
+                                "width multiplier of the ResNet stages or DRN channels (default "
+                                "1, or the --init-from file's)");
+  app.add_option("--init-from", a->init_from,
+                 "start from these weights: a file saved by sraal, or a PyTorch state_dict saved "
+                 "with safetensors.torch.save_file (its model told from the names and shapes); "
+                 "its input channels and classes must be the dataset's");
   app.add_option("--epochs", a->epochs)->capture_default_str()->check(integer_in(1, kMaxEpochs));
   app.add_option("--batch-size", a->batch, "default 128 (classification), 16 (segmentation)")
       ->check(integer_in(2, kMaxBatch));
@@ -105,6 +113,7 @@ Runner add_train(CLI::App& app) {
                 "train: --out {}: directory {} does not exist", a->out, out_dir.string());
     SR_CHECK_VALUE(std::isfinite(a->width) && a->width > 0.f && a->width <= 16.f,
                    "train: --width must be in (0, 16], got {}", a->width);
+    const bool width_given = a->width_opt->count() > 0;
     SR_CHECK_VALUE(a->task == "auto" || a->task == "classification" || a->task == "segmentation",
                    "train: --task must be classification or segmentation, got '{}'", a->task);
     Device device = parse_device(a->device);
@@ -117,6 +126,20 @@ Runner add_train(CLI::App& app) {
     SR_CHECK_VALUE(a->task == "auto" || (a->task == "segmentation") == seg,
                    "train: --task {} does not fit {}, a {} dataset", a->task, info.name,
                    seg ? "segmentation" : "classification");
+    std::optional<ModelFile> init;
+    if (!a->init_from.empty()) {
+      init = read_model_file(a->init_from, {a->model, info.height, info.width});
+      const ModelSpec& f = init->spec;
+      SR_CHECK_VALUE(!width_given || a->width == f.width_mult,
+                     "train: --width {} differs from --init-from {}, a model of width {}", a->width,
+                     a->init_from, f.width_mult);
+      SR_CHECK_VALUE(f.in_channels == info.channels && f.num_classes == info.num_classes,
+                     "train: --init-from {} is a {} of {} input channels and {} classes; {} has {} "
+                     "and {}",
+                     a->init_from, f.arch, f.in_channels, f.num_classes, info.name, info.channels,
+                     info.num_classes);
+      a->model = f.arch, a->width = f.width_mult;
+    }
     ClassifierTrainOptions o;
     apply_task_defaults(*a, seg, o);
     ModelSpec spec;
@@ -132,8 +155,9 @@ Runner add_train(CLI::App& app) {
     spec.in_channels = info.channels, spec.height = info.height, spec.width = info.width;
     spec.num_classes = info.num_classes;
     spec.width_mult = a->width;
-    Generator init(a->seed);
-    auto model = build_model(spec, init, std::make_shared<Generator>(derive_seed(a->seed, 7)));
+    Generator init_gen(a->seed);
+    auto model = build_model(spec, init_gen, std::make_shared<Generator>(derive_seed(a->seed, 7)));
+    if (init) load_weights(*model, *init, a->init_from);
     model->to(device);
 
     std::vector<int64_t> pool;
@@ -191,7 +215,16 @@ Runner add_train(CLI::App& app) {
                   100.0 * ev.accuracy, split, ev.loss, tr.seconds, (long long)tr.steps);
     }
     model->to(Device::cpu);
-    save_model(a->out, *model, spec);
+    // How the inputs were prepared travels with the weights (`predict --raw` reads it).
+    Preprocess pre{info.name,
+                   info.channels,
+                   info.height,
+                   info.width,
+                   data.train->norm_mean(),
+                   data.train->norm_std(),
+                   info.class_names,
+                   seg};
+    save_model(a->out, *model, spec, pre);
     std::printf("saved %s\n", a->out.c_str());
     return 0;
   };

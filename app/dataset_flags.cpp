@@ -8,30 +8,61 @@
 
 namespace sr::app {
 
-DatasetFlags::DatasetFlags(CLI::App& app) {
+DatasetFlags::DatasetFlags(CLI::App& app, const std::string& dataset_help) {
   std::string names;
   for (const auto& n : dataset_names()) names += (names.empty() ? "" : " | ") + n;
-  dataset_opt_ = app.add_option("--dataset", opts_.name, names)->capture_default_str();
-  app.add_option("--data-dir", opts_.dir,
-                 "directory of the dataset (default: its usual place; fashion-mnist: "
-                 "/usr/share/datasets/fashion-mnist)");
-  app.add_option("--image-size", opts_.image_size,
-                 "caltech101, image-folder: resize images to NxN (default: 220 for caltech101, "
-                 "the images' own size for image-folder)")
-      ->check(integer_in(0, kMaxImageSize));
-  app.add_option("--seg-size", seg_size_,
-                 "cityscapes: resize images and label maps to HxW (default 256x512)");
-  app.add_option("--test-fraction", opts_.test_fraction,
-                 "caltech101, image-folder: fraction of each class in the test split")
-      ->capture_default_str();
-  app.add_option("--split-seed", opts_.split_seed,
-                 "caltech101, image-folder: seed of the stratified train/test split")
-      ->capture_default_str()
-      ->check(seed_value());
-  app.add_flag("--coarse-labels", opts_.coarse_labels,
-               "cifar100: the 20 coarse superclass labels instead of the 100 fine ones");
-  app.add_option("--channels", opts_.channels,
-                 "image-folder: 3 (RGB, gray images replicated; default) or 1 (gray images)");
+  auto field = [&](CLI::Option* o, std::vector<std::string> pointers) {
+    fields_.push_back({o, std::move(pointers)});
+    return o;
+  };
+  dataset_opt_ = field(app.add_option("--dataset", opts_.name,
+                                      dataset_help.empty() ? names : names + "; " + dataset_help),
+                       {"/name"});
+  field(app.add_option("--data-dir", opts_.dir,
+                       "directory of the dataset (default: its usual place; fashion-mnist: "
+                       "/usr/share/datasets/fashion-mnist)"),
+        {"/dir"});
+  field(app.add_option("--image-size", opts_.image_size,
+                       "caltech101, image-folder: resize images to NxN (default: 220 for "
+                       "caltech101, the images' own size for image-folder)")
+            ->check(integer_in(0, kMaxImageSize)),
+        {"/image_size"});
+  field(app.add_option("--seg-size", seg_size_,
+                       "cityscapes: resize images and label maps to HxW (default 256x512)"),
+        {"/seg_height", "/seg_width"});
+  field(app.add_option("--test-fraction", opts_.test_fraction,
+                       "caltech101, image-folder: fraction of each class in the test split")
+            ->capture_default_str(),
+        {"/test_fraction"});
+  field(app.add_option("--split-seed", opts_.split_seed,
+                       "caltech101, image-folder: seed of the stratified train/test split")
+            ->capture_default_str()
+            ->check(seed_value()),
+        {"/split_seed"});
+  field(app.add_flag("--coarse-labels", opts_.coarse_labels,
+                     "cifar100: the 20 coarse superclass labels instead of the 100 fine ones"),
+        {"/coarse_labels"});
+  field(app.add_option("--channels", opts_.channels,
+                       "image-folder: 3 (RGB, gray images replicated; default) or 1 (gray "
+                       "images)"),
+        {"/channels"});
+}
+
+void DatasetFlags::apply_given(DatasetOptions& o) const {
+  const DatasetOptions parsed = options();
+  auto given = [&](const char* name) {
+    for (const Field& f : fields_)
+      if (f.option->get_name() == name) return f.option->count() > 0;
+    return false;
+  };
+  if (given("--dataset")) o.name = parsed.name;
+  if (given("--data-dir")) o.dir = parsed.dir;
+  if (given("--image-size")) o.image_size = parsed.image_size;
+  if (given("--seg-size")) o.seg_height = parsed.seg_height, o.seg_width = parsed.seg_width;
+  if (given("--test-fraction")) o.test_fraction = parsed.test_fraction;
+  if (given("--split-seed")) o.split_seed = parsed.split_seed;
+  if (given("--coarse-labels")) o.coarse_labels = parsed.coarse_labels;
+  if (given("--channels")) o.channels = parsed.channels;
 }
 
 DatasetOptions DatasetFlags::options() const {

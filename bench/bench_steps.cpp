@@ -28,4 +28,8 @@ BENCHMARK_CAPTURE(BM_TrainStep, vae, std::string("vae"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+BENCHMARK_CAPTURE(BM_TrainStep, drn_d22, std::string("drn-d22"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 BENCHMARK_MAIN();

@@ -17,85 +17,27 @@ import itertools
 import json
 import os
 import subprocess
+import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from torch_common import (JEMALLOC, BusyNeighbours, add_common_arguments, check_sraal_isa,
                           isa_environment, run_worker, time_ms)
 
-STEPS = ["resnet18", "resnet18-w4", "vae"]
+STEPS = ["resnet18", "resnet18-w4", "vae", "drn-d22"]
 
 
 # --------------------------------------------------------------------------- the torch steps
 def build_step(name, channels_last):
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.downsample = None
-            if stride != 1 or cin != cout:
-                self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                                nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            h = F.relu(self.bn1(self.conv1(x)))
-            h = self.bn2(self.conv2(h))
-            return F.relu(h + (self.downsample(x) if self.downsample is not None else x))
-
-    class ResNet18(nn.Module):  # CIFAR form
-        def __init__(self, cin, classes, width):
-            super().__init__()
-            w = [max(1, round(64 * (2 ** i) * width)) for i in range(4)]
-            self.conv1 = nn.Conv2d(cin, w[0], 3, 1, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(w[0])
-            layers, c = [], w[0]
-            for i in range(4):
-                layers.append(nn.Sequential(BasicBlock(c, w[i], 1 if i == 0 else 2),
-                                            BasicBlock(w[i], w[i], 1)))
-                c = w[i]
-            self.layers = nn.Sequential(*layers)
-            self.fc = nn.Linear(w[3], classes)
-
-        def forward(self, x):
-            h = self.layers(F.relu(self.bn1(self.conv1(x))))
-            return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1))
-
-    class VAE(nn.Module):  # VAAL's, z 32, 3x32x32
-        def __init__(self, z=32, nc=3):
-            super().__init__()
-            enc, c = [], nc
-            for out in (128, 256, 512, 1024):
-                enc += [nn.Conv2d(c, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
-                c = out
-            self.encoder = nn.Sequential(*enc)
-            self.fc_mu = nn.Linear(1024 * 2 * 2, z)
-            self.fc_logvar = nn.Linear(1024 * 2 * 2, z)
-            self.fc_dec = nn.Linear(z, 1024 * 4 * 4)
-            dec, c = [], 1024
-            for out in (512, 256, 128):
-                dec += [nn.ConvTranspose2d(c, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out),
-                        nn.ReLU(True)]
-                c = out
-            dec.append(nn.ConvTranspose2d(128, nc, 1))
-            self.decoder = nn.Sequential(*dec)
-
-        def forward(self, x):
-            h = torch.flatten(self.encoder(x), 1)
-            mu, logvar = self.fc_mu(h), self.fc_logvar(h)
-            zz = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-            return self.decoder(self.fc_dec(zz).view(-1, 1024, 4, 4)), mu, logvar
+    from sraal_torch import DrnSeg, ResNet18, Vae  # the models sraal writes, as torch modules
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     torch.manual_seed(0)
     if name.startswith("resnet18"):
         small = name == "resnet18-w4"
         cin, size = (1, 28) if small else (3, 32)
-        net = ResNet18(cin, 10, 0.25 if small else 1.0).to(memory_format=fmt)
+        net = ResNet18("cifar", cin, 10, 0.25 if small else 1.0).to(memory_format=fmt)
         opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
         x = torch.randn(128, cin, size, size).to(memory_format=fmt)
         y = torch.randint(0, 10, (128,))
@@ -107,7 +49,7 @@ def build_step(name, channels_last):
             opt.step()
         return step, 128
     if name == "vae":
-        vae = VAE().to(memory_format=fmt)
+        vae = Vae(3, 32, 32, 32, 128, False).to(memory_format=fmt)  # VAAL's, z 32
         opt = torch.optim.Adam(vae.parameters(), lr=5e-4)
         x = torch.randn(64, 3, 32, 32).to(memory_format=fmt)
 
@@ -119,6 +61,20 @@ def build_step(name, channels_last):
             loss.backward()
             opt.step()
         return step, 64
+    if name == "drn-d22":
+        net = DrnSeg(19, 3, 1.0).to(memory_format=fmt)  # Cityscapes classes, full width
+        params = [p for p in net.parameters() if p.requires_grad]
+        opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
+        x = torch.randn(8, 3, 256, 256).to(memory_format=fmt)
+        y = torch.randint(0, 19, (8, 256, 256))
+        y[torch.rand(8, 256, 256) < 0.1] = 255
+
+        def step():
+            loss = F.cross_entropy(net(x), y, ignore_index=255)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return step, 8
     raise ValueError(name)
 
 

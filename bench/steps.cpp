@@ -8,13 +8,14 @@
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "layers/drn.h"
 #include "layers/resnet.h"
 #include "layers/vae.h"
 
 namespace sr {
 
 std::vector<std::string> train_step_names() {
-  return {"resnet18", "resnet18-w4", "vae"};
+  return {"resnet18", "resnet18-w4", "vae", "drn-d22"};
 }
 
 namespace {
@@ -42,6 +43,19 @@ struct VaeStep {
     loss.backward();
     opt->step();
   }
+};
+
+struct SegmenterStep {
+  std::shared_ptr<DrnD22> net;
+  std::unique_ptr<SGD> opt;
+  Tensor x, y;
+  void operator()() {
+    Tensor loss = cross_entropy(net->forward(x), y, kDrnIgnore);
+    opt->zero_grad();
+    loss.backward();
+    opt->step();
+  }
+  static constexpr int64_t kDrnIgnore = 255;
 };
 
 double forward_flops(const std::function<void()>& forward) {
@@ -91,9 +105,28 @@ TrainStep make_train_step(const std::string& name, Device device) {
       (*st)();
       synchronize(device);  // CUDA work is asynchronous: time it to completion
     };
+  } else if (name == "drn-d22") {
+    // Cityscapes' 19 classes; one label in ten is the ignored 255, as unlabeled pixels are.
+    constexpr int64_t kClasses = 19, kSide = 256;
+    auto st = std::make_shared<SegmenterStep>();
+    st->net = std::make_shared<DrnD22>(DrnConfig{3, kClasses, 1.f, 0.f}, g);
+    st->net->to(device);
+    st->opt =
+        std::make_unique<SGD>(st->net->parameters(), SgdOptions{0.01f, 0.9f, 0.f, 1e-4f, false});
+    s.batch = 8;
+    st->x = randn({s.batch, 3, kSide, kSide}, g).to(device);
+    std::vector<int64_t> labels(static_cast<size_t>(s.batch * kSide * kSide));
+    for (auto& l : labels) l = g.randint(10) == 0 ? SegmenterStep::kDrnIgnore : g.randint(kClasses);
+    st->y = Tensor::from_vector(labels, {s.batch, kSide, kSide}).to(device);
+    s.description = "DRN-D-22, 3x256x256, 19 classes, per-pixel CE ignoring 255, SGD";
+    s.flops = 3 * forward_flops([&] { st->net->forward(st->x); });
+    s.run = [st, device] {
+      (*st)();
+      synchronize(device);  // CUDA work is asynchronous: time it to completion
+    };
   } else {
-    throw ValueError(
-        fmt::format("unknown benchmark step '{}' (expected resnet18, resnet18-w4 or vae)", name));
+    throw ValueError(fmt::format(
+        "unknown benchmark step '{}' (expected resnet18, resnet18-w4, vae or drn-d22)", name));
   }
   return s;
 }

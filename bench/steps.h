@@ -3,6 +3,8 @@
 //                   cross-entropy, backward, SGD (momentum 0.9, weight decay 5e-4)
 //   resnet18-w4     the same at width 1/4 on 1x28x28 (the Fashion-MNIST configuration)
 //   vae             VAAL's VAE, batch 64 of 3x32x32: MSE + KL, backward, Adam
+//   drn-d22         DRN-D-22 (fyu/drn DRNSeg, 19 classes), batch 8 of 3x256x256: per-pixel
+//                   cross-entropy ignoring 255, backward, SGD (momentum 0.9, weight decay 1e-4)
 // Inputs are fixed random tensors, so the steps measure the engine and not a data loader.
 #pragma once
 

@@ -51,6 +51,7 @@ class CityscapesDataset : public Dataset {
   const std::vector<float>& mean() const override { return mean_; }
   const std::vector<float>& std() const override { return std_; }
   const std::string& image_path(int64_t i) const { return images_[size_t(i)]; }
+  std::string source(int64_t i) const override { return images_[size_t(i)]; }
   const std::string& label_path(int64_t i) const { return labels_[size_t(i)]; }
 
  private:

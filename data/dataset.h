@@ -39,6 +39,8 @@ class Dataset {
   virtual int64_t label(int64_t i) const = 0;
   // Writes item i's label map, H*W class ids (segmentation datasets; others throw).
   virtual void read_label_map(int64_t i, uint8_t* dst) const;
+  // The file item i is read from (its image), or "" for datasets held in memory.
+  virtual std::string source(int64_t /*i*/) const { return ""; }
   // Per-channel mean and standard deviation of the pixels scaled to [0, 1].
   virtual const std::vector<float>& mean() const = 0;
   virtual const std::vector<float>& std() const = 0;

@@ -35,6 +35,7 @@ class ImageFileDataset : public Dataset {
   const std::vector<float>& mean() const override { return mean_; }
   const std::vector<float>& std() const override { return std_; }
   const std::string& path(int64_t i) const { return paths_[size_t(i)]; }
+  std::string source(int64_t i) const override { return paths_[size_t(i)]; }
 
  private:
   DatasetInfo info_;

@@ -17,18 +17,36 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_image_name(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
 bool hidden(const fs::path& p) {
   return p.filename().string().starts_with(".");
 }
 
 }  // namespace
+
+bool is_image_name(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+std::vector<std::string> list_images(const std::string& dir) {
+  SR_CHECK_IO(fs::is_directory(dir), "{}: directory not found", dir);
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (hidden(e.path()) || !is_image_name(e.path().string())) continue;
+    // An image name on a directory, FIFO, device or dangling link: refuse rather than drop it
+    // (a silently smaller class would change the split). Links to regular files are followed.
+    std::error_code ec;
+    SR_CHECK_IO(e.is_regular_file(ec),
+                "{}: named like an image but not a regular file (a directory, FIFO, device or "
+                "dangling link); remove or rename it",
+                e.path().string());
+    files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 ClassFolders scan_class_folders(const std::string& root, const std::vector<std::string>& exclude) {
   SR_CHECK_IO(fs::is_directory(root), "{}: data directory not found", root);
@@ -46,19 +64,7 @@ ClassFolders scan_class_folders(const std::string& root, const std::vector<std::
               "(<root>/<class>/*.png|jpg)",
               root, dirs.size());
   for (const fs::path& d : dirs) {
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(d)) {
-      if (hidden(e.path()) || !is_image_name(e.path())) continue;
-      // An image name on a directory, FIFO, device or dangling link: refuse rather than drop it
-      // (a silently smaller class changes the split). Links to regular files are followed.
-      std::error_code ec;
-      SR_CHECK_IO(e.is_regular_file(ec),
-                  "{}: named like an image but not a regular file (a directory, FIFO, device or "
-                  "dangling link); remove or rename it",
-                  e.path().string());
-      files.push_back(e.path().string());
-    }
-    std::sort(files.begin(), files.end());
+    std::vector<std::string> files = list_images(d.string());
     SR_CHECK_IO(!files.empty(), "{}: empty class folder (no .png, .jpg or .jpeg images)",
                 d.string());
     SR_CHECK_IO(files.size() >= 2,

@@ -11,6 +11,13 @@
 
 namespace sr {
 
+// True for names ending in .png, .jpg or .jpeg (in any case).
+bool is_image_name(const std::string& path);
+// The images directly inside `dir` (as is_image_name; hidden entries skipped), sorted by path.
+// IOError naming the path: `dir` not found, or an image name on something that is not a
+// regular file.
+std::vector<std::string> list_images(const std::string& dir);
+
 struct ClassFolders {
   std::string root;
   std::vector<std::string> class_names;  // sorted subdirectory names

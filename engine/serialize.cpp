@@ -10,6 +10,7 @@
 #include <bit>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -29,8 +30,38 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::pair<std::string_view, DType>, 3> kSafetensorsDTypes = {
-    {{"F32", DType::f32}, {"I32", DType::i32}, {"I64", DType::i64}}};
+// A safetensors element type and the engine dtype it is read as; the first entry of each dtype
+// is the one written. PyTorch's half, bfloat16 and double weights are read as float32.
+struct SafetensorsType {
+  std::string_view name;
+  DType dtype;
+  size_t itemsize;  // in the file
+};
+constexpr std::array<SafetensorsType, 6> kSafetensorsDTypes = {{{"F32", DType::f32, 4},
+                                                                {"I32", DType::i32, 4},
+                                                                {"I64", DType::i64, 8},
+                                                                {"F16", DType::f32, 2},
+                                                                {"BF16", DType::f32, 2},
+                                                                {"F64", DType::f32, 8}}};
+
+// IEEE binary16 -> float32, exact (subnormals, infinities and NaN included).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (man << 13);  // inf, NaN
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
+  } else {
+    return std::bit_cast<float>(sign) + (sign ? -1.f : 1.f) * std::ldexp(float(man), -24);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+// bfloat16 is the upper half of a float32.
+float bf16_to_float(uint16_t b) {
+  return std::bit_cast<float>(uint32_t(b) << 16);
+}
 
 // A .npy element type and the engine dtype it is read as; the first entry of each dtype is the
 // one written.
@@ -100,6 +131,7 @@ int64_t checked_numel(const Shape& s, const std::string& path) {
 
 struct SafetensorsEntry {
   std::string name;
+  std::string_view file_dtype;  // "F16" for a half tensor read as float32, say
   DType dtype;
   Shape shape;
   uint64_t begin, end;  // in the data section
@@ -110,16 +142,19 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
   SR_CHECK_IO(e.is_object(), "{}: entry '{}' is not a JSON object", path, name);
   for (const char* key : {"dtype", "shape", "data_offsets"})
     SR_CHECK_IO(e.contains(key), "{}: tensor '{}' has no {}", path, name, key);
-  SafetensorsEntry out{name, DType::f32, {}, 0, 0};
+  SafetensorsEntry out{name, "F32", DType::f32, {}, 0, 0};
 
   const json& dt = e["dtype"];
   const std::string dt_name = dt.is_string() ? dt.get<std::string>() : "";
   auto it = std::find_if(kSafetensorsDTypes.begin(), kSafetensorsDTypes.end(),
-                         [&](const auto& p) { return p.first == dt_name; });
+                         [&](const SafetensorsType& t) { return t.name == dt_name; });
   SR_CHECK_IO(it != kSafetensorsDTypes.end(),
-              "{}: tensor '{}' has unsupported dtype {} (F32, I32 and I64 are read)", path, name,
-              dt.dump());
-  out.dtype = it->second;
+              "{}: tensor '{}' has unsupported dtype {} (F32, F16, BF16, F64, I32 and I64 are "
+              "read)",
+              path, name, dt.dump());
+  out.file_dtype = it->name;
+  out.dtype = it->dtype;
+  const size_t itemsize = it->itemsize;
 
   const json& shape = e["shape"];
   auto natural = [](const json& v) { return v.is_number_integer() && v.get<int64_t>() >= 0; };
@@ -135,10 +170,10 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
               name, offs.dump());
   out.begin = offs[0].get<uint64_t>();
   out.end = offs[1].get<uint64_t>();
-  const uint64_t nbytes = uint64_t(checked_numel(out.shape, path)) * dtype_size(out.dtype);
+  const uint64_t nbytes = uint64_t(checked_numel(out.shape, path)) * itemsize;
   SR_CHECK_IO(out.end - out.begin == nbytes,
               "{}: tensor '{}' ({} {}) needs {} bytes but data_offsets [{}, {}] span {}", path,
-              name, dtype_name(out.dtype), shape_str(out.shape), nbytes, out.begin, out.end,
+              name, out.file_dtype, shape_str(out.shape), nbytes, out.begin, out.end,
               out.end - out.begin);
   in.require(data_start + out.begin, nbytes, fmt::format("tensor '{}'", name));
   return out;
@@ -246,9 +281,10 @@ class NpyHeaderParser {
 
 // Reads n elements of type From at `offset` and stores them converted to To.
 template <class From, class To>
-void read_converted(Reader& in, uint64_t offset, int64_t n, To* dst) {
+void read_converted(Reader& in, uint64_t offset, int64_t n, To* dst,
+                    std::string_view what = "the array data") {
   std::vector<From> buf(static_cast<size_t>(n));
-  in.read(offset, buf.size() * sizeof(From), buf.data(), "the array data");
+  in.read(offset, buf.size() * sizeof(From), buf.data(), what);
   std::copy(buf.begin(), buf.end(), dst);
 }
 
@@ -264,8 +300,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
     SR_CHECK_VALUE(name != "__metadata__" && !header.contains(name),
                    "save_safetensors {}: tensor name '{}' is reserved or repeated", path, name);
     auto it = std::find_if(kSafetensorsDTypes.begin(), kSafetensorsDTypes.end(),
-                           [&](const auto& p) { return p.second == t.dtype(); });
-    header[name] = {{"dtype", std::string(it->first)},
+                           [&](const SafetensorsType& s) { return s.dtype == t.dtype(); });
+    header[name] = {{"dtype", std::string(it->name)},
                     {"shape", t.shape()},
                     {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
@@ -288,6 +324,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
   Reader in(path);
   uint64_t n = 0;
   in.read(0, 8, &n, "the header length");
+  // torch.save writes a zip archive, or (legacy) a protocol-2 pickle of its magic number; read
+  // as a header length either would exceed any real file.
+  const auto* magic = reinterpret_cast<const char*>(&n);
+  SR_CHECK_IO(
+      std::memcmp(magic, "PK\x03\x04", 4) != 0 && std::memcmp(magic, "\x80\x02\x8a\x0a", 4) != 0,
+      "{}: a PyTorch pickle (torch.save), not safetensors; convert it with: python3 -c "
+      "\"import torch, safetensors.torch as st; st.save_file(torch.load('{}', "
+      "map_location='cpu'), '{}.safetensors')\"",
+      path, path, path);
   in.require(8, n, "the header");
   std::string text(n, '\0');
   in.read(8, n, text.data(), "the header");
@@ -334,8 +379,19 @@ SafetensorsFile load_safetensors(const std::string& path) {
                 entries[i].name);
   for (const SafetensorsEntry& e : entries) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
-    in.read(data_start + e.begin, e.end - e.begin, t.raw_data(),
-            fmt::format("tensor '{}'", e.name));
+    const std::string what = fmt::format("tensor '{}'", e.name);
+    if (e.file_dtype == "F16" || e.file_dtype == "BF16") {
+      std::vector<uint16_t> raw(size_t(t.numel()));
+      in.read(data_start + e.begin, e.end - e.begin, raw.data(), what);
+      const bool half = e.file_dtype == "F16";
+      float* dst = t.data<float>();
+      for (size_t i = 0; i < raw.size(); ++i)
+        dst[i] = half ? half_to_float(raw[i]) : bf16_to_float(raw[i]);
+    } else if (e.file_dtype == "F64") {
+      read_converted<double>(in, data_start + e.begin, t.numel(), t.data<float>(), what);
+    } else {
+      in.read(data_start + e.begin, e.end - e.begin, t.raw_data(), what);
+    }
     file.tensors.emplace_back(e.name, t);
   }
   return file;
@@ -365,7 +421,7 @@ void save_npy(const std::string& path, const Tensor& t) {
   out.commit();
 }
 
-Tensor load_npy(const std::string& path) {
+Tensor load_npy(const std::string& path, std::string* descr) {
   Reader in(path);
   std::array<unsigned char, 8> pre{};
   in.read(0, std::min<uint64_t>(in.size(), 8), pre.data(), "the magic string");
@@ -390,6 +446,7 @@ Tensor load_npy(const std::string& path) {
   const int64_t numel = checked_numel(h.shape, path);
   in.require(data_start, uint64_t(numel) * type->itemsize, "the array data");
 
+  if (descr) *descr = h.descr;
   Tensor t = Tensor::empty(h.shape, type->dtype);
   if (type->descr == "<f8") {
     read_converted<double>(in, data_start, numel, t.data<float>());

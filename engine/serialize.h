@@ -5,6 +5,9 @@
 // "data_offsets": [begin, end]}, ..., "__metadata__": {"key": "value"}}, then the raw
 // little-endian data; offsets are relative to the data section. This writer packs the tensors
 // in the order given, without gaps, and pads the header with spaces to a multiple of 8 bytes.
+// The reader also takes F16, BF16 and F64 tensors (PyTorch's half, bfloat16 and double
+// weights) and converts them to float32. A PyTorch pickle (.pt/.pth: a zip archive or a bare
+// pickle) is recognised and rejected with the one-line conversion to safetensors.
 //
 // .npy: versions 1.0 and 2.0 are read ('<f4', '<i4', '<i8', and '<f8' read as float32, '|u1'
 // read as int32; C order only); version 1.0 is written (2.0 when the header needs it).
@@ -38,6 +41,7 @@ SafetensorsFile load_safetensors(const std::string& path);
 
 // Writes the logical (C-order) values of `t`, whatever its layout and device.
 void save_npy(const std::string& path, const Tensor& t);
-Tensor load_npy(const std::string& path);  // on the CPU, contiguous
+// On the CPU, contiguous; `descr` (when given) receives the file's dtype ('<f4', '|u1', ...).
+Tensor load_npy(const std::string& path, std::string* descr = nullptr);
 
 }  // namespace sr

@@ -1,7 +1,10 @@
 // Module tree walking: named parameters and buffers, state dicts, modes, devices.
 #include "layers/module.h"
 
+#include <string_view>
 #include <unordered_map>
+
+#include <fmt/ranges.h>
 
 #include "engine/autograd.h"
 
@@ -58,34 +61,73 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
-void Module::load_state_dict(const NamedTensors& sd) {
+namespace {
+
+bool ends_with(const std::string& s, std::string_view tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
+
+NamedTensors without_data_parallel_prefix(const NamedTensors& sd) {
+  constexpr std::string_view kPrefix = "module.";
+  bool all = !sd.empty();
+  for (const auto& [n, t] : sd) all = all && n.rfind(kPrefix, 0) == 0;
+  if (!all) return sd;
+  NamedTensors out;
+  for (const auto& [n, t] : sd) out.emplace_back(n.substr(kPrefix.size()), t);
+  return out;
+}
+
+namespace {
+
+// "N <what> (a, b, c, d and M more)": at most four items of a list, then how many more, so that
+// a file of another model gives a message of a few lines, not a list of 10,000 names.
+std::string count_and_some(const std::vector<std::string>& items, std::string_view what) {
+  constexpr size_t kShown = 4;
+  std::string out = fmt::format("{} {} (", items.size(), what);
+  for (size_t i = 0; i < items.size() && i < kShown; ++i) out += (i ? ", " : "") + items[i];
+  if (items.size() > kShown) out += fmt::format(" and {} more", items.size() - kShown);
+  return out + ")";
+}
+
+}  // namespace
+
+void Module::load_state_dict(const NamedTensors& sd_in) {
+  const NamedTensors sd = without_data_parallel_prefix(sd_in);
   NamedTensors mine = state_dict();
   std::unordered_map<std::string, const Tensor*> given;
   for (const auto& [n, t] : sd) given[n] = &t;
-  std::vector<std::string> problems;
+  std::vector<std::string> missing, unexpected, misshaped;
   for (auto& [n, t] : mine) {
     auto it = given.find(n);
     if (it == given.end()) {
-      problems.push_back(fmt::format("missing key '{}'", n));
+      // PyTorch loads BatchNorm states saved before num_batches_tracked existed (it only
+      // matters for momentum=None): the counter keeps its value.
+      if (!ends_with(n, "num_batches_tracked")) missing.push_back("'" + n + "'");
       continue;
     }
     const Tensor& src = *it->second;
     if (src.shape() != t.shape())
-      problems.push_back(fmt::format("key '{}' has shape {} but the model expects {}", n,
-                                     shape_str(src.shape()), shape_str(t.shape())));
+      misshaped.push_back(
+          fmt::format("'{}' {} (model {})", n, shape_str(src.shape()), shape_str(t.shape())));
     given.erase(it);
   }
   for (const auto& [n, t] : sd)
-    if (given.count(n)) problems.push_back(fmt::format("unexpected key '{}'", n));
-  if (!problems.empty()) {
-    std::string msg = fmt::format("load_state_dict into {}: ", type_name());
-    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
-    throw ValueError(msg);
+    if (given.count(n)) unexpected.push_back("'" + n + "'");
+  if (!missing.empty() || !unexpected.empty() || !misshaped.empty()) {
+    std::vector<std::string> parts;
+    if (!missing.empty()) parts.push_back(count_and_some(missing, "missing"));
+    if (!unexpected.empty()) parts.push_back(count_and_some(unexpected, "unexpected"));
+    if (!misshaped.empty()) parts.push_back(count_and_some(misshaped, "of another shape"));
+    throw ValueError(fmt::format("load_state_dict into {} (a state dict of {} tensors): keys {}",
+                                 type_name(), mine.size(), fmt::join(parts, "; ")));
   }
   std::unordered_map<std::string, const Tensor*> by_name;
   for (const auto& [n, t] : sd) by_name[n] = &t;
   NoGradGuard ng;
-  for (auto& [n, t] : mine) t.copy_(*by_name[n]);
+  for (auto& [n, t] : mine)
+    if (auto it = by_name.find(n); it != by_name.end()) t.copy_(*it->second);
   check_loaded_tree("");
 }
 

@@ -16,6 +16,10 @@
 
 namespace sr {
 
+// "module.conv1.weight" -> "conv1.weight" when every name carries DataParallel's prefix
+// (a state dict saved from torch.nn.DataParallel or DistributedDataParallel); else `sd`.
+NamedTensors without_data_parallel_prefix(const NamedTensors& sd);
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -33,8 +37,11 @@ class Module {
   std::vector<Tensor> parameters() const;
   // Parameters then buffers of every module, in registration order (PyTorch's order).
   NamedTensors state_dict() const;
-  // Copies values into this module's tensors. Every missing, unexpected or mis-shaped key is
-  // an error naming it (all of them in one message).
+  // Copies values into this module's tensors. Accepts what PyTorch's load_state_dict accepts: a
+  // state dict without BatchNorm's num_batches_tracked (the counters keep their values) and,
+  // as torch.nn.modules.utils.consume_prefix_in_state_dict_if_present, DataParallel's
+  // `module.` prefix on every name. Any other missing, unexpected or mis-shaped key is an
+  // error counting each kind and naming the first few.
   void load_state_dict(const NamedTensors& sd);
   // Called on every module (with its name prefix, "up." say) once load_state_dict has copied
   // the values in: a module whose buffers must keep an invariant checks it here and throws a

@@ -267,11 +267,12 @@ std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
 }
 
 std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
-                                    const std::vector<float>& states, int64_t budget) {
+                                    const std::vector<float>& states, int64_t budget,
+                                    std::vector<double>* chosen_scores) {
   SR_CHECK_VALUE(states.size() == unlabeled.size(), "select: {} states for {} unlabeled items",
                  states.size(), unlabeled.size());
   return items_with_highest(unlabeled, Tensor::from_vector(states, {int64_t(states.size())}),
-                            budget);
+                            budget, chosen_scores);
 }
 
 }  // namespace sr

@@ -85,9 +85,10 @@ std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
                                    const std::vector<int64_t>& items, int64_t batch, Device device);
 
 // The items of `unlabeled` with the `budget` highest states, highest first (ties: earlier
-// position first).
+// position first); their states into `chosen_scores` when given.
 std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
-                                    const std::vector<float>& states, int64_t budget);
+                                    const std::vector<float>& states, int64_t budget,
+                                    std::vector<double>* chosen_scores = nullptr);
 
 // A batch of images scaled to [-1, 1] (the VAE's input range), on `device`.
 Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device device);

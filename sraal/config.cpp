@@ -356,8 +356,19 @@ std::vector<std::string> reductions(const ExperimentConfig& c) {
   return r;
 }
 
+void shortest_floats(nlohmann::json& j) {
+  if (j.is_object() || j.is_array()) {
+    for (auto& v : j) shortest_floats(v);
+  } else if (j.is_number_float()) {
+    const double d = j.get<double>();
+    const float f = static_cast<float>(d);
+    if (std::isfinite(d) && static_cast<double>(f) == d) j = std::stod(fmt::format("{}", f));
+  }
+}
+
 nlohmann::json to_json(const ExperimentConfig& c) {
   nlohmann::json j = c;
+  shortest_floats(j);
   return j;
 }
 

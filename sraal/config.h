@@ -129,7 +129,11 @@ void validate_pool(const ExperimentConfig& c, int64_t pool);
 // Every way this configuration differs from the paper's settings, one line each.
 std::vector<std::string> reductions(const ExperimentConfig& c);
 
+// The configuration as JSON, float settings as written (shortest_floats).
 nlohmann::json to_json(const ExperimentConfig& c);
+// Every float-valued number of `j` (0.9f stored as 0.8999999761581421) replaced by the shortest
+// decimal that reads back as the same float (0.9); doubles that are not floats are left alone.
+void shortest_floats(nlohmann::json& j);
 ExperimentConfig config_from_json(const nlohmann::json& j);
 
 }  // namespace sr

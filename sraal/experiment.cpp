@@ -1,20 +1,24 @@
 // The experiment loop, its state and its output files (see experiment.h).
 #include "sraal/experiment.h"
 
-#include <unistd.h>
-
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "engine/atomic_file.h"
 #include "engine/backend.h"
+#include "engine/build_info.h"
 #include "engine/cpu/cpu_backend.h"
 #include "engine/dir_lock.h"
 #include "layers/model_zoo.h"
 #include "sraal/kcenter_init.h"
+#include "sraal/progress.h"
 #include "sraal/report.h"
 #include "sraal/run_state.h"
 #include "sraal/segmentation_eval.h"
@@ -32,6 +36,16 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// "2026-12-03T09:13:05Z".
+std::string utc_time(std::chrono::system_clock::time_point t) {
+  std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 // Stable 64-bit tag of a method name (FNV-1a), for seed derivation.
 uint64_t name_tag(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
@@ -39,55 +53,48 @@ uint64_t name_tag(const std::string& s) {
   return h;
 }
 
-// Progress: one rewritten line on a terminal, plain log lines otherwise.
-class Progress {
- public:
-  explicit Progress(int64_t total_units) : total_(total_units), tty_(isatty(fileno(stderr))) {}
+// Long-format metric rows (metrics.csv, as PyTorch Lightning's CSV logger): one
+// `method,trial,cycle,stage,step,name,value` line per value.
+constexpr const char* kMetricsHeader = "method,trial,cycle,stage,step,name,value\n";
 
-  void set_context(std::string ctx) {
-    ctx_ = std::move(ctx);
-    log(ctx_);
+// The rows of a selection log (its first column the step, e.g. the adversarial iteration) in
+// long format, under `stage`.
+std::string long_rows(const std::string& prefix, const std::string& stage, const std::string& csv) {
+  std::istringstream in(csv);
+  std::string line, out;
+  if (!std::getline(in, line)) return out;
+  std::vector<std::string> names;
+  for (size_t s = 0; s <= line.size();) {
+    size_t e = std::min(line.find(',', s), line.size());
+    names.push_back(line.substr(s, e - s));
+    s = e + 1;
   }
-  void unit_done() { ++done_; }
-  // A unit finished by an earlier process (resume): not part of this process's rate.
-  void unit_skipped() { --total_; }
-  void detail(const std::string& what, int64_t done, int64_t total) {
-    double t = now_seconds();
-    if (!tty_) return;  // plain logs: only stage changes and epoch lines
-    if (t - last_ < 0.2 && done != total) return;
-    last_ = t;
-    std::string line = fmt::format("{} | {} {}/{} | ETA {}", ctx_, what, done, total, eta());
-    std::fprintf(stderr, "\r\033[K%s", line.c_str());
-    std::fflush(stderr);
+  while (std::getline(in, line)) {
+    std::vector<std::string> v;
+    for (size_t s = 0; s <= line.size();) {
+      size_t e = std::min(line.find(',', s), line.size());
+      v.push_back(line.substr(s, e - s));
+      s = e + 1;
+    }
+    for (size_t k = 1; k < v.size() && k < names.size(); ++k)
+      out += fmt::format("{},{},{},{},{}\n", prefix, stage, v[0], names[k], v[k]);
   }
-  void log(const std::string& msg) {
-    if (tty_) std::fprintf(stderr, "\r\033[K");
-    std::fprintf(stderr, "[%s] %s\n", clock().c_str(), msg.c_str());
-    std::fflush(stderr);
-  }
-  std::string eta() const {
-    if (done_ == 0) return "--";
-    double per = (now_seconds() - start_) / double(done_);
-    int64_t s = int64_t(per * double(total_ - done_));
-    return fmt::format("{}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
-  }
-
- private:
-  std::string clock() const {
-    int64_t s = int64_t(now_seconds() - start_);
-    return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
-  }
-  int64_t total_, done_ = 0;
-  bool tty_;
-  double start_ = now_seconds(), last_ = 0;
-  std::string ctx_;
-};
+  return out;
+}
 
 std::vector<int64_t> seeded_subset(int64_t n, int64_t k, uint64_t seed) {
   Generator g(seed);
   std::vector<int64_t> perm = g.permutation(n);
   if (k > 0 && k < n) perm.resize(size_t(k));
   return perm;
+}
+
+// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
 }
 
 void write_lines(const std::string& path, const std::vector<int64_t>& v) {
@@ -104,6 +111,45 @@ class Runner {
   RunResult run() {
     double t0 = now_seconds();
     lock_output();  // before anything is read, written or deleted
+    try {
+      start();
+    } catch (...) {
+      remove_created_output();  // a failed start leaves no empty directory behind
+      throw;
+    }
+    int64_t cycles = int64_t(sizes_.size());
+    std::vector<EtaModel::Cycle> schedule;
+    for (int64_t t = 1; t <= cfg_.trials; ++t)
+      for (const std::string& m : cfg_.methods)
+        for (int64_t c = 0; c < cycles; ++c)
+          schedule.push_back(
+              {m, double(cfg_.target.epochs) * double(sizes_[size_t(c)]), c + 1 < cycles});
+    Progress progress{EtaModel(std::move(schedule))};
+    progress.open_log(path("run.log"));
+    progress_ = &progress;
+    progress.log(fmt::format(
+        "run {}: {} on {} (pool {}, {} {}), methods {}, {} trial(s), "
+        "fractions {:.0f}%..{:.0f}%, init {}, device {}",
+        opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(), metric_split_name(),
+        state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials, 100 * fractions_.front(),
+        100 * fractions_.back(), cfg_.init, cfg_.device));
+    for (int64_t t = 1; t <= cfg_.trials; ++t) {
+      const std::vector<int64_t>& init = initial_pool(t);
+      for (const std::string& m : cfg_.methods) run_track(t, m, init);
+    }
+    RunResult r;
+    r.rows = int64_t(state_.rows.size());
+    r.seconds = now_seconds() - t0;
+    write_manifest(r.seconds);
+    progress.log(
+        fmt::format("done: {} rows in {:.0f} s; results in {}", r.rows, r.seconds, opt_.out_dir));
+    return r;
+  }
+
+ private:
+  // Everything before the first cycle: state or configuration, data, pool; ends by writing the
+  // manifest (the first file of a fresh run).
+  void start() {
     bool resuming = opt_.resume && has_state();
     if (resuming) {
       load_state();
@@ -141,29 +187,8 @@ class Runner {
     state_.dataset = dataset_;  // a format-1 state gains it
     write_manifest();
     if (resuming) save_state();  // a moved --data-dir or a format-1 state is recorded at once
-
-    int64_t cycles = int64_t(sizes_.size());
-    Progress progress(cfg_.trials * int64_t(cfg_.methods.size()) * cycles);
-    progress_ = &progress;
-    progress.log(fmt::format(
-        "run {}: {} on {} (pool {}, {} {}), methods {}, {} trial(s), "
-        "fractions {:.0f}%..{:.0f}%, init {}, device {}",
-        opt_.out_dir, cfg_.preset, cfg_.data.name, state_.pool.size(), metric_split_name(),
-        state_.test.size(), fmt::join(cfg_.methods, ","), cfg_.trials, 100 * fractions_.front(),
-        100 * fractions_.back(), cfg_.init, cfg_.device));
-    for (int64_t t = 1; t <= cfg_.trials; ++t) {
-      const std::vector<int64_t>& init = initial_pool(t);
-      for (const std::string& m : cfg_.methods) run_track(t, m, init);
-    }
-    RunResult r;
-    r.rows = int64_t(state_.rows.size());
-    r.seconds = now_seconds() - t0;
-    progress.log(
-        fmt::format("done: {} rows in {:.0f} s; results in {}", r.rows, r.seconds, opt_.out_dir));
-    return r;
   }
 
- private:
   std::string path(const std::string& name) const {
     return (fs::path(opt_.out_dir) / name).string();
   }
@@ -175,10 +200,26 @@ class Runner {
     std::error_code ec;
     if (opt_.resume)
       SR_CHECK_IO(fs::is_directory(dir), "{}: nothing to resume (no such directory)", opt_.out_dir);
+    // The directories this run creates (the deepest first), removed again if it fails to start.
+    for (fs::path p = dir; !p.empty() && !fs::exists(fs::symlink_status(p)); p = p.parent_path()) {
+      created_.push_back(p);
+      if (p == p.parent_path()) break;
+    }
     fs::create_directories(dir, ec);
     SR_CHECK_IO(!ec && fs::is_directory(dir), "{}: cannot create the output directory: {}",
                 opt_.out_dir, ec.message());
     lock_ = std::make_unique<DirectoryLock>(opt_.out_dir);
+  }
+
+  // After a failed start: the directories lock_output created, if they hold nothing but the
+  // lock (a run that fails before writing anything leaves the file system as it found it).
+  void remove_created_output() {
+    if (created_.empty()) return;
+    lock_.reset();
+    std::error_code ec;
+    fs::remove(fs::path(opt_.out_dir) / ".lock", ec);
+    for (const fs::path& p : created_)
+      if (!fs::remove(p, ec)) break;  // not empty (or not removable): keep it and its parents
   }
 
   // --resume of a run killed before its first checkpoint (no state.json, no results yet) starts
@@ -210,6 +251,7 @@ class Runner {
   // holds the same data.
   void check_given_options() {
     json was = state_.config, asked = to_json(requested_);
+    shortest_floats(was);  // a state written before floats were printed as written
     for (const RunOptions::GivenOption& g : opt_.given) {
       if (g.name == "--data-dir") {
         cfg_.data.dir = requested_.data.dir;
@@ -274,8 +316,9 @@ class Runner {
   }
 
   // The run's own files: replaced by --force, kept (and the run refused) otherwise.
-  static constexpr const char* kOutputs[] = {"state.json", "results.csv", "class_iou.csv",
-                                             "summary.md", "plot.svg",    "manifest.json"};
+  static constexpr const char* kOutputs[] = {"state.json",  "results.csv", "class_iou.csv",
+                                             "summary.md",  "plot.svg",    "manifest.json",
+                                             "metrics.csv", "run.log"};
 
   void prepare_fresh_output() {
     fs::path dir(opt_.out_dir);
@@ -299,9 +342,17 @@ class Runner {
     }
   }
 
-  void write_manifest() {
+  // manifest.json: written when the run starts, and again with its end time when it finishes.
+  void write_manifest(double finished = 0) {
     json m;
     m["version"] = SRAAL_VERSION;
+    m["git_commit"] = git_commit();
+    m["libraries"] = library_versions();
+    m["started"] = utc_time(started_);
+    if (finished > 0) {
+      m["finished"] = utc_time(std::chrono::system_clock::now());
+      m["wall_seconds"] = std::round(finished * 10) / 10;
+    }
     m["command"] = opt_.command_line;
     m["config"] = to_json(cfg_);
     m["task"] = task_name(cfg_.task);
@@ -352,6 +403,7 @@ class Runner {
       state_.tracks[key] = {0, init};
       fs::create_directories(fs::path(path("selected")) / method / fmt::format("trial{}", trial));
       write_lines(selected_path(method, trial, 0), init);
+      write_selection_csv(method, trial, 0, init, {});
       save_state();
     }
     std::unique_ptr<Strategy> strategy = make_strategy(
@@ -359,11 +411,29 @@ class Runner {
     int64_t cycles = int64_t(sizes_.size());
     for (int64_t c = 0; c < cycles; ++c) {
       if (c < state_.tracks[key].next_cycle) {
-        progress_->unit_skipped();
+        progress_->model().skip(cycle_index(trial, method, c));
         continue;
       }
       run_cycle(trial, method, c, *strategy);
     }
+  }
+
+  // selected/<method>/trial<T>/cycle<C>.csv: index,path,label,score per chosen item, in the
+  // order chosen (path: the file of a file-based dataset; label: the class, empty for
+  // segmentation; score: what ranked the item, empty for methods without one).
+  void write_selection_csv(const std::string& method, int64_t trial, int64_t cycle,
+                           const std::vector<int64_t>& items,
+                           const std::vector<double>& scores) const {
+    const bool scored = scores.size() == items.size();
+    std::string csv = "index,path,label,score\n";
+    for (size_t k = 0; k < items.size(); ++k) {
+      const int64_t i = items[k];
+      csv += fmt::format("{},{},{},{}\n", i, csv_field(train_->source(i)),
+                         segmentation() ? "" : std::to_string(train_->label(i)),
+                         scored ? fmt::format("{:.9g}", scores[k]) : "");
+    }
+    std::string p = selected_path(method, trial, cycle);
+    write_file_atomic(p.substr(0, p.size() - 4) + ".csv", csv);
   }
 
   std::string selected_path(const std::string& method, int64_t trial, int64_t cycle) const {
@@ -372,8 +442,16 @@ class Runner {
         .string();
   }
 
+  // The cycle's place in the run's schedule (trial, method, cycle in run order).
+  size_t cycle_index(int64_t trial, const std::string& method, int64_t c) const {
+    size_t m =
+        size_t(std::find(cfg_.methods.begin(), cfg_.methods.end(), method) - cfg_.methods.begin());
+    return (size_t(trial - 1) * cfg_.methods.size() + m) * sizes_.size() + size_t(c);
+  }
+
   void run_cycle(int64_t trial, const std::string& method, int64_t c, Strategy& strategy) {
     RunState::Track& track = state_.tracks[{trial, method}];
+    const size_t step = cycle_index(trial, method, c);
     int64_t cycles = int64_t(sizes_.size());
     std::string ctx =
         fmt::format("trial {}/{} {} cycle {}/{} (labeled {}, {:.0f}%)", trial, cfg_.trials, method,
@@ -407,10 +485,21 @@ class Runner {
     o.device = device_;
     o.loader_workers = cfg_.loader_workers;
     std::string stage = "target";
+    // This cycle's rows of metrics.csv (written with its checkpoint, sraal/experiment.h).
+    const std::string prefix = fmt::format("{},{},{}", csv_field(method), trial, c);
+    std::string metrics;
+    auto metric = [&](const std::string& st, int64_t step, const char* name, double value) {
+      metrics += fmt::format("{},{},{},{},{:.9g}\n", prefix, st, step, name, value);
+    };
     o.on_epoch = [&](const EpochReport& r) {
       progress_->detail(
           fmt::format("{} epoch (loss {:.3f}, {:.0f} img/s)", stage, r.loss, r.images_per_sec),
           r.epoch, r.epochs);
+      const std::string st = stage == "target" ? "target" : "committee";
+      if (st == "target") progress_->model().training_progress(step, double(r.epoch) / r.epochs);
+      metric(st, r.epoch, "loss", r.loss);
+      metric(st, r.epoch, "lr", std::stod(fmt::format("{}", r.lr)));  // 0.1, not 0.100000001
+      metric(st, r.epoch, "images_per_s", r.images_per_sec);
     };
     // A fresh model of the spec from the initial weights of `seed`, moved to the device.
     auto fresh_model = [&](uint64_t seed) {
@@ -422,6 +511,7 @@ class Runner {
     auto target = fresh_model(cycle_seed);
     o.seed = derive_seed(cycle_seed, 2);
     o.joint = strategy.joint_objective(*target, derive_seed(cycle_seed, 3));
+    const double t_train = now_seconds();
     TrainResult tr = train_classifier(*target, *train_, track.labeled, o);
 
     ResultRow row;
@@ -438,6 +528,8 @@ class Runner {
       row.value = evaluate_classifier(*target, metric_split(), state_.test, 256, device_).accuracy;
     }
     row.train_seconds = tr.seconds;
+    progress_->model().trained(step, now_seconds() - t_train);  // training and its evaluation
+    metric("eval", cfg_.target.epochs, row.metric.c_str(), row.value);
 
     // 2-4. Selection of the next items (not after the last measurement).
     std::vector<int64_t> chosen;
@@ -447,6 +539,7 @@ class Runner {
       std::vector<int64_t> unlabeled;
       for (int64_t i : state_.pool)
         if (!in_l.count(i)) unlabeled.push_back(i);
+      std::vector<double> scores;
       SelectionInput in{
           *train_,
           track.labeled,
@@ -461,6 +554,7 @@ class Runner {
             fs::path dir = fs::path(path("logs")) / method / fmt::format("trial{}", trial);
             fs::create_directories(dir);
             write_file_atomic((dir / fmt::format("cycle{}_{}.csv", c, name)).string(), csv);
+            metrics += long_rows(prefix, name, csv);
           },
           [&](const std::vector<int64_t>& items, uint64_t seed) -> std::shared_ptr<Module> {
             auto m = fresh_model(seed);
@@ -470,23 +564,48 @@ class Runner {
             stage = "committee member";
             train_classifier(*m, *train_, items, mo);
             return m;
-          }};
+          },
+          &scores};
       chosen = strategy.select(in);
       check_selection(chosen, in_l, unlabeled.size(), in.budget, method);
       row.select_seconds = now_seconds() - ts;
+      progress_->model().selected(step, row.select_seconds);
       write_lines(selected_path(method, trial, c + 1), chosen);
+      write_selection_csv(method, trial, c + 1, chosen, scores);
     }
-    progress_->unit_done();
     progress_->log(fmt::format("{}: {} {:.2f}% (train {:.1f} s{}); ETA {}", ctx,
                                segmentation() ? "mIoU" : "accuracy", 100 * row.value, tr.seconds,
                                chosen.empty() ? ""
                                               : fmt::format(", selected {} in {:.1f} s",
                                                             chosen.size(), row.select_seconds),
                                progress_->eta()));
+    write_file_atomic(cycle_metrics_path(method, trial, c), metrics);
     state_.rows.push_back(row);
     track.labeled.insert(track.labeled.end(), chosen.begin(), chosen.end());
     track.next_cycle = c + 1;
     save_state();
+  }
+
+  std::string cycle_metrics_path(const std::string& method, int64_t trial, int64_t cycle) const {
+    fs::path dir = fs::path(path("logs")) / method / fmt::format("trial{}", trial);
+    fs::create_directories(dir);
+    return (dir / fmt::format("cycle{}_metrics.csv", cycle)).string();
+  }
+
+  // metrics.csv: the rows of every finished cycle, in the order the cycles finished (so that a
+  // resumed run's file equals an uninterrupted one's, whatever was written after a kill).
+  std::string metrics_csv() const {
+    std::string out = kMetricsHeader;
+    for (const ResultRow& r : state_.rows) {
+      fs::path p = fs::path(path("logs")) / r.method / fmt::format("trial{}", r.trial) /
+                   fmt::format("cycle{}_metrics.csv", r.cycle);
+      if (!fs::is_regular_file(fs::symlink_status(p))) continue;  // a run from before the file
+      std::ifstream in(p);
+      std::stringstream text;
+      text << in.rdbuf();
+      out += text.str();
+    }
+    return out;
   }
 
   static void check_selection(const std::vector<int64_t>& chosen, const std::set<int64_t>& labeled,
@@ -513,6 +632,7 @@ class Runner {
                              state_.pool.size(), metric_split_name(), state_.test.size(), cfg_.init,
                              cfg_.seed, cfg_.device));
     write_file_atomic(path("results.csv"), results_csv(state_.rows));
+    write_file_atomic(path("metrics.csv"), metrics_csv());
     if (segmentation())
       write_file_atomic(path("class_iou.csv"),
                         class_iou_csv(state_.rows, train_->info().class_names));
@@ -526,6 +646,8 @@ class Runner {
   RunOptions opt_;
   DatasetIdentity dataset_;
   std::unique_ptr<DirectoryLock> lock_;
+  std::vector<fs::path> created_;  // by lock_output, deepest first
+  std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   RunState state_;
   Device device_ = Device::cpu;
   std::shared_ptr<Dataset> train_, test_;

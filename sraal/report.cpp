@@ -306,6 +306,22 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
   return s;
 }
 
+double nice_tick_step(double raw) {
+  if (!(raw > 0) || !std::isfinite(raw)) return 1;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 2.5, 5.0})
+    if (m * p >= raw * (1 - 1e-12)) return m * p;
+  return 10 * p;
+}
+
+int tick_decimals(double step) {
+  int d = 0;
+  while (d < 6 && std::fabs(step * std::pow(10.0, d) - std::round(step * std::pow(10.0, d))) >
+                      1e-9 * std::pow(10.0, d))
+    ++d;
+  return d;
+}
+
 std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
                      const std::string& title) {
   // Ten distinct colours (the first method red), then the same dashed; fainter bands when many
@@ -325,7 +341,9 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
   }
   if (aggs.empty()) y0 = 0, y1 = 100;
   double pad = std::max(0.5, 0.08 * (y1 - y0));
-  y0 = std::floor(y0 - pad), y1 = std::ceil(y1 + pad);
+  const double ystep = nice_tick_step((y1 - y0 + 2 * pad) / 6);
+  y0 = ystep * std::floor((y0 - pad) / ystep), y1 = ystep * std::ceil((y1 + pad) / ystep);
+  const int ydecimals = tick_decimals(ystep);
   auto X = [&](double f) { return left + (W - left - right) * (f - x0) / (x1 - x0); };
   auto Y = [&](double v) { return H - bottom - (H - top - bottom) * (v - y0) / (y1 - y0); };
 
@@ -335,13 +353,13 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
       "fill=\"white\"/>\n<text x=\"{2}\" y=\"22\" font-size=\"14\">{3}</text>\n",
       W, H, left, title);
   // Axes, grid and ticks.
-  int yticks = 6;
+  const int yticks = int(std::lround((y1 - y0) / ystep));
   for (int i = 0; i <= yticks; ++i) {
-    double v = y0 + (y1 - y0) * i / yticks;
+    double v = y0 + ystep * i;
     s += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
-        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.1f}</text>\n",
-        left, Y(v), W - right, Y(v), left - 6, Y(v) + 4, v);
+        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.{}f}</text>\n",
+        left, Y(v), W - right, Y(v), left - 6, Y(v) + 4, v, ydecimals);
   }
   for (double f : fracs)
     s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:.0f}%</text>\n",
@@ -386,6 +404,17 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
         "stroke-width=\"3\"{7}/><text x=\"{4:.1f}\" y=\"{5:.1f}\">{6}</text>\n",
         W - right + 15, ly, W - right + 40, color, W - right + 46, ly + 4, methods[k], dash);
   }
+  // What the bands are: ±1 sample sd over the trials (none with one trial).
+  int64_t n_lo = 0, n_hi = 0;
+  for (const Aggregate& a : aggs)
+    n_lo = n_lo ? std::min(n_lo, a.n) : a.n, n_hi = std::max(n_hi, a.n);
+  const std::string n_text = n_lo == n_hi ? std::to_string(n_hi) : fmt::format("{}–{}", n_lo, n_hi);
+  const double ny = top + 10 + 20 * double(methods.size()) + 8;
+  s += fmt::format(
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"25\" height=\"10\" fill=\"#888\" "
+      "fill-opacity=\"0.3\"/><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n",
+      W - right + 15, ny - 5, W - right + 46, ny + 4,
+      n_hi > 1 ? fmt::format("±1 sd (n = {})", n_text) : std::string("one trial: no sd band"));
   return s + "</svg>\n";
 }
 

@@ -52,7 +52,13 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
                              const std::vector<std::string>& methods, const std::string& title,
                              const std::vector<std::string>& notes);
 
-// plot.svg: mean metric (%) against labeled fraction, one line and ±1 sd band per method.
+// The axis step for about `raw` per tick: the smallest of 1, 2, 2.5 and 5 times a power of ten
+// that is at least `raw`; and the decimals its tick labels need (2.5 -> 1, 0.25 -> 2, 5 -> 0).
+double nice_tick_step(double raw);
+int tick_decimals(double step);
+
+// plot.svg: mean metric (%) against labeled fraction, one line and ±1 sd band per method (the
+// legend says so, with the number of trials); the metric axis at a nice_tick_step.
 std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
                      const std::string& title);
 

@@ -44,6 +44,11 @@ struct SelectionInput {
   // (those methods then throw).
   std::function<std::shared_ptr<Module>(const std::vector<int64_t>& items, uint64_t seed)>
       train_model;
+  // Where a method that ranks by a per-item score writes the score of each item it chooses, in
+  // the order chosen (selected/<method>/trial<T>/cycle<C>.csv); may be null. Methods that do not
+  // rank by one (random; core-set's farthest-first, BADGE's k-means++ seeding, SA's cover)
+  // leave it empty.
+  std::vector<double>* scores = nullptr;
 };
 
 class JointObjective;  // sraal/train_classifier.h

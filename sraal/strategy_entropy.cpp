@@ -15,12 +15,12 @@ class EntropyStrategy : public Strategy {
     if (in.train.info().segmentation) {
       SegmentationOutputs out = segmentation_outputs(in.target, in.train, in.unlabeled, "entropy",
                                                      in.device, in.progress);
-      return items_with_highest(in.unlabeled, out.mean_entropy, in.budget);
+      return items_with_highest(in.unlabeled, out.mean_entropy, in.budget, in.scores);
     }
     TargetOutputs out =
         target_outputs(in.target, in.train, in.unlabeled, "entropy", in.device, in.progress);
     Tensor h = uncertainty_scores(out.logits, ScoreKind::entropy, true);
-    return items_with_highest(in.unlabeled, h, in.budget);
+    return items_with_highest(in.unlabeled, h, in.budget, in.scores);
   }
 };
 

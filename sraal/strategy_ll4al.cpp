@@ -117,7 +117,7 @@ class Ll4alStrategy : public Strategy {
     }
     target.train();
     joint_->module->train();
-    return items_with_highest(subset, concat(preds, 0), in.budget);
+    return items_with_highest(subset, concat(preds, 0), in.budget, in.scores);
   }
 
  private:

@@ -43,7 +43,7 @@ class DropoutStrategy : public Strategy {
       if (in.progress) in.progress(fmt::format("{} dropout passes", passes_), 0, 1);
       s = mc_dropout_scores(feature_classifier(in.target, name_), out.features, passes_, p_, gen);
     }
-    return items_with_highest(in.unlabeled, bald_ ? s.bald : s.entropy, in.budget);
+    return items_with_highest(in.unlabeled, bald_ ? s.bald : s.entropy, in.budget, in.scores);
   }
 
  private:

@@ -22,7 +22,7 @@ class QbcStrategy : public Strategy {
     std::vector<Module*> committee = {&in.target};
     for (auto& m : others) committee.push_back(m.get());
     Tensor ve = vote_entropy(committee, in.train, in.unlabeled, in.device, in.progress);
-    return items_with_highest(in.unlabeled, ve, in.budget);
+    return items_with_highest(in.unlabeled, ve, in.budget, in.scores);
   }
 
  private:

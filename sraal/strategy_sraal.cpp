@@ -39,7 +39,7 @@ class SraalStrategy : public Strategy {
     if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
     std::vector<float> states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
-    return select_highest(in.unlabeled, states, in.budget);
+    return select_highest(in.unlabeled, states, in.budget, in.scores);
   }
 
  private:

@@ -83,11 +83,15 @@ DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features
 }
 
 std::vector<int64_t> items_with_highest(const std::vector<int64_t>& items, const Tensor& scores,
-                                        int64_t budget) {
+                                        int64_t budget, std::vector<double>* chosen_scores) {
   SR_CHECK_VALUE(scores.dim() == 1 && scores.size(0) == int64_t(items.size()),
                  "selection: {} scores for {} items", shape_str(scores.shape()), items.size());
-  std::vector<int64_t> out;
-  for (int64_t i : top_k(scores, budget)) out.push_back(items[size_t(i)]);
+  std::vector<int64_t> out, positions = top_k(scores, budget);
+  for (int64_t i : positions) out.push_back(items[size_t(i)]);
+  if (chosen_scores) {
+    std::vector<float> v = index_select(scores.to(Device::cpu), positions).to_vector();
+    chosen_scores->assign(v.begin(), v.end());
+  }
   return out;
 }
 

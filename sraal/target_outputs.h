@@ -56,8 +56,10 @@ DropoutEntropies dropout_entropies(const std::function<Tensor(const Tensor&)>& h
 std::vector<int64_t> badge_picks(const Tensor& features, const Tensor& logits, int64_t budget,
                                  uint64_t seed);
 
-// The `budget` items of `items` with the highest `scores` (N), highest first, ties by position.
+// The `budget` items of `items` with the highest `scores` (N), highest first, ties by position;
+// their scores, in that order, into `chosen_scores` when given (SelectionInput::scores).
 std::vector<int64_t> items_with_highest(const std::vector<int64_t>& items, const Tensor& scores,
-                                        int64_t budget);
+                                        int64_t budget,
+                                        std::vector<double>* chosen_scores = nullptr);
 
 }  // namespace sr

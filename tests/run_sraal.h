@@ -1,5 +1,5 @@
 // Runs the `sraal` binary of this build with arguments (through the shell) for the command-line
-// tests, capturing stdout and stderr together.
+// tests, or any command line, capturing stdout and stderr together.
 #pragma once
 
 #include <sys/wait.h>
@@ -15,8 +15,9 @@ struct CommandResult {
   std::string output;
 };
 
-inline CommandResult run_sraal(const std::string& args) {
-  std::string cmd = std::string(SR_SRAAL_BIN) + " " + args + " 2>&1";
+// Runs a shell command line, stdout and stderr together.
+inline CommandResult run_command(const std::string& command) {
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf{};
@@ -25,6 +26,10 @@ inline CommandResult run_sraal(const std::string& args) {
   if (WIFEXITED(status)) return {WEXITSTATUS(status), out};
   if (WIFSIGNALED(status)) return {128 + WTERMSIG(status), out};
   return {-1, out};
+}
+
+inline CommandResult run_sraal(const std::string& args) {
+  return run_command(std::string(SR_SRAAL_BIN) + " " + args);
 }
 
 }  // namespace sr::test

@@ -62,9 +62,50 @@ TEST(Modules, LoadStateDictNamesEveryProblem) {
     FAIL() << "expected ValueError";
   } catch (const ValueError& e) {
     std::string m = e.what();
-    EXPECT_NE(m.find("'weight' has shape [3, 5]"), std::string::npos) << m;
-    EXPECT_NE(m.find("missing key 'bias'"), std::string::npos) << m;
-    EXPECT_NE(m.find("unexpected key 'extra'"), std::string::npos) << m;
+    EXPECT_NE(m.find("1 of another shape ('weight' [3, 5] (model [3, 4]))"), std::string::npos)
+        << m;
+    EXPECT_NE(m.find("1 missing ('bias')"), std::string::npos) << m;
+    EXPECT_NE(m.find("1 unexpected ('extra')"), std::string::npos) << m;
+  }
+}
+
+// What PyTorch's load_state_dict takes: DataParallel's `module.` prefix and BatchNorm states
+// without num_batches_tracked. A file of another model gives a short message: counts, and the
+// first four names only.
+TEST(Modules, LoadStateDictTakesPyTorchForms) {
+  Generator g(0);
+  ResNet18 a(ResNetConfig{ResNetForm::cifar, 3, 10, 0.25f}, g),
+      b(ResNetConfig{ResNetForm::cifar, 3, 10, 0.25f}, g);
+  NamedTensors prefixed, no_counter;
+  for (const auto& [n, t] : a.state_dict()) {
+    prefixed.emplace_back("module." + n, t);
+    if (n.find("num_batches_tracked") == std::string::npos) no_counter.emplace_back(n, t);
+  }
+  auto fc = [](const Module& m) {
+    for (const auto& [n, t] : m.state_dict())
+      if (n == "fc.weight") return t.to_vector();
+    return std::vector<float>{};
+  };
+  b.load_state_dict(prefixed);
+  EXPECT_EQ(fc(b), fc(a));
+  ResNet18 c(ResNetConfig{ResNetForm::cifar, 3, 10, 0.25f}, g);
+  c.load_state_dict(no_counter);
+  EXPECT_EQ(fc(c), fc(a));
+
+  NamedTensors other;
+  for (int i = 0; i < 1000; ++i)
+    other.emplace_back(fmt::format("encoder.{}.weight", i), Tensor::zeros({1}));
+  try {
+    c.load_state_dict(other);
+    FAIL() << "expected ValueError";
+  } catch (const ValueError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("1000 unexpected ('encoder.0.weight', 'encoder.1.weight', 'encoder.2.weight', "
+                     "'encoder.3.weight' and 996 more)"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("102 missing ('conv1.weight'"), std::string::npos) << m;
+    EXPECT_LT(m.size(), 600u) << m;
   }
 }
 

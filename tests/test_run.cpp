@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include <stb/stb_image_write.h>
+#include "data/dataset.h"
 #include "engine/dir_lock.h"
 #include "tests/run_sraal.h"
 
@@ -94,6 +95,14 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
   EXPECT_EQ(manifest["seed"], 3);
   EXPECT_EQ(manifest["dataset"]["train_fingerprint"].get<std::string>().size(), 16u);
   EXPECT_FALSE(manifest["reductions_from_paper"].empty());
+  // The record of where the run came from and when; float settings as written.
+  EXPECT_GE(manifest["git_commit"].get<std::string>().size(), 7u);
+  EXPECT_NE(manifest["libraries"]["oneDNN"].get<std::string>().find('.'), std::string::npos);
+  EXPECT_EQ(manifest["started"].get<std::string>().size(), 20u);  // 2026-12-03T09:13:05Z
+  EXPECT_EQ(manifest["finished"].get<std::string>().size(), 20u);
+  EXPECT_GT(manifest["wall_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(manifest["config"]["target"]["momentum"].dump(), "0.9");
+  EXPECT_EQ(manifest["config"]["adversarial"]["lr_decay"].dump(), "0.85");
   EXPECT_NE(read_file(out / "summary.md").find("| 30% |"), std::string::npos);
   EXPECT_EQ(read_file(out / "plot.svg").rfind("<svg", 0), 0u);
 
@@ -112,10 +121,98 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
   EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 2);  // 4 iterations: the last only
   EXPECT_TRUE(fs::exists(out / "logs/sraal/trial1/cycle1_adversarial.csv"));
   EXPECT_FALSE(fs::exists(out / "logs/sraal/trial1/cycle2_adversarial.csv"));
-  EXPECT_FALSE(fs::exists(out / "logs/random"));
+  EXPECT_FALSE(fs::exists(out / "logs/random/trial1/cycle0_adversarial.csv"));
+  EXPECT_TRUE(fs::exists(out / "logs/random/trial1/cycle0_metrics.csv"));
   // Both methods start from the same initial pool.
   EXPECT_EQ(read_indices(out / "selected/sraal/trial1/cycle0.txt"),
             read_indices(out / "selected/random/trial1/cycle0.txt"));
+
+  // metrics.csv in long format: per-epoch target rows, the adversarial log's rows and each
+  // cycle's metric; run.log holds the log lines.
+  std::string metrics = read_file(out / "metrics.csv");
+  EXPECT_EQ(metrics.rfind("method,trial,cycle,stage,step,name,value\n", 0), 0u);
+  for (const char* needle :
+       {"\nsraal,1,0,target,1,loss,", "\nsraal,1,0,target,1,lr,0.05\n",
+        "\nsraal,1,0,adversarial,4,generator,", "\nrandom,1,2,eval,1,accuracy,"})
+    EXPECT_NE(metrics.find(needle), std::string::npos) << needle;
+  EXPECT_EQ(metrics.find("random,1,0,adversarial"), std::string::npos);
+  std::string log_text = read_file(out / "run.log");
+  EXPECT_NE(log_text.find("trial 1/1 sraal cycle 3/3"), std::string::npos) << log_text;
+  EXPECT_NE(log_text.find("done: 6 rows"), std::string::npos) << log_text;
+
+  // The selections a user acts on: index,path,label,score per chosen item, in the order chosen.
+  // SRAAL's score is the discriminator state that ranked the item (highest first); random has
+  // none; synthetic data is held in memory (no path).
+  DatasetOptions synthetic;
+  synthetic.name = "synthetic";
+  DatasetSplits data = load_dataset(synthetic);
+  for (const char* m : {"sraal", "random"}) {
+    std::istringstream csv(read_file(out / "selected" / m / "trial1/cycle1.csv"));
+    std::string line;
+    std::getline(csv, line);
+    EXPECT_EQ(line, "index,path,label,score");
+    std::vector<int64_t> idx;
+    double last = 2;
+    while (std::getline(csv, line)) {
+      int64_t i = 0, label = 0;
+      char c1 = 0, c2 = 0, c3 = 0;
+      std::istringstream row(line);
+      row >> i >> c1 >> c2 >> label >> c3;
+      ASSERT_EQ(std::string() + c1 + c2 + c3, ",,,") << line;
+      idx.push_back(i);
+      EXPECT_EQ(label, data.train->label(i)) << line;
+      std::string score = line.substr(line.rfind(',') + 1);
+      if (std::string(m) == "random") {
+        EXPECT_TRUE(score.empty()) << line;
+      } else {
+        double v = std::stod(score);
+        EXPECT_TRUE(v >= 0 && v <= 1 && v <= last) << line;  // a state, highest first
+        last = v;
+      }
+    }
+    EXPECT_EQ(idx, read_indices(out / "selected" / m / "trial1/cycle1.txt")) << m;
+  }
+}
+
+// --print-config shows every setting the options give; --config replays a run from its
+// manifest.json (the same results), and a configuration file with a misspelt setting, or
+// beside --preset, is refused by name.
+TEST_F(Run, ConfigFilesPrintAndReplay) {
+  Result p =
+      run("run --preset cpu --epochs 3 --lr 0.05 --batch-size 32 --test-fraction 0.3 "
+          "--print-config");
+  ASSERT_EQ(p.code, 0) << p.output;
+  auto j = nlohmann::json::parse(p.output);
+  EXPECT_EQ(j["preset"], "cpu");
+  EXPECT_EQ(j["target"]["epochs"], 3);
+  EXPECT_FLOAT_EQ(j["target"]["lr"].get<float>(), 0.05f);
+  EXPECT_EQ(j["target"]["batch"], 32);
+  EXPECT_DOUBLE_EQ(j["data"]["test_fraction"].get<double>(), 0.3);
+  EXPECT_EQ(j["methods"], nlohmann::json({"sraal", "vaal", "random"}));
+  EXPECT_FALSE(fs::exists("runs/cpu"));  // printing runs nothing
+
+  fs::path a = dir_ / "a", b = dir_ / "b";
+  ASSERT_EQ(run(kTiny + " --out " + a.string()).code, 0);
+  Result replay = run("--deterministic run --config " + (a / "manifest.json").string() + " --out " +
+                      b.string());
+  ASSERT_EQ(replay.code, 0) << replay.output;
+  EXPECT_EQ(results_without_timings(b), results_without_timings(a));
+
+  std::ofstream(dir_ / "typo.json") << R"({"trials": 1, "target": {"epoch": 3}})";
+  Result typo =
+      run("run --config " + (dir_ / "typo.json").string() + " --out " + (dir_ / "c").string());
+  EXPECT_NE(typo.code, 0);
+  EXPECT_NE(typo.output.find("unknown setting 'target/epoch'"), std::string::npos) << typo.output;
+  EXPECT_FALSE(fs::exists(dir_ / "c"));
+  Result both = run("run --preset cpu --config " + (a / "manifest.json").string() + " --out " +
+                    (dir_ / "c").string());
+  EXPECT_NE(both.code, 0);
+  EXPECT_NE(both.output.find("--config and --preset exclude each other"), std::string::npos)
+      << both.output;
+  Result missing = run("run --config " + (dir_ / "none.json").string());
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.output.find((dir_ / "none.json").string()), std::string::npos)
+      << missing.output;
 }
 
 // The baselines through the whole loop: every cycle's selection lands in results and selected/,
@@ -228,8 +325,13 @@ TEST_F(Run, RefusesToOverwriteAndRejectsBadOptionsBeforeWork) {
     Result r = run(args);
     EXPECT_NE(r.code, 0) << c.args;
     EXPECT_NE(r.output.find(c.needle), std::string::npos) << c.args << ": " << r.output;
-    EXPECT_FALSE(fs::exists(o / "results.csv")) << c.args;
+    // A failed start leaves no empty output directory behind (nor its parent it created).
+    EXPECT_FALSE(fs::exists(o)) << c.args;
   }
+  Result nested = run(kTiny + " --dataset mnist --data-dir /nonexistent/mnist --out " +
+                      (dir_ / "new" / "run").string());
+  EXPECT_NE(nested.code, 0);
+  EXPECT_FALSE(fs::exists(dir_ / "new")) << nested.output;
 }
 
 TEST_F(Run, KilledAnywhereAndResumedEqualsUninterrupted) {
@@ -425,6 +527,17 @@ TEST_F(Run, WritesNeverFollowSymlinksOutOfTheOutputDirectory) {
   EXPECT_FALSE(fs::is_symlink(out / "selected"));
   EXPECT_EQ(read_file(victim_dir / "file"), "keep me too\n");
   EXPECT_FALSE(fs::exists(victim_dir / "random"));
+
+  // run.log is appended to, never through a link (a fresh run removes the link itself).
+  fs::remove(out / "run.log");
+  fs::create_symlink(victim, out / "run.log");
+  r = run(kBase + " --methods random --resume --out " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find((out / "run.log").string()), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(victim), "keep me\n");
+  ASSERT_EQ(run(kBase + " --methods random --force --out " + out.string()).code, 0);
+  EXPECT_FALSE(fs::is_symlink(out / "run.log"));
+  EXPECT_EQ(read_file(victim), "keep me\n");
 }
 
 // Two runs into one directory: the second is refused at once, naming the holder.

@@ -145,3 +145,44 @@ TEST(Statistics, PlotStaysDistinctForManyMethods) {
 
 }  // namespace
 }  // namespace sr
+
+namespace sr {
+namespace {
+
+// The metric axis steps by 1, 2, 2.5 or 5 times a power of ten, its labels with the decimals the
+// step needs; the legend says what the bands are.
+TEST(Statistics, PlotTicksAreNiceAndBandsLabelled) {
+  EXPECT_DOUBLE_EQ(nice_tick_step(0.9), 1.0);
+  EXPECT_DOUBLE_EQ(nice_tick_step(1.3), 2.0);
+  EXPECT_DOUBLE_EQ(nice_tick_step(2.1), 2.5);
+  EXPECT_DOUBLE_EQ(nice_tick_step(3.7), 5.0);
+  EXPECT_DOUBLE_EQ(nice_tick_step(6.0), 10.0);
+  EXPECT_DOUBLE_EQ(nice_tick_step(0.021), 0.025);
+  EXPECT_EQ(tick_decimals(5), 0);
+  EXPECT_EQ(tick_decimals(2.5), 1);
+  EXPECT_EQ(tick_decimals(0.25), 2);
+  std::vector<ResultRow> rows;
+  for (int t = 1; t <= 3; ++t)
+    for (double f : {0.1, 0.2, 0.3}) {
+      ResultRow r;
+      r.method = "sraal", r.trial = t, r.labeled_fraction = f;
+      r.value = 0.70 + 0.3 * f + 0.004 * t;
+      rows.push_back(r);
+    }
+  std::string svg = plot_svg(rows, {"sraal"}, "t");
+  EXPECT_NE(svg.find("±1 sd (n = 3)"), std::string::npos);
+  // Every tick label is a multiple of the step, and the steps are equal.
+  std::vector<double> ticks;
+  for (size_t p = svg.find("text-anchor=\"end\">"); p != std::string::npos;
+       p = svg.find("text-anchor=\"end\">", p + 1))
+    ticks.push_back(std::stod(svg.substr(p + 18)));
+  ASSERT_GE(ticks.size(), 3u);
+  const double step = ticks[1] - ticks[0];
+  EXPECT_DOUBLE_EQ(step, nice_tick_step(step));
+  for (size_t i = 1; i < ticks.size(); ++i) EXPECT_NEAR(ticks[i] - ticks[i - 1], step, 1e-9);
+  rows.resize(3);  // one trial
+  EXPECT_NE(plot_svg(rows, {"sraal"}, "t").find("one trial: no sd band"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sr
