@@ -18,6 +18,7 @@ Runner add_predict(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_run(CLI::App& app);
 Runner add_data(CLI::App& app);
+Runner add_query(CLI::App& app);
 
 // Version line: "sraal 0.1.0".
 std::string version_string();

@@ -11,58 +11,49 @@ namespace sr::app {
 DatasetFlags::DatasetFlags(CLI::App& app, const std::string& dataset_help) {
   std::string names;
   for (const auto& n : dataset_names()) names += (names.empty() ? "" : " | ") + n;
-  auto field = [&](CLI::Option* o, std::vector<std::string> pointers) {
-    fields_.push_back({o, std::move(pointers)});
+  using Apply = std::function<void(DatasetOptions&, const DatasetOptions&)>;
+  auto field = [&](CLI::Option* o, std::vector<std::string> pointers, Apply apply) {
+    fields_.push_back({o, std::move(pointers), std::move(apply)});
     return o;
   };
   dataset_opt_ = field(app.add_option("--dataset", opts_.name,
                                       dataset_help.empty() ? names : names + "; " + dataset_help),
-                       {"/name"});
+                       {"/name"}, [](auto& o, const auto& p) { o.name = p.name; });
   field(app.add_option("--data-dir", opts_.dir,
                        "directory of the dataset (default: its usual place; fashion-mnist: "
                        "/usr/share/datasets/fashion-mnist)"),
-        {"/dir"});
+        {"/dir"}, [](auto& o, const auto& p) { o.dir = p.dir; });
   field(app.add_option("--image-size", opts_.image_size,
                        "caltech101, image-folder: resize images to NxN (default: 220 for "
                        "caltech101, the images' own size for image-folder)")
             ->check(integer_in(0, kMaxImageSize)),
-        {"/image_size"});
+        {"/image_size"}, [](auto& o, const auto& p) { o.image_size = p.image_size; });
   field(app.add_option("--seg-size", seg_size_,
                        "cityscapes: resize images and label maps to HxW (default 256x512)"),
-        {"/seg_height", "/seg_width"});
+        {"/seg_height", "/seg_width"},
+        [](auto& o, const auto& p) { o.seg_height = p.seg_height, o.seg_width = p.seg_width; });
   field(app.add_option("--test-fraction", opts_.test_fraction,
                        "caltech101, image-folder: fraction of each class in the test split")
             ->capture_default_str(),
-        {"/test_fraction"});
+        {"/test_fraction"}, [](auto& o, const auto& p) { o.test_fraction = p.test_fraction; });
   field(app.add_option("--split-seed", opts_.split_seed,
                        "caltech101, image-folder: seed of the stratified train/test split")
             ->capture_default_str()
             ->check(seed_value()),
-        {"/split_seed"});
+        {"/split_seed"}, [](auto& o, const auto& p) { o.split_seed = p.split_seed; });
   field(app.add_flag("--coarse-labels", opts_.coarse_labels,
                      "cifar100: the 20 coarse superclass labels instead of the 100 fine ones"),
-        {"/coarse_labels"});
+        {"/coarse_labels"}, [](auto& o, const auto& p) { o.coarse_labels = p.coarse_labels; });
   field(app.add_option("--channels", opts_.channels,
                        "image-folder: 3 (RGB, gray images replicated; default) or 1 (gray "
                        "images)"),
-        {"/channels"});
+        {"/channels"}, [](auto& o, const auto& p) { o.channels = p.channels; });
 }
 
 void DatasetFlags::apply_given(DatasetOptions& o) const {
   const DatasetOptions parsed = options();
-  auto given = [&](const char* name) {
-    for (const Field& f : fields_)
-      if (f.option->get_name() == name) return f.option->count() > 0;
-    return false;
-  };
-  if (given("--dataset")) o.name = parsed.name;
-  if (given("--data-dir")) o.dir = parsed.dir;
-  if (given("--image-size")) o.image_size = parsed.image_size;
-  if (given("--seg-size")) o.seg_height = parsed.seg_height, o.seg_width = parsed.seg_width;
-  if (given("--test-fraction")) o.test_fraction = parsed.test_fraction;
-  if (given("--split-seed")) o.split_seed = parsed.split_seed;
-  if (given("--coarse-labels")) o.coarse_labels = parsed.coarse_labels;
-  if (given("--channels")) o.channels = parsed.channels;
+  for (const Field& f : fields_)
+    if (f.option->count() > 0) f.apply(o, parsed);
 }
 
 DatasetOptions DatasetFlags::options() const {

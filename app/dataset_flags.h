@@ -3,6 +3,7 @@
 // subcommands that load one.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ class DatasetFlags {
   struct Field {
     CLI::Option* option;
     std::vector<std::string> pointers;
+    std::function<void(DatasetOptions& to, const DatasetOptions& parsed)> apply;
   };
   const std::vector<Field>& fields() const { return fields_; }
 

@@ -44,6 +44,10 @@ int main(int argc, char** argv) {
   };
   add("run", "run an active-learning experiment (SRAAL and baselines); the main job",
       sr::app::add_run);
+  add("query",
+      "active learning on your own images: the unlabeled images to label next, from a folder "
+      "of labeled class folders, a budget and a method",
+      sr::app::add_query);
   add("info", "print the build: version, compiler, backends and library versions",
       sr::app::add_info);
   add("train", "train a model on a dataset and report its test metric", sr::app::add_train);

@@ -35,7 +35,9 @@ class Dataset {
   virtual int64_t size() const = 0;
   // Writes item i's pixels, C*H*W bytes in CHW order, into dst.
   virtual void read_pixels(int64_t i, uint8_t* dst) const = 0;
-  // Class of item i (classification datasets; segmentation datasets return -1).
+  // Class of item i (classification datasets); kNoLabel for segmentation datasets and for the
+  // unlabeled items of a query (data/image_folder.h).
+  static constexpr int64_t kNoLabel = -1;
   virtual int64_t label(int64_t i) const = 0;
   // Writes item i's label map, H*W class ids (segmentation datasets; others throw).
   virtual void read_label_map(int64_t i, uint8_t* dst) const;

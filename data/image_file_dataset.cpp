@@ -20,7 +20,7 @@ ImageFileDataset::ImageFileDataset(DatasetInfo info, std::vector<std::string> pa
   SR_CHECK_VALUE(!paths_.empty(), "dataset {}: no images", info_.name);
   for (size_t i = 0; i < paths_.size(); ++i) {
     const std::string& p = paths_[i];
-    SR_CHECK_VALUE(labels_[i] >= 0 && labels_[i] < info_.num_classes,
+    SR_CHECK_VALUE(labels_[i] == kNoLabel || (labels_[i] >= 0 && labels_[i] < info_.num_classes),
                    "dataset {}: label {} of {} is out of range [0, {})", info_.name, labels_[i], p,
                    info_.num_classes);
     check_image_channels(p, read_image_header(p).channels, int(info_.channels));

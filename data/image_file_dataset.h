@@ -18,8 +18,8 @@ class ImageFileDataset : public Dataset {
   // The mean/std are computed over at most this many items, evenly spaced over the set.
   static constexpr int64_t kStatsSample = 500;
 
-  // `paths[i]` is an image of class `labels[i]`. info.channels is 1 or 3; info.height x
-  // info.width is the size every item is resized to.
+  // `paths[i]` is an image of class `labels[i]` (or Dataset::kNoLabel: not labeled yet).
+  // info.channels is 1 or 3; info.height x info.width is the size every item is resized to.
   //
   // At construction (load time) every file's header is checked (stbi_info, no decoding): an
   // IOError names the first file that is missing, undecodable or has a channel count the set

@@ -30,19 +30,38 @@ namespace {
 
 using nlohmann::json;
 
-// A safetensors element type and the engine dtype it is read as; the first entry of each dtype
-// is the one written. PyTorch's half, bfloat16 and double weights are read as float32.
-struct SafetensorsType {
+// An element type of a file format (its name there: "F16" in safetensors, "<f4" in .npy) and
+// the engine dtype it is read as. In each format's table the first entry of a dtype is the one
+// written.
+struct FileDType {
   std::string_view name;
   DType dtype;
   size_t itemsize;  // in the file
 };
-constexpr std::array<SafetensorsType, 6> kSafetensorsDTypes = {{{"F32", DType::f32, 4},
-                                                                {"I32", DType::i32, 4},
-                                                                {"I64", DType::i64, 8},
-                                                                {"F16", DType::f32, 2},
-                                                                {"BF16", DType::f32, 2},
-                                                                {"F64", DType::f32, 8}}};
+
+// The entry named `name`, or nullptr.
+template <size_t N>
+const FileDType* file_dtype_named(const std::array<FileDType, N>& table, std::string_view name) {
+  for (const FileDType& t : table)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+// The entry a tensor of `dtype` is written as (every engine dtype has one in both tables).
+template <size_t N>
+const FileDType& file_dtype_written(const std::array<FileDType, N>& table, DType dtype) {
+  for (const FileDType& t : table)
+    if (t.dtype == dtype) return t;
+  throw ValueError("serialize: no file dtype for this tensor dtype");
+}
+
+// safetensors: PyTorch's half, bfloat16 and double weights are read as float32.
+constexpr std::array<FileDType, 6> kSafetensorsDTypes = {{{"F32", DType::f32, 4},
+                                                          {"I32", DType::i32, 4},
+                                                          {"I64", DType::i64, 8},
+                                                          {"F16", DType::f32, 2},
+                                                          {"BF16", DType::f32, 2},
+                                                          {"F64", DType::f32, 8}}};
 
 // IEEE binary16 -> float32, exact (subnormals, infinities and NaN included).
 float half_to_float(uint16_t h) {
@@ -63,18 +82,12 @@ float bf16_to_float(uint16_t b) {
   return std::bit_cast<float>(uint32_t(b) << 16);
 }
 
-// A .npy element type and the engine dtype it is read as; the first entry of each dtype is the
-// one written.
-struct NpyType {
-  std::string_view descr;
-  DType dtype;
-  size_t itemsize;  // in the file
-};
-constexpr std::array<NpyType, 5> kNpyTypes = {{{"<f4", DType::f32, 4},
-                                               {"<i4", DType::i32, 4},
-                                               {"<i8", DType::i64, 8},
-                                               {"<f8", DType::f32, 8},
-                                               {"|u1", DType::i32, 1}}};
+// .npy: doubles are read as float32 and bytes (images) as int32.
+constexpr std::array<FileDType, 5> kNpyTypes = {{{"<f4", DType::f32, 4},
+                                                 {"<i4", DType::i32, 4},
+                                                 {"<i8", DType::i64, 8},
+                                                 {"<f8", DType::f32, 8},
+                                                 {"|u1", DType::i32, 1}}};
 
 // A file being read, with range-checked reads at absolute offsets.
 class Reader {
@@ -146,9 +159,8 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name, c
 
   const json& dt = e["dtype"];
   const std::string dt_name = dt.is_string() ? dt.get<std::string>() : "";
-  auto it = std::find_if(kSafetensorsDTypes.begin(), kSafetensorsDTypes.end(),
-                         [&](const SafetensorsType& t) { return t.name == dt_name; });
-  SR_CHECK_IO(it != kSafetensorsDTypes.end(),
+  const FileDType* it = file_dtype_named(kSafetensorsDTypes, dt_name);
+  SR_CHECK_IO(it != nullptr,
               "{}: tensor '{}' has unsupported dtype {} (F32, F16, BF16, F64, I32 and I64 are "
               "read)",
               path, name, dt.dump());
@@ -299,9 +311,8 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
     SR_CHECK_VALUE(t.defined(), "save_safetensors {}: tensor '{}' is undefined", path, name);
     SR_CHECK_VALUE(name != "__metadata__" && !header.contains(name),
                    "save_safetensors {}: tensor name '{}' is reserved or repeated", path, name);
-    auto it = std::find_if(kSafetensorsDTypes.begin(), kSafetensorsDTypes.end(),
-                           [&](const SafetensorsType& s) { return s.dtype == t.dtype(); });
-    header[name] = {{"dtype", std::string(it->name)},
+    const FileDType& it = file_dtype_written(kSafetensorsDTypes, t.dtype());
+    header[name] = {{"dtype", std::string(it.name)},
                     {"shape", t.shape()},
                     {"data_offsets", {offset, offset + t.nbytes()}}};
     offset += t.nbytes();
@@ -399,11 +410,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
 void save_npy(const std::string& path, const Tensor& t) {
   SR_CHECK_VALUE(t.defined(), "save_npy {}: the tensor is undefined", path);
-  auto type = std::find_if(kNpyTypes.begin(), kNpyTypes.end(),
-                           [&](const NpyType& n) { return n.dtype == t.dtype(); });
-  std::string header =
-      fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}{}), }}", type->descr,
-                  fmt::join(t.shape(), ", "), t.dim() == 1 ? "," : "");
+  const FileDType& type = file_dtype_written(kNpyTypes, t.dtype());
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}{}), }}",
+                                   type.name, fmt::join(t.shape(), ", "), t.dim() == 1 ? "," : "");
   // Magic, version and header length (2 bytes in 1.0, 4 in 2.0), then the header padded with
   // spaces and ended by '\n' so that the data starts at a multiple of 64 bytes.
   auto padded = [&](size_t prefix) { return (prefix + header.size() + 1 + 63) / 64 * 64 - prefix; };
@@ -439,18 +448,17 @@ Tensor load_npy(const std::string& path, std::string* descr) {
 
   NpyHeader h = NpyHeaderParser(text, path).parse();
   SR_CHECK_IO(!h.fortran_order, "{}: Fortran-order arrays are not supported", path);
-  auto type = std::find_if(kNpyTypes.begin(), kNpyTypes.end(),
-                           [&](const NpyType& n) { return n.descr == h.descr; });
-  SR_CHECK_IO(type != kNpyTypes.end(),
-              "{}: unsupported dtype '{}' (<f4, <i4, <i8, <f8 and |u1 are read)", path, h.descr);
+  const FileDType* type = file_dtype_named(kNpyTypes, h.descr);
+  SR_CHECK_IO(type != nullptr, "{}: unsupported dtype '{}' (<f4, <i4, <i8, <f8 and |u1 are read)",
+              path, h.descr);
   const int64_t numel = checked_numel(h.shape, path);
   in.require(data_start, uint64_t(numel) * type->itemsize, "the array data");
 
   if (descr) *descr = h.descr;
   Tensor t = Tensor::empty(h.shape, type->dtype);
-  if (type->descr == "<f8") {
+  if (type->name == "<f8") {
     read_converted<double>(in, data_start, numel, t.data<float>());
-  } else if (type->descr == "|u1") {
+  } else if (type->name == "|u1") {
     read_converted<uint8_t>(in, data_start, numel, t.data<int32_t>());
   } else {
     in.read(data_start, t.nbytes(), t.raw_data(), "the array data");

@@ -15,14 +15,16 @@
 #include "engine/backend.h"
 #include "engine/build_info.h"
 #include "engine/cpu/cpu_backend.h"
-#include "engine/dir_lock.h"
 #include "layers/model_zoo.h"
 #include "sraal/kcenter_init.h"
+#include "sraal/output_dir.h"
 #include "sraal/progress.h"
 #include "sraal/report.h"
+#include "sraal/run_files.h"
 #include "sraal/run_state.h"
 #include "sraal/segmentation_eval.h"
 #include "sraal/strategy.h"
+#include "sraal/target_setup.h"
 #include "sraal/train_classifier.h"
 
 namespace sr {
@@ -32,50 +34,29 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// "2026-12-03T09:13:05Z".
-std::string utc_time(std::chrono::system_clock::time_point t) {
-  std::time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// Stable 64-bit tag of a method name (FNV-1a), for seed derivation.
-uint64_t name_tag(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // Long-format metric rows (metrics.csv, as PyTorch Lightning's CSV logger): one
 // `method,trial,cycle,stage,step,name,value` line per value.
 constexpr const char* kMetricsHeader = "method,trial,cycle,stage,step,name,value\n";
 
 // The rows of a selection log (its first column the step, e.g. the adversarial iteration) in
 // long format, under `stage`.
+std::vector<std::string> split_commas(const std::string& line) {
+  std::vector<std::string> v;
+  for (size_t s = 0; s <= line.size();) {
+    size_t e = std::min(line.find(',', s), line.size());
+    v.push_back(line.substr(s, e - s));
+    s = e + 1;
+  }
+  return v;
+}
+
 std::string long_rows(const std::string& prefix, const std::string& stage, const std::string& csv) {
   std::istringstream in(csv);
   std::string line, out;
   if (!std::getline(in, line)) return out;
-  std::vector<std::string> names;
-  for (size_t s = 0; s <= line.size();) {
-    size_t e = std::min(line.find(',', s), line.size());
-    names.push_back(line.substr(s, e - s));
-    s = e + 1;
-  }
+  const std::vector<std::string> names = split_commas(line);
   while (std::getline(in, line)) {
-    std::vector<std::string> v;
-    for (size_t s = 0; s <= line.size();) {
-      size_t e = std::min(line.find(',', s), line.size());
-      v.push_back(line.substr(s, e - s));
-      s = e + 1;
-    }
+    const std::vector<std::string> v = split_commas(line);
     for (size_t k = 1; k < v.size() && k < names.size(); ++k)
       out += fmt::format("{},{},{},{},{}\n", prefix, stage, v[0], names[k], v[k]);
   }
@@ -87,14 +68,6 @@ std::vector<int64_t> seeded_subset(int64_t n, int64_t k, uint64_t seed) {
   std::vector<int64_t> perm = g.permutation(n);
   if (k > 0 && k < n) perm.resize(size_t(k));
   return perm;
-}
-
-// A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return out + "\"";
 }
 
 void write_lines(const std::string& path, const std::vector<int64_t>& v) {
@@ -110,13 +83,10 @@ class Runner {
 
   RunResult run() {
     double t0 = now_seconds();
-    lock_output();  // before anything is read, written or deleted
-    try {
-      start();
-    } catch (...) {
-      remove_created_output();  // a failed start leaves no empty directory behind
-      throw;
-    }
+    // One run per output directory at a time, locked before anything is read, written or
+    // deleted.
+    out_ = std::make_unique<OutputDirectory>(opt_.out_dir, opt_.resume);
+    out_->start_with([this] { start(); });
     int64_t cycles = int64_t(sizes_.size());
     std::vector<EtaModel::Cycle> schedule;
     for (int64_t t = 1; t <= cfg_.trials; ++t)
@@ -193,45 +163,9 @@ class Runner {
     return (fs::path(opt_.out_dir) / name).string();
   }
 
-  // One run per output directory at a time: the directory is created (a fresh run) and locked
-  // for the run's lifetime. --resume of a directory that does not exist is most likely a typo.
-  void lock_output() {
-    fs::path dir(opt_.out_dir);
-    std::error_code ec;
-    if (opt_.resume)
-      SR_CHECK_IO(fs::is_directory(dir), "{}: nothing to resume (no such directory)", opt_.out_dir);
-    // The directories this run creates (the deepest first), removed again if it fails to start.
-    for (fs::path p = dir; !p.empty() && !fs::exists(fs::symlink_status(p)); p = p.parent_path()) {
-      created_.push_back(p);
-      if (p == p.parent_path()) break;
-    }
-    fs::create_directories(dir, ec);
-    SR_CHECK_IO(!ec && fs::is_directory(dir), "{}: cannot create the output directory: {}",
-                opt_.out_dir, ec.message());
-    lock_ = std::make_unique<DirectoryLock>(opt_.out_dir);
-  }
-
-  // After a failed start: the directories lock_output created, if they hold nothing but the
-  // lock (a run that fails before writing anything leaves the file system as it found it).
-  void remove_created_output() {
-    if (created_.empty()) return;
-    lock_.reset();
-    std::error_code ec;
-    fs::remove(fs::path(opt_.out_dir) / ".lock", ec);
-    for (const fs::path& p : created_)
-      if (!fs::remove(p, ec)) break;  // not empty (or not removable): keep it and its parents
-  }
-
   // --resume of a run killed before its first checkpoint (no state.json, no results yet) starts
   // it afresh with the options given.
-  bool has_state() const {
-    fs::path file = fs::path(opt_.out_dir) / "state.json";
-    fs::file_status st = fs::symlink_status(file);
-    if (!fs::exists(st)) return false;
-    SR_CHECK_IO(fs::is_regular_file(st), "{}: not a regular file; refusing to read it",
-                file.string());
-    return true;
-  }
+  bool has_state() const { return out_->has_file("state.json"); }
 
   void load_state() {
     fs::path file = fs::path(opt_.out_dir) / "state.json";
@@ -316,9 +250,9 @@ class Runner {
   }
 
   // The run's own files: replaced by --force, kept (and the run refused) otherwise.
-  static constexpr const char* kOutputs[] = {"state.json",  "results.csv", "class_iou.csv",
-                                             "summary.md",  "plot.svg",    "manifest.json",
-                                             "metrics.csv", "run.log"};
+  static constexpr const char* kOutputs[] = {"state.json",    "results.csv", "class_iou.csv",
+                                             "summary.md",    "plot.svg",    "plot.png",
+                                             "manifest.json", "metrics.csv", "run.log"};
 
   void prepare_fresh_output() {
     fs::path dir(opt_.out_dir);
@@ -334,32 +268,16 @@ class Runner {
                      "overwrite it",
                      opt_.out_dir);
     }
-    for (const char* f : kOutputs) fs::remove(dir / f);  // a symlink itself, not its target
-    for (const char* sub : {"selected", "logs"}) {
-      fs::path p = dir / sub;
-      if (fs::is_symlink(fs::symlink_status(p))) fs::remove(p);
-      fs::remove_all(p);
-    }
+    out_->remove({std::begin(kOutputs), std::end(kOutputs)}, {"selected", "logs"});
   }
 
   // manifest.json: written when the run starts, and again with its end time when it finishes.
   void write_manifest(double finished = 0) {
-    json m;
-    m["version"] = SRAAL_VERSION;
-    m["git_commit"] = git_commit();
-    m["libraries"] = library_versions();
-    m["started"] = utc_time(started_);
-    if (finished > 0) {
-      m["finished"] = utc_time(std::chrono::system_clock::now());
-      m["wall_seconds"] = std::round(finished * 10) / 10;
-    }
-    m["command"] = opt_.command_line;
+    json m = manifest_header(started_, finished, opt_.command_line);
     m["config"] = to_json(cfg_);
     m["task"] = task_name(cfg_.task);
     m["seed"] = cfg_.seed;
     m["device"] = cfg_.device;
-    m["threads"] = get_num_threads();
-    m["threads_adaptive"] = threads_adaptive();  // the count followed the load (not pinned)
     m["cpu_conv"] = cpu_conv_algorithm_name(cpu_conv_algorithm());
     m["dataset"] = {
         {"name", train_->info().name},
@@ -461,29 +379,10 @@ class Runner {
     // 1. The target model, from scratch on D_L. Its seed depends on (trial, cycle) only: every
     //    method trains the same initial weights on its own labeled pool.
     const DatasetInfo& info = train_->info();
-    ModelSpec spec;
-    spec.arch = cfg_.target.arch;
-    spec.in_channels = info.channels, spec.height = info.height, spec.width = info.width;
-    spec.num_classes = info.num_classes;
-    spec.width_mult = cfg_.target.width;
-    spec.dropout = strategy.target_requirements().dropout;
+    ModelSpec spec = target_spec(cfg_.target, info, strategy.target_requirements().dropout);
     uint64_t cycle_seed = derive_seed(cfg_.seed, uint64_t(trial) * 1000 + uint64_t(c));
-    ClassifierTrainOptions o;
-    o.epochs = cfg_.target.epochs, o.batch_size = cfg_.target.batch, o.lr = cfg_.target.lr;
-    o.momentum = cfg_.target.momentum, o.weight_decay = cfg_.target.weight_decay;
-    o.milestones = cfg_.target.milestones;
-    o.poly_power = cfg_.target.poly_power;
-    if (segmentation()) o.ignore_index = info.ignore_index;
-    int64_t pad = cfg_.target.crop_padding >= 0 ? cfg_.target.crop_padding
-                  : segmentation()              ? 0
-                  : info.height == 32           ? 4
-                  : info.height == 28           ? 2
-                                                : 0;
-    o.augment = Augment{pad, cfg_.target.hflip};
-    o.augment.scale_min = 1.f / cfg_.target.random_scale;
-    o.augment.scale_max = cfg_.target.random_scale;
-    o.device = device_;
-    o.loader_workers = cfg_.loader_workers;
+    ClassifierTrainOptions o =
+        target_train_options(cfg_.target, info, device_, cfg_.loader_workers);
     std::string stage = "target";
     // This cycle's rows of metrics.csv (written with its checkpoint, sraal/experiment.h).
     const std::string prefix = fmt::format("{},{},{}", csv_field(method), trial, c);
@@ -581,6 +480,7 @@ class Runner {
                                progress_->eta()));
     write_file_atomic(cycle_metrics_path(method, trial, c), metrics);
     state_.rows.push_back(row);
+    if (metrics_built_) metrics_ += metrics;
     track.labeled.insert(track.labeled.end(), chosen.begin(), chosen.end());
     track.next_cycle = c + 1;
     save_state();
@@ -593,9 +493,12 @@ class Runner {
   }
 
   // metrics.csv: the rows of every finished cycle, in the order the cycles finished (so that a
-  // resumed run's file equals an uninterrupted one's, whatever was written after a kill).
-  std::string metrics_csv() const {
-    std::string out = kMetricsHeader;
+  // resumed run's file equals an uninterrupted one's, whatever was written after a kill). Built
+  // from the cycles' files at the first checkpoint, then appended to as cycles finish.
+  const std::string& metrics_csv() {
+    if (metrics_built_) return metrics_;
+    std::string& out = metrics_;
+    out = kMetricsHeader;
     for (const ResultRow& r : state_.rows) {
       fs::path p = fs::path(path("logs")) / r.method / fmt::format("trial{}", r.trial) /
                    fmt::format("cycle{}_metrics.csv", r.cycle);
@@ -605,6 +508,7 @@ class Runner {
       text << in.rdbuf();
       out += text.str();
     }
+    metrics_built_ = true;
     return out;
   }
 
@@ -638,15 +542,18 @@ class Runner {
                         class_iou_csv(state_.rows, train_->info().class_names));
     write_file_atomic(path("summary.md"),
                       summary_markdown(state_.rows, cfg_.methods, title, notes));
-    write_file_atomic(path("plot.svg"), plot_svg(state_.rows, cfg_.methods, title));
+    const Figure plot = plot_figure(state_.rows, cfg_.methods, title);
+    write_file_atomic(path("plot.svg"), to_svg(plot));
+    write_png(path("plot.png"), plot);
   }
 
   ExperimentConfig cfg_;
   const ExperimentConfig requested_;  // what the command line asked for
   RunOptions opt_;
   DatasetIdentity dataset_;
-  std::unique_ptr<DirectoryLock> lock_;
-  std::vector<fs::path> created_;  // by lock_output, deepest first
+  std::unique_ptr<OutputDirectory> out_;
+  std::string metrics_;  // metrics.csv, once built (metrics_csv)
+  bool metrics_built_ = false;
   std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   RunState state_;
   Device device_ = Device::cpu;

@@ -3,7 +3,7 @@
 //   results.csv                          one row per (method, trial, cycle)
 //   selected/<method>/trial<T>/cycle<C>.txt   dataset indices that entered D_L at cycle C
 //                                        (cycle 0: the initial pool)
-//   summary.md, plot.svg                 mean ± sd per method per labeled fraction
+//   summary.md, plot.svg, plot.png       mean ± sd per method per labeled fraction
 //   manifest.json                        configuration, seed, dataset fingerprints, version, device
 //   state.json                           what --resume needs, rewritten atomically every cycle
 //

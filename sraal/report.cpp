@@ -1,4 +1,4 @@
-// results.csv, summary.md and plot.svg (see report.h).
+// results.csv, summary.md and the plot (plot.svg and plot.png; see report.h).
 #include "sraal/report.h"
 
 #include "sraal/statistics.h"
@@ -322,8 +322,8 @@ int tick_decimals(double step) {
   return d;
 }
 
-std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
-                     const std::string& title) {
+Figure plot_figure(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
+                   const std::string& title) {
   // Ten distinct colours (the first method red), then the same dashed; fainter bands when many
   // methods overlap, so that eight or nine lines stay readable.
   static const char* kColors[] = {"#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -346,63 +346,47 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
   const int ydecimals = tick_decimals(ystep);
   auto X = [&](double f) { return left + (W - left - right) * (f - x0) / (x1 - x0); };
   auto Y = [&](double v) { return H - bottom - (H - top - bottom) * (v - y0) / (y1 - y0); };
+  using A = Figure::Anchor;
 
-  std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} "
-      "{1}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{0}\" height=\"{1}\" "
-      "fill=\"white\"/>\n<text x=\"{2}\" y=\"22\" font-size=\"14\">{3}</text>\n",
-      W, H, left, title);
+  Figure fig;
+  fig.width = W, fig.height = H;
+  fig.rect({0, 0}, {W, H}, "#ffffff");
+  // A long title (many methods) shrinks to stay within the figure (about 0.55 em a character).
+  const double title_size = std::min(14.0, (W - left - 10) / (0.55 * double(title.size())));
+  fig.text({left, 22}, title, A::start, title_size);
   // Axes, grid and ticks.
   const int yticks = int(std::lround((y1 - y0) / ystep));
   for (int i = 0; i <= yticks; ++i) {
     double v = y0 + ystep * i;
-    s += fmt::format(
-        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
-        "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{:.{}f}</text>\n",
-        left, Y(v), W - right, Y(v), left - 6, Y(v) + 4, v, ydecimals);
+    fig.line({left, Y(v)}, {W - right, Y(v)}, "#dddddd");
+    fig.text({left - 6, Y(v) + 4}, fmt::format("{:.{}f}", v, ydecimals), A::end);
   }
   for (double f : fracs)
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:.0f}%</text>\n",
-                     X(f), H - bottom + 18, 100 * f);
-  s += fmt::format(
-      "<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>"
-      "<line x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{1}\" stroke=\"black\"/>\n",
-      left, H - bottom, W - right, top);
-  s += fmt::format(
-      "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">labeled fraction</text>\n",
-      (left + W - right) / 2, H - 12);
-  s += fmt::format(
-      "<text x=\"16\" y=\"{:.1f}\" transform=\"rotate(-90 16 {:.1f})\" "
-      "text-anchor=\"middle\">{} (%)</text>\n",
-      (top + H - bottom) / 2, (top + H - bottom) / 2, metric_label(rows));
+    fig.text({X(f), H - bottom + 18}, fmt::format("{:.0f}%", 100 * f), A::middle);
+  fig.line({left, H - bottom}, {W - right, H - bottom}, "#000000");
+  fig.line({left, top}, {left, H - bottom}, "#000000");
+  fig.text({(left + W - right) / 2, H - 12}, "labeled fraction", A::middle);
+  fig.text({16, (top + H - bottom) / 2}, metric_label(rows) + " (%)", A::middle, 0, true);
   // Bands, lines, legend.
   for (size_t k = 0; k < methods.size(); ++k) {
-    const char* color = kColors[k % 10];
-    const char* dash = k >= 10 ? " stroke-dasharray=\"6 3\"" : "";
+    const std::string color = kColors[k % 10];
+    const bool dashed = k >= 10;
     std::vector<const Aggregate*> pts;
     for (double f : fracs)
       if (const Aggregate* a = find(aggs, methods[k], f)) pts.push_back(a);
     if (pts.empty()) continue;
-    std::string band, line;
+    std::vector<Figure::Point> band, line;
     for (const Aggregate* a : pts)
-      band += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * (a->mean + a->sd)));
+      band.push_back({X(a->labeled_fraction), Y(100 * (a->mean + a->sd))});
     for (auto it = pts.rbegin(); it != pts.rend(); ++it)
-      band += fmt::format("{:.1f},{:.1f} ", X((*it)->labeled_fraction),
-                          Y(100 * ((*it)->mean - (*it)->sd)));
-    for (const Aggregate* a : pts)
-      line += fmt::format("{:.1f},{:.1f} ", X(a->labeled_fraction), Y(100 * a->mean));
-    s += fmt::format("<polygon points=\"{}\" fill=\"{}\" fill-opacity=\"{}\" stroke=\"none\"/>\n",
-                     band, color, band_opacity);
-    s += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>\n",
-                     line, color, dash);
-    for (const Aggregate* a : pts)
-      s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n",
-                       X(a->labeled_fraction), Y(100 * a->mean), color);
+      band.push_back({X((*it)->labeled_fraction), Y(100 * ((*it)->mean - (*it)->sd))});
+    for (const Aggregate* a : pts) line.push_back({X(a->labeled_fraction), Y(100 * a->mean)});
+    fig.polygon(band, color, band_opacity);
+    fig.polyline(line, color, 2, dashed);
+    for (const Aggregate* a : pts) fig.circle({X(a->labeled_fraction), Y(100 * a->mean)}, 3, color);
     double ly = top + 10 + 20 * double(k);
-    s += fmt::format(
-        "<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\" stroke=\"{3}\" "
-        "stroke-width=\"3\"{7}/><text x=\"{4:.1f}\" y=\"{5:.1f}\">{6}</text>\n",
-        W - right + 15, ly, W - right + 40, color, W - right + 46, ly + 4, methods[k], dash);
+    fig.line({W - right + 15, ly}, {W - right + 40, ly}, color, 3, dashed);
+    fig.text({W - right + 46, ly + 4}, methods[k]);
   }
   // What the bands are: ±1 sample sd over the trials (none with one trial).
   int64_t n_lo = 0, n_hi = 0;
@@ -410,12 +394,16 @@ std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::
     n_lo = n_lo ? std::min(n_lo, a.n) : a.n, n_hi = std::max(n_hi, a.n);
   const std::string n_text = n_lo == n_hi ? std::to_string(n_hi) : fmt::format("{}–{}", n_lo, n_hi);
   const double ny = top + 10 + 20 * double(methods.size()) + 8;
-  s += fmt::format(
-      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"25\" height=\"10\" fill=\"#888\" "
-      "fill-opacity=\"0.3\"/><text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n",
-      W - right + 15, ny - 5, W - right + 46, ny + 4,
-      n_hi > 1 ? fmt::format("±1 sd (n = {})", n_text) : std::string("one trial: no sd band"));
-  return s + "</svg>\n";
+  fig.rect({W - right + 15, ny - 5}, {25, 10}, "#888888", 0.3);
+  fig.text({W - right + 46, ny + 4},
+           n_hi > 1 ? fmt::format("±1 sd (n = {})", n_text) : std::string("one trial: no sd band"),
+           A::start, 11);
+  return fig;
+}
+
+std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
+                     const std::string& title) {
+  return to_svg(plot_figure(rows, methods, title));
 }
 
 }  // namespace sr

@@ -1,6 +1,6 @@
 // The result files of a run: results.csv (one row per method, trial and cycle), summary.md
-// (mean ± sd per method per labeled fraction) and plot.svg (metric against labeled fraction per
-// method, with ±1 sd bands).
+// (mean ± sd per method per labeled fraction) and the plot, plot.svg and plot.png (metric
+// against labeled fraction per method, with ±1 sd bands).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "sraal/figure.h"
 
 namespace sr {
 
@@ -57,8 +59,11 @@ std::string summary_markdown(const std::vector<ResultRow>& rows,
 double nice_tick_step(double raw);
 int tick_decimals(double step);
 
-// plot.svg: mean metric (%) against labeled fraction, one line and ±1 sd band per method (the
-// legend says so, with the number of trials); the metric axis at a nice_tick_step.
+// The plot: mean metric (%) against labeled fraction, one line and ±1 sd band per method (the
+// legend says so, with the number of trials); the metric axis at a nice_tick_step. Written as
+// plot.svg (plot_svg) and plot.png (write_png(path, plot_figure(...)), sraal/figure.h).
+Figure plot_figure(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
+                   const std::string& title);
 std::string plot_svg(const std::vector<ResultRow>& rows, const std::vector<std::string>& methods,
                      const std::string& title);
 

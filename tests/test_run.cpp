@@ -83,7 +83,8 @@ TEST_F(Run, TinyRunWritesEveryOutput) {
   fs::path out = dir_ / "a";
   Result r = run(kTiny + " --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.output;
-  for (const char* f : {"results.csv", "summary.md", "plot.svg", "manifest.json", "state.json"})
+  for (const char* f :
+       {"results.csv", "summary.md", "plot.svg", "plot.png", "manifest.json", "state.json"})
     EXPECT_TRUE(fs::exists(out / f)) << f;
   std::string csv = read_file(out / "results.csv");
   EXPECT_EQ(csv.rfind("method,trial,cycle,labeled,labeled_fraction,metric,value,train_seconds,"
