@@ -9,8 +9,15 @@ fastest median is kept.
 
     /usr/bin/python3 bench/compare_torch.py --sraal build/sraal [--repeats 5] [--steps ...]
         [--isa avx2|avx512] [--load 1]
+    python3 bench/compare_torch.py --device cuda --sraal build/sraal   # on a GPU machine
 
-Needs Debian's python3-torch and libjemalloc2 (scripts/setup.sh --with-torch).
+With --device cuda both sides run on the GPU, each step with TF32 off and on (torch:
+allow_tf32 for matmul and cuDNN; sraal: --tf32), NCHW and channels_last for torch, cuDNN's
+benchmark mode on both; the timed loop synchronises the device after every step. The ratio is
+printed per TF32 setting.
+
+Needs Debian's python3-torch and libjemalloc2 (scripts/setup.sh --with-torch), or on a GPU
+machine any PyTorch with CUDA.
 """
 import argparse
 import itertools
@@ -27,20 +34,33 @@ STEPS = ["resnet18", "resnet18-w4", "vae", "drn-d22"]
 
 
 # --------------------------------------------------------------------------- the torch steps
-def build_step(name, channels_last):
+def build_step(name, channels_last, device="cpu"):
     import torch
     import torch.nn.functional as F
     from sraal_torch import DrnSeg, ResNet18, Vae  # the models sraal writes, as torch modules
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
+    step, batch = make_step(name, fmt, torch, F, DrnSeg, ResNet18, Vae, device)
+    if device == "cpu":
+        return step, batch
+
+    def synced():
+        step()
+        torch.cuda.synchronize()
+    return synced, batch
+
+
+def make_step(name, fmt, torch, F, DrnSeg, ResNet18, Vae, device):
+    """The step of `name` with its model and data on `device` (cpu or cuda)."""
+    dev = torch.device(device)
     torch.manual_seed(0)
     if name.startswith("resnet18"):
         small = name == "resnet18-w4"
         cin, size = (1, 28) if small else (3, 32)
-        net = ResNet18("cifar", cin, 10, 0.25 if small else 1.0).to(memory_format=fmt)
+        net = ResNet18("cifar", cin, 10, 0.25 if small else 1.0).to(dev, memory_format=fmt)
         opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-        x = torch.randn(128, cin, size, size).to(memory_format=fmt)
-        y = torch.randint(0, 10, (128,))
+        x = torch.randn(128, cin, size, size).to(dev, memory_format=fmt)
+        y = torch.randint(0, 10, (128,)).to(dev)
 
         def step():
             loss = F.cross_entropy(net(x), y)
@@ -49,9 +69,9 @@ def build_step(name, channels_last):
             opt.step()
         return step, 128
     if name == "vae":
-        vae = Vae(3, 32, 32, 32, 128, False).to(memory_format=fmt)  # VAAL's, z 32
+        vae = Vae(3, 32, 32, 32, 128, False).to(dev, memory_format=fmt)  # VAAL's, z 32
         opt = torch.optim.Adam(vae.parameters(), lr=5e-4)
-        x = torch.randn(64, 3, 32, 32).to(memory_format=fmt)
+        x = torch.randn(64, 3, 32, 32).to(dev, memory_format=fmt)
 
         def step():
             recon, mu, logvar = vae(x)
@@ -62,12 +82,13 @@ def build_step(name, channels_last):
             opt.step()
         return step, 64
     if name == "drn-d22":
-        net = DrnSeg(19, 3, 1.0).to(memory_format=fmt)  # Cityscapes classes, full width
+        net = DrnSeg(19, 3, 1.0).to(dev, memory_format=fmt)  # Cityscapes classes, full width
         params = [p for p in net.parameters() if p.requires_grad]
         opt = torch.optim.SGD(params, lr=0.01, momentum=0.9, weight_decay=1e-4)
-        x = torch.randn(8, 3, 256, 256).to(memory_format=fmt)
+        x = torch.randn(8, 3, 256, 256).to(dev, memory_format=fmt)
         y = torch.randint(0, 19, (8, 256, 256))
         y[torch.rand(8, 256, 256) < 0.1] = 255
+        y = y.to(dev)
 
         def step():
             loss = F.cross_entropy(net(x), y, ignore_index=255)
@@ -78,10 +99,14 @@ def build_step(name, channels_last):
     raise ValueError(name)
 
 
-def worker(name, channels_last, warmup, repeats):
+def worker(name, channels_last, warmup, repeats, device="cpu", tf32=False):
     import torch
     torch.set_num_threads(2)
-    step, batch = build_step(name, channels_last)
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cudnn.benchmark = True
+    step, batch = build_step(name, channels_last, device)
     times = time_ms(step, warmup, repeats)
     print(json.dumps({"median_ms": times[len(times) // 2], "min_ms": times[0], "batch": batch}))
 
@@ -112,11 +137,16 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds (best kept)")
     add_common_arguments(ap)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--channels-last", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--tf32", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker, a.channels_last, a.warmup, a.repeats)
+        worker(a.worker, a.channels_last, a.warmup, a.repeats, a.device, a.tf32)
+        return
+    if a.device == "cuda":
+        compare_cuda(a)
         return
     check_sraal_isa(a.sraal, a.isa)
     with BusyNeighbours(a.load):
@@ -149,6 +179,36 @@ def compare(a):
               f"{o['median_ms'] / t['median_ms']:6.2f}  {config}")
     print("\nratio = sraal median / best torch median (below 1: sraal is faster); "
           f"best of {a.rounds} rounds per side; ISA cap {a.isa}, {a.load} busy neighbour(s)")
+
+
+def compare_cuda(a):
+    """Both sides on the GPU, TF32 off and on; torch in NCHW and channels_last."""
+    rows = []
+    for s in a.steps.split(","):
+        for tf32 in (False, True):
+            best = None
+            for cl in (False, True):
+                args = ["--worker", s, "--warmup", str(a.warmup), "--repeats", str(a.repeats),
+                        "--device", "cuda"] + (["--channels-last"] if cl else []) + \
+                       (["--tf32"] if tf32 else [])
+                r = run_worker(__file__, args, False, False)
+                print(f"  torch {s:12s} tf32 {int(tf32)} {'channels_last' if cl else 'NCHW':14s} "
+                      f"{r['median_ms']:9.2f} ms", flush=True)
+                if best is None or r["median_ms"] < best[0]["median_ms"]:
+                    best = (r, "channels_last" if cl else "NCHW")
+            flags = ["--cudnn-benchmark"] + (["--tf32"] if tf32 else [])
+            out = subprocess.run([a.sraal] + flags + ["bench", "--device", "cuda", "--json",
+                                  "--steps", s, "--warmup", str(a.warmup), "--repeats",
+                                  str(a.repeats)], capture_output=True, text=True,
+                                 check=True).stdout
+            o = json.loads(out.strip().splitlines()[-1])
+            print(f"  sraal {s:12s} tf32 {int(tf32)} {'':14s} {o['median_ms']:9.2f} ms", flush=True)
+            rows.append((s, tf32, o["median_ms"], best[0]["median_ms"], best[1]))
+    print()
+    print(f"{'step':12s} {'tf32':>4s} {'sraal ms':>9s} {'torch ms':>9s} {'ratio':>6s}  torch layout")
+    for s, tf32, ours, theirs, layout in rows:
+        print(f"{s:12s} {int(tf32):4d} {ours:9.2f} {theirs:9.2f} {ours / theirs:6.2f}  {layout}")
+    print("\nratio = sraal median / best torch median on the GPU (below 1: sraal is faster)")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
-// CUDA kernels for the memory and element-wise slots: fill, copy (any strides, any dtype
-// conversion), unary ops and their derivatives, broadcasting binary arithmetic, point-wise loss
-// terms and their gradients.
+// CUDA kernels for the element-wise slots: unary ops and their derivatives, broadcasting binary
+// arithmetic, point-wise loss terms and their gradients (CPU twins:
+// engine/cpu/elementwise_cpu.cpp).
 //
-// Shapes follow engine/kernels.h: unary / loss tensors are dense with equal strides, so they are
-// walked as flat arrays; copy and binary walk a logical (row-major) index and map it through
-// each tensor's strides (dims merged first where possible, broadcast dims have stride 0).
+// Shapes follow engine/kernel_slots.def: unary / loss tensors are dense with equal strides, so
+// they are walked as flat arrays; binary walks a logical (row-major) index and maps it through
+// each tensor's strides (cuda/strided_walk.cuh: dims merged first where possible, broadcast dims
+// have stride 0).
 // Formulas are the shared ones of engine/math/ (unary_forward / unary_backward, binary_forward,
 // loss_forward / loss_grad_input / loss_grad_target), so the CPU tests prove this math.
 // Gradient rules: unary_backward gx = f'(x or y) * gy; loss_backward gx = scale * dl/dx,
@@ -12,143 +13,13 @@
 #include <vector>
 
 #include "cuda/context.h"
+#include "cuda/strided_walk.cuh"
 #include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
 #include "engine/math/op_dispatch.h"
 
 namespace sr::cuda {
 namespace {
-
-constexpr int kMaxDims = 12;
-
-// Shape and up to three stride sets of a strided walk (by value as a kernel argument).
-struct Walk {
-  int nd = 0;
-  int64_t shape[kMaxDims];
-  int64_t st[3][kMaxDims];
-};
-
-// Offsets of logical element i in each of the K tensors of the walk.
-template <int K>
-__device__ __forceinline__ void walk_offsets(const Walk& w, int64_t i, int64_t* off) {
-  for (int k = 0; k < K; ++k) off[k] = 0;
-  for (int d = w.nd - 1; d >= 0; --d) {
-    int64_t s = w.shape[d];
-    int64_t idx = i % s;
-    i /= s;
-    for (int k = 0; k < K; ++k) off[k] += idx * w.st[k][d];
-  }
-}
-
-// Drops size-1 dims and merges dims that are contiguous in every stride set.
-Walk make_walk(const Shape& shape, std::vector<const Shape*> strides) {
-  Walk w;
-  const size_t K = strides.size();
-  Shape s2;
-  std::vector<Shape> t2(K);
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 1) continue;
-    bool merge = !s2.empty();
-    for (size_t k = 0; k < K && merge; ++k) merge = t2[k].back() == (*strides[k])[i] * shape[i];
-    if (merge) {
-      s2.back() *= shape[i];
-      for (size_t k = 0; k < K; ++k) t2[k].back() = (*strides[k])[i];
-    } else {
-      s2.push_back(shape[i]);
-      for (size_t k = 0; k < K; ++k) t2[k].push_back((*strides[k])[i]);
-    }
-  }
-  SR_CHECK(s2.size() <= size_t(kMaxDims), "CUDA strided kernel: {} dims exceed the {} supported",
-           s2.size(), kMaxDims);
-  w.nd = int(s2.size());
-  for (int d = 0; d < w.nd; ++d) {
-    w.shape[d] = s2[size_t(d)];
-    for (size_t k = 0; k < K; ++k) w.st[k][d] = t2[k][size_t(d)];
-  }
-  return w;
-}
-
-#define SR_GRID_STRIDE(i, n)                                                \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
-       i += int64_t(gridDim.x) * blockDim.x)
-
-// ---------------------------------------------------------------- fill and copy
-
-template <class T>
-__global__ void fill_kernel(T* __restrict__ p, int64_t n, T v) {
-  SR_GRID_STRIDE(i, n) p[i] = v;
-}
-
-template <class T>
-void fill_typed(Tensor& t, double value) {
-  fill_kernel<T><<<grid_for(t.numel()), kThreads, 0, stream()>>>(static_cast<T*>(t.raw_data()),
-                                                                 t.numel(), T(value));
-  CUDA_CHECK_LAUNCH();
-}
-
-void fill_cuda(Tensor& t, double value) {
-  if (t.numel() == 0) return;
-  if (!t.is_dense()) {
-    Tensor tmp = Tensor::empty(t.shape(), t.dtype(), Device::cuda);
-    fill_cuda(tmp, value);
-    kernels::copy(Device::cuda, tmp, t);
-    return;
-  }
-  switch (t.dtype()) {
-    case DType::f32:
-      return fill_typed<float>(t, value);
-    case DType::i32:
-      return fill_typed<int32_t>(t, value);
-    case DType::i64:
-      return fill_typed<int64_t>(t, value);
-  }
-}
-
-template <class S, class D>
-__global__ void copy_kernel(const S* __restrict__ src, D* __restrict__ dst, int64_t n, Walk w) {
-  SR_GRID_STRIDE(i, n) {
-    int64_t off[2];
-    walk_offsets<2>(w, i, off);
-    dst[off[1]] = D(src[off[0]]);
-  }
-}
-
-template <class S, class D>
-void copy_typed(const Tensor& src, Tensor& dst) {
-  Walk w = make_walk(src.shape(), {&src.strides(), &dst.strides()});
-  copy_kernel<S, D><<<grid_for(src.numel()), kThreads, 0, stream()>>>(
-      static_cast<const S*>(src.raw_data()), static_cast<D*>(dst.raw_data()), src.numel(), w);
-  CUDA_CHECK_LAUNCH();
-}
-
-// with_dtype callbacks: the source's element type, then the destination's.
-template <class S>
-struct CopyTo {
-  const Tensor& src;
-  Tensor& dst;
-  template <class D>
-  void operator()() const {
-    copy_typed<S, D>(src, dst);
-  }
-};
-struct CopyFrom {
-  const Tensor& src;
-  Tensor& dst;
-  template <class S>
-  void operator()() const {
-    with_dtype(dst.dtype(), CopyTo<S>{src, dst});
-  }
-};
-
-void copy_cuda(const Tensor& src, Tensor& dst) {
-  if (src.numel() == 0) return;
-  if (src.dtype() == dst.dtype() && src.strides() == dst.strides() && src.is_dense()) {
-    CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), src.nbytes(),
-                               cudaMemcpyDeviceToDevice, stream()));
-    return;
-  }
-  with_dtype(src.dtype(), CopyFrom{src, dst});
-}
 
 // ---------------------------------------------------------------- unary
 
@@ -316,8 +187,6 @@ void loss_backward_cuda(LossOp op, const Tensor& x, const Tensor& t, float scale
 
 }  // namespace
 
-SR_REGISTER_KERNEL(fill, cuda, fill_cuda);
-SR_REGISTER_KERNEL(copy, cuda, copy_cuda);
 SR_REGISTER_KERNEL(unary, cuda, unary_cuda);
 SR_REGISTER_KERNEL(unary_backward, cuda, unary_backward_cuda);
 SR_REGISTER_KERNEL(binary, cuda, binary_cuda);

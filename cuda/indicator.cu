@@ -12,7 +12,7 @@
 #include <cfloat>
 
 #include "cuda/context.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
 
 namespace sr::cuda {
 namespace {

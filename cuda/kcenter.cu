@@ -15,7 +15,7 @@
 #include <cstdint>
 
 #include "cuda/context.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
 
 namespace sr::cuda {
 namespace {

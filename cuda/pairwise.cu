@@ -5,7 +5,7 @@
 #include <cub/cub.cuh>
 
 #include "cuda/context.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
 
 namespace sr::cuda {
 namespace {

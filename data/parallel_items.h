@@ -9,7 +9,7 @@
 #include <exception>
 #include <mutex>
 
-#include "engine/cpu/parallel.h"
+#include "engine/parallel.h"
 
 namespace sr {
 

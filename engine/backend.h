@@ -57,6 +57,14 @@ bool deterministic();
 // on the thread count, so only a pinned count gives bitwise-repeatable runs.
 void adapt_threads();
 bool threads_adaptive();
+// Pins the threads of our kernels and oneDNN (OpenMP) and of OpenBLAS to n (ends adaptive mode).
+// Implemented with the governor in engine/cpu/thread_governor.cpp.
+void set_num_threads(int n);
+int get_num_threads();
+// Back to adaptive mode (the default) after set_num_threads.
+void unpin_threads();
+// The CPUs this process may run on (its affinity mask; at least 1).
+int get_num_cpus();
 // The decision: threads for `cpus` CPUs when `others` CPUs' worth of time went to other
 // processes (rounded; at least 1, at most cpus).
 int threads_for_load(int cpus, double others);

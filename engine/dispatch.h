@@ -1,8 +1,15 @@
 // Op dispatch: one kernel slot per op per device (the ATen pattern).
 //
-// A slot is declared once (engine/kernels.h) and filled where its kernel is defined, by a
-// static registration in the kernel's own file (engine/cpu/*.cpp, cuda/*.cu). The device comes
-// from the input tensors; calling an empty slot throws NotImplementedError naming op and device.
+// A slot is listed once (engine/kernel_slots.def, which declares and defines it) and filled where
+// its kernel is defined, by a static registration in the kernel's own file (engine/cpu/*.cpp,
+// cuda/*.cu). The device comes from the input tensors; calling an empty slot throws
+// NotImplementedError naming op and device.
+//
+// Registration is static (a file's kernels register themselves when the program starts), so
+// that each kernel's file is complete on its own and nothing lists the files; what static
+// registration can get wrong — an object file the linker drops, a slot a new backend forgets,
+// two files claiming one slot — the coverage test catches (tests/test_kernel_slots.cpp: every
+// slot has one CPU kernel, and one CUDA kernel in a CUDA build).
 #pragma once
 
 #include <utility>
@@ -19,10 +26,16 @@ template <class R, class... Args>
 class KernelSlot<R(Args...)> {
  public:
   using Fn = R (*)(Args...);
-  constexpr explicit KernelSlot(const char* name) : name_(name), fns_{} {}
+  constexpr explicit KernelSlot(const char* name) : name_(name), fns_{}, duplicated_{} {}
 
-  void set(Device d, Fn fn) { fns_[int(d)] = fn; }
+  // Registering a device's kernel twice is a programming error (two files claiming one slot):
+  // it cannot throw at static initialisation, so the slot remembers it and every call throws.
+  void set(Device d, Fn fn) {
+    if (fns_[int(d)] != nullptr) duplicated_[int(d)] = true;
+    fns_[int(d)] = fn;
+  }
   bool has(Device d) const { return fns_[int(d)] != nullptr; }
+  bool duplicated(Device d) const { return duplicated_[int(d)]; }
   const char* name() const { return name_; }
 
   R operator()(Device d, Args... args) const {
@@ -30,12 +43,17 @@ class KernelSlot<R(Args...)> {
     if (fn == nullptr)
       throw NotImplementedError(
           fmt::format("op '{}' has no kernel for device {}", name_, device_name(d)));
+    if (duplicated_[int(d)])
+      throw NotImplementedError(
+          fmt::format("op '{}' has two kernels registered for device {}; a build error", name_,
+                      device_name(d)));
     return fn(std::forward<Args>(args)...);
   }
 
  private:
   const char* name_;
   Fn fns_[kNumDevices];
+  bool duplicated_[kNumDevices];
 };
 
 }  // namespace sr

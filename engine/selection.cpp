@@ -1,12 +1,12 @@
 // Selection ops (see selection.h): argument checks, layouts and allocation, then the kernel slot
-// of the inputs' device (engine/selection_kernels.h).
+// of the inputs' device (engine/kernels.h).
 #include "engine/selection.h"
 
 #include <unordered_set>
 
 #include "engine/backend.h"
+#include "engine/kernels.h"
 #include "engine/random.h"
-#include "engine/selection_kernels.h"
 
 namespace sr {
 namespace {

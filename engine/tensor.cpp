@@ -6,6 +6,7 @@
 #include "engine/tensor.h"
 
 #include <algorithm>
+#include <atomic>
 #include <numeric>
 
 #include "engine/autograd.h"
@@ -152,9 +153,18 @@ template float* Tensor::data<float>() const;
 template int32_t* Tensor::data<int32_t>() const;
 template int64_t* Tensor::data<int64_t>() const;
 
+namespace {
+std::atomic<uint64_t> g_host_read_bytes{0};
+}
+
+uint64_t host_read_bytes() {
+  return g_host_read_bytes.load(std::memory_order_relaxed);
+}
+
 template <class T>
 T Tensor::item() const {
   SR_CHECK_SHAPE(numel() == 1, "item() needs a one-element tensor, got {}", str());
+  if (device() == Device::cpu) g_host_read_bytes += sizeof(T);  // else counted by to()
   Tensor c = to_dtype(dtype_of<T>()).to(Device::cpu);
   return *c.data<T>();
 }
@@ -164,6 +174,7 @@ template int64_t Tensor::item<int64_t>() const;
 
 template <class T>
 std::vector<T> Tensor::to_vector_as() const {
+  if (device() == Device::cpu) g_host_read_bytes += uint64_t(numel()) * sizeof(T);  // else: to()
   Tensor c = to(Device::cpu).to_dtype(dtype_of<T>()).contiguous();
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());
@@ -265,6 +276,7 @@ Tensor Tensor::contiguous(MemoryFormat fmt) const {
 
 Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
+  if (d == Device::cpu) g_host_read_bytes += uint64_t(nbytes());
   Tensor out = Tensor(new_impl(shape(), contiguous_strides(shape()), dtype(), d));
   out.copy_(*this);
   Device src = device();

@@ -35,6 +35,14 @@ struct TensorImpl {
   std::weak_ptr<Node> grad_accumulator;
 };
 
+// Bytes of tensor values brought to the host: item() and to_vector(_as) of a tensor on any
+// device, and to(Device::cpu) of a tensor on another device. On a GPU these are the device ->
+// host transfers; on the CPU, the values a computation takes out of tensors into host numbers
+// — what the same code would move on a GPU (the tests prove with it that a selection moves
+// O(budget) bytes, not the pool). A no-op to(Device::cpu) of a CPU tensor is not counted (it is
+// also how host batches reach a CPU "device"). Monotonic, all threads.
+uint64_t host_read_bytes();
+
 class Tensor {
  public:
   Tensor() = default;

@@ -5,9 +5,9 @@
 
 #include "engine/atomic_file.h"
 #include "engine/autograd.h"
-#include "engine/cpu/parallel.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "engine/parallel.h"
 #include "engine/selection.h"
 #include "sraal/segmentation_outputs.h"
 #include "sraal/target_outputs.h"
@@ -115,16 +115,16 @@ Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu
              binary_cross_entropy_with_logits(d.logits(mu_u), target_u));
 }
 
-std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
-                                     IndicatorScaling scaling) {
-  if (!oui) return std::vector<float>(in.unlabeled.size(), 1.f);
+Tensor unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
+                         IndicatorScaling scaling) {
+  if (!oui) return Tensor::full({int64_t(in.unlabeled.size())}, 1.f, DType::f32, in.device);
   if (in.progress) in.progress("uncertainty scores", 0, 1);
   // Segmentation: "the prediction vector is the mean of each [pixel's] probability vector".
   Tensor probs = in.train.info().segmentation
                      ? segmentation_outputs(in.target, in.train, in.unlabeled, "sraal", in.device)
                            .mean_probabilities
                      : predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device);
-  return uncertainty_scores(probs, relabeler, false, scaling).to_vector();
+  return uncertainty_scores(probs, relabeler, false, scaling);
 }
 
 AdversarialSetup sraal_setup(const AdversarialConfig& a, bool use_stl) {
@@ -156,16 +156,18 @@ AdversarialLogRow log_row(int64_t it, float lr, const GeneratorLoss& g, const Te
 }  // namespace
 
 AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialConfig& a,
-                                    const AdversarialSetup& setup,
-                                    const std::vector<float>& unlabeled_targets,
+                                    const AdversarialSetup& setup, const Tensor& unlabeled_targets,
                                     std::vector<AdversarialLogRow>* log, int64_t log_every) {
   SR_CHECK_VALUE(log_every >= 1, "adversarial training: log every {} iterations", log_every);
   GeneratorLoss last_g;
   Tensor last_d;
   const DatasetInfo& info = in.train.info();
-  SR_CHECK_VALUE(unlabeled_targets.size() == in.unlabeled.size(),
-                 "adversarial training: {} targets for {} unlabeled items",
-                 unlabeled_targets.size(), in.unlabeled.size());
+  SR_CHECK_VALUE(unlabeled_targets.dim() == 1 &&
+                     unlabeled_targets.size(0) == int64_t(in.unlabeled.size()) &&
+                     unlabeled_targets.device() == in.device,
+                 "adversarial training: targets {} on {} for {} unlabeled items on {}",
+                 shape_str(unlabeled_targets.shape()), device_name(unlabeled_targets.device()),
+                 in.unlabeled.size(), device_name(in.device));
   SR_CHECK_VALUE(!in.labeled.empty() && !in.unlabeled.empty(),
                  "adversarial training needs labeled and unlabeled items ({} and {})",
                  in.labeled.size(), in.unlabeled.size());
@@ -203,9 +205,9 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
     b.xl = vae_input(in.train, items_l, in.device);
     b.xu = vae_input(in.train, items_at(in.unlabeled, pos_u), in.device);
     if (setup.use_stl) b.yl = labels_of(in.train, items_l, in.device);
-    std::vector<float> tu;
-    for (int64_t p : pos_u) tu.push_back(unlabeled_targets[size_t(p)]);
-    b.target_u = Tensor::from_vector(tu, {int64_t(tu.size()), 1}).to(in.device);
+    b.target_u = index_select(unlabeled_targets,
+                              Tensor::from_vector(pos_u, {int64_t(pos_u.size())}).to(in.device))
+                     .reshape({int64_t(pos_u.size()), 1});
     return b;
   };
   // As both released codes: every step after the iteration's first draws fresh batches, except
@@ -248,31 +250,24 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   return m;
 }
 
-std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
-                                   const std::vector<int64_t>& items, int64_t batch,
-                                   Device device) {
+Tensor unlabeled_state(AdversarialModels& m, const Dataset& ds, const std::vector<int64_t>& items,
+                       int64_t batch, Device device) {
   NoGradGuard ng;
   m.generator->eval();
   m.discriminator->eval();
-  std::vector<float> out;
-  out.reserve(items.size());
+  std::vector<Tensor> parts;
   for (size_t s = 0; s < items.size(); s += size_t(batch)) {
     std::vector<int64_t> part(items.begin() + long(s),
                               items.begin() + long(std::min(items.size(), s + size_t(batch))));
     Tensor mu = m.generator->encode(vae_input(ds, part, device)).first;
-    std::vector<float> st = m.discriminator->forward(mu).to_vector();
-    out.insert(out.end(), st.begin(), st.end());
+    parts.push_back(m.discriminator->forward(mu).reshape({int64_t(part.size())}));
   }
-  return out;
+  return concat(parts, 0);
 }
 
-std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
-                                    const std::vector<float>& states, int64_t budget,
-                                    std::vector<double>* chosen_scores) {
-  SR_CHECK_VALUE(states.size() == unlabeled.size(), "select: {} states for {} unlabeled items",
-                 states.size(), unlabeled.size());
-  return items_with_highest(unlabeled, Tensor::from_vector(states, {int64_t(states.size())}),
-                            budget, chosen_scores);
+std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled, const Tensor& states,
+                                    int64_t budget, std::vector<double>* chosen_scores) {
+  return items_with_highest(unlabeled, states, budget, chosen_scores);
 }
 
 }  // namespace sr

@@ -53,10 +53,11 @@ GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const T
 Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu_u,
                           const Tensor& target_u);
 
-// The state targets of D_U: the relabeler's uncertainty scores under the target model (the
-// online uncertainty indicator, OUI) or, without OUI, 1 for every item.
-std::vector<float> unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
-                                     IndicatorScaling scaling);
+// The state targets of D_U (N = |D_U|, on in.device): the relabeler's uncertainty scores under
+// the target model (the online uncertainty indicator, OUI) or, without OUI, 1 for every item.
+// Computed where the target's probabilities are: nothing of size N reaches the host.
+Tensor unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler,
+                         IndicatorScaling scaling);
 
 // SRAAL's generator and discriminator shapes: the latent split into (z_UIR | z_STL) only with
 // STL; without it the whole latent serves reconstruction and no classifier head is built.
@@ -71,24 +72,25 @@ struct AdversarialLogRow {
 // CSV text of the rows (header iteration,lr,generator,recon,kl,stl,adv,discriminator).
 std::string adversarial_log_csv(const std::vector<AdversarialLogRow>& rows);
 
-// Trains the generator and discriminator on the pools of `in`. `unlabeled_targets` holds the
-// discriminator's target for each item of in.unlabeled (same order). With `log`, a row every
-// `log_every` iterations and at the last.
+// Trains the generator and discriminator on the pools of `in`. `unlabeled_targets` (N) holds
+// the discriminator's target for each item of in.unlabeled (same order), on in.device: each
+// batch's targets are gathered there (index_select). With `log`, a row every `log_every`
+// iterations and at the last.
 AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialConfig& a,
-                                    const AdversarialSetup& setup,
-                                    const std::vector<float>& unlabeled_targets,
+                                    const AdversarialSetup& setup, const Tensor& unlabeled_targets,
                                     std::vector<AdversarialLogRow>* log = nullptr,
                                     int64_t log_every = 10);
 
-// D(mu(x)) for `items`, generator in eval mode: the probability of the unlabeled state.
-std::vector<float> unlabeled_state(AdversarialModels& m, const Dataset& ds,
-                                   const std::vector<int64_t>& items, int64_t batch, Device device);
+// D(mu(x)) for `items` (N, on `device`), generator in eval mode: the probability of the
+// unlabeled state.
+Tensor unlabeled_state(AdversarialModels& m, const Dataset& ds, const std::vector<int64_t>& items,
+                       int64_t batch, Device device);
 
-// The items of `unlabeled` with the `budget` highest states, highest first (ties: earlier
-// position first); their states into `chosen_scores` when given.
-std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled,
-                                    const std::vector<float>& states, int64_t budget,
-                                    std::vector<double>* chosen_scores = nullptr);
+// The items of `unlabeled` with the `budget` highest states (N, any device), highest first
+// (ties: earlier position first; the top-k kernel of the states' device); their states into
+// `chosen_scores` when given. Only the budget's positions and states reach the host.
+std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled, const Tensor& states,
+                                    int64_t budget, std::vector<double>* chosen_scores = nullptr);
 
 // A batch of images scaled to [-1, 1] (the VAE's input range), on `device`.
 Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device device);

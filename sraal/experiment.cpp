@@ -14,7 +14,6 @@
 #include "engine/atomic_file.h"
 #include "engine/backend.h"
 #include "engine/build_info.h"
-#include "engine/cpu/cpu_backend.h"
 #include "layers/model_zoo.h"
 #include "sraal/kcenter_init.h"
 #include "sraal/output_dir.h"

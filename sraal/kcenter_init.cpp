@@ -19,7 +19,7 @@ Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& ite
   for (size_t s = 0; s < items.size(); s += size_t(batch)) {
     std::vector<int64_t> part(items.begin() + long(s),
                               items.begin() + long(std::min(items.size(), s + size_t(batch))));
-    parts.push_back(vae.encode(vae_input(ds, part, device)).first.to(Device::cpu));
+    parts.push_back(vae.encode(vae_input(ds, part, device)).first);  // stays on the device
   }
   vae.train();
   return concat(parts, 0);

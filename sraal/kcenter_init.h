@@ -15,8 +15,8 @@ namespace sr {
 struct KCenterPool {
   std::vector<int64_t> items;      // the M chosen dataset indices, in the order picked
   std::vector<int64_t> positions;  // the same as positions in the pool
-  Tensor latents;                  // (pool size, z): the latent means the picks were made in
-  int64_t random_starts = 0;       // the first picks, drawn at random
+  Tensor latents;  // (pool size, z) on the device: the latent means the picks were made in
+  int64_t random_starts = 0;  // the first picks, drawn at random
 };
 
 KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& pool, int64_t m,

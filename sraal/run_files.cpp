@@ -6,7 +6,6 @@
 
 #include "engine/backend.h"
 #include "engine/build_info.h"
-#include "engine/cpu/cpu_backend.h"
 
 namespace sr {
 

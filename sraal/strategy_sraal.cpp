@@ -32,13 +32,13 @@ class SraalStrategy : public Strategy {
   }
 
   std::vector<int64_t> select(const SelectionInput& in) override {
-    std::vector<float> targets =
+    Tensor targets =
         unlabeled_targets(in, oui_, relabeler_ ? *relabeler_ : a_.relabeler, a_.scaling);
     std::vector<AdversarialLogRow> log;
     AdversarialModels m = train_adversarial(in, a_, sraal_setup(a_, stl_), targets, &log);
     if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
-    std::vector<float> states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
+    Tensor states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
     return select_highest(in.unlabeled, states, in.budget, in.scores);
   }
 

@@ -28,13 +28,13 @@ class VaalStrategy : public Strategy {
   }
 
   std::vector<int64_t> select(const SelectionInput& in) override {
-    std::vector<float> targets(in.unlabeled.size(), 1.f);
+    Tensor targets = Tensor::full({int64_t(in.unlabeled.size())}, 1.f, DType::f32, in.device);
     AdversarialSetup setup{false, false, a_.vaal_z_dim, a_.vaal_disc_width, a_.vaal_disc_depth};
     std::vector<AdversarialLogRow> log;
     AdversarialModels m = train_adversarial(in, a_, setup, targets, &log);
     if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
-    std::vector<float> states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
+    Tensor states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
     return select_highest(in.unlabeled, states, in.budget, in.scores);
   }
 

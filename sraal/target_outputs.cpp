@@ -89,7 +89,7 @@ std::vector<int64_t> items_with_highest(const std::vector<int64_t>& items, const
   std::vector<int64_t> out, positions = top_k(scores, budget);
   for (int64_t i : positions) out.push_back(items[size_t(i)]);
   if (chosen_scores) {
-    std::vector<float> v = index_select(scores.to(Device::cpu), positions).to_vector();
+    std::vector<float> v = index_select(scores, positions).to_vector();  // the budget's only
     chosen_scores->assign(v.begin(), v.end());
   }
   return out;

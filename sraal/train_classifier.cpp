@@ -140,7 +140,7 @@ Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector
   std::vector<Tensor> parts;
   for (const auto& idx : epoch_batches(indices, batch_size, false, false, 0, 0)) {
     Batch b = make_batch(ds, idx, Augment{}, 0, 0);
-    parts.push_back(softmax(model(b.images.to(device)), 1).to(Device::cpu));
+    parts.push_back(softmax(model(b.images.to(device)), 1));
   }
   model.train();
   SR_CHECK_VALUE(!parts.empty(), "predict: no items given");

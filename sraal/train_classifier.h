@@ -77,7 +77,8 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_s
 EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& items,
                                int64_t batch_size, Device device);
 
-// Softmax outputs (N, C) of the model in eval mode for `indices`, on the CPU.
+// Softmax outputs (N, C) of the model in eval mode for `indices`, on `device` (where the
+// selection that reads them runs).
 Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector<int64_t>& indices,
                              int64_t batch_size, Device device);
 

@@ -431,52 +431,5 @@ TEST(OpsDevice, FusedOptimiserSteps) {
   expect_steps_match<Adam>(a);
 }
 
-// ---------------------------------------------------------------- coverage
-
-// Every kernel slot of the engine has a CUDA kernel in a CUDA build.
-TEST(OpsDevice, EverySlotHasACudaKernel) {
-#ifndef SRAAL_WITH_CUDA
-  GTEST_SKIP() << "this build has no CUDA backend";
-#else
-#define SR_SLOT(s) {kernels::s.name(), kernels::s.has(Device::cuda)}
-  std::vector<std::pair<const char*, bool>> slots = {
-      SR_SLOT(fill),
-      SR_SLOT(copy),
-      SR_SLOT(unary),
-      SR_SLOT(unary_backward),
-      SR_SLOT(binary),
-      SR_SLOT(loss),
-      SR_SLOT(loss_backward),
-      SR_SLOT(sum),
-      SR_SLOT(argmax_lastdim),
-      SR_SLOT(softmax),
-      SR_SLOT(softmax_backward),
-      SR_SLOT(cross_entropy),
-      SR_SLOT(cross_entropy_backward),
-      SR_SLOT(gemm),
-      SR_SLOT(conv_forward),
-      SR_SLOT(conv_backward_data),
-      SR_SLOT(conv_backward_weights),
-      SR_SLOT(batch_norm_forward),
-      SR_SLOT(batch_norm_backward),
-      SR_SLOT(pool_forward),
-      SR_SLOT(pool_backward),
-      SR_SLOT(global_avg_pool),
-      SR_SLOT(global_avg_pool_backward),
-      SR_SLOT(upsample_bilinear),
-      SR_SLOT(upsample_bilinear_backward),
-      SR_SLOT(index_select),
-      SR_SLOT(index_add),
-      SR_SLOT(random_uniform),
-      SR_SLOT(random_normal),
-      SR_SLOT(dropout),
-      SR_SLOT(sgd_step),
-      SR_SLOT(adam_step),
-  };
-#undef SR_SLOT
-  for (auto& [name, has] : slots) EXPECT_TRUE(has) << "no CUDA kernel for slot " << name;
-#endif
-}
-
 }  // namespace
 }  // namespace sr

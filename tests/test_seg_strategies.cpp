@@ -360,7 +360,7 @@ TEST(SegStrategies, SraalReadsTheMeanPixelSoftmaxAndItsStlDecodesLabelMaps) {
   std::vector<int64_t> labeled = {0, 1, 2}, unlabeled = {3, 4, 5};
   SelectionInput in{*d.train, labeled, unlabeled, *target, 2, 0, Device::cpu, {}, {}, {}};
   std::vector<float> t =
-      unlabeled_targets(in, true, ScoreKind::indicator, IndicatorScaling::population);
+      unlabeled_targets(in, true, ScoreKind::indicator, IndicatorScaling::population).to_vector();
   std::vector<float> want =
       uncertainty_scores(out.mean_probabilities, ScoreKind::indicator, false).to_vector();
   for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(t[i], want[i], 1e-6);

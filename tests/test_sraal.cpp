@@ -133,7 +133,7 @@ TEST(SraalStrategies, NoStlUsesTheWholeLatentForReconstruction) {
   SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}, {}};
   a.iterations = 3, a.batch = 4, a.base_width = 2, a.disc_width = 8, a.stl_hidden = {8};
   std::vector<AdversarialLogRow> log;
-  AdversarialModels m = train_adversarial(in, a, without, std::vector<float>(6, 1.f), &log, 2);
+  AdversarialModels m = train_adversarial(in, a, without, Tensor::full({6}, 1.f), &log, 2);
   for (const auto& [name, t] : m.generator->named_parameters())
     EXPECT_EQ(name.find("classifier"), std::string::npos) << name;
   // The log: iterations 2 and 3 (every 2 and the last), finite losses, no STL term.
@@ -147,7 +147,7 @@ TEST(SraalStrategies, NoStlUsesTheWholeLatentForReconstruction) {
                                            "discriminator\n2,",
                                            0),
             0u);
-  AdversarialModels s = train_adversarial(in, a, with, std::vector<float>(6, 1.f));
+  AdversarialModels s = train_adversarial(in, a, with, Tensor::full({6}, 1.f));
   bool has_head = false;
   for (const auto& [name, t] : s.generator->named_parameters())
     has_head |= name.find("classifier") != std::string::npos;
@@ -191,8 +191,8 @@ TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
   std::vector<int64_t> labeled = {0, 1}, unlabeled = {5, 9, 12};
   SelectionInput in{*d.train, labeled, unlabeled, target, 1, 0, Device::cpu, {}, {}, {}};
   const IndicatorScaling pop = IndicatorScaling::population;
-  std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator, pop);
-  std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator, pop);
+  std::vector<float> oui = unlabeled_targets(in, true, ScoreKind::indicator, pop).to_vector();
+  std::vector<float> ones = unlabeled_targets(in, false, ScoreKind::indicator, pop).to_vector();
   ASSERT_EQ(oui.size(), 3u);
   EXPECT_EQ(ones, std::vector<float>(3, 1.f));
   // The same scores from the probabilities computed here.
@@ -210,7 +210,7 @@ TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
 
 TEST(SraalSelection, TakesTheHighestStates) {
   std::vector<int64_t> unlabeled = {10, 11, 12, 13, 14};
-  std::vector<float> states = {0.2f, 0.9f, 0.5f, 0.9f, 0.1f};
+  Tensor states = Tensor::from_vector(std::vector<float>{0.2f, 0.9f, 0.5f, 0.9f, 0.1f}, {5});
   EXPECT_EQ(select_highest(unlabeled, states, 3), (std::vector<int64_t>{11, 13, 12}));
   EXPECT_THROW(select_highest(unlabeled, states, 6), ValueError);
 }

@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "bench/kernels/study.h"
-#include "engine/cpu/parallel.h"
 #include "engine/cpu/selection_cpu.h"
 #include "engine/cpu/selection_reference.h"
 #include "engine/ops.h"
+#include "engine/parallel.h"
 
 namespace sr::study {
 namespace {

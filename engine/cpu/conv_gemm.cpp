@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "engine/cpu/conv_cpu.h"
-#include "engine/cpu/parallel.h"
+#include "engine/parallel.h"
 
 namespace sr::cpu_conv {
 namespace {

@@ -1,18 +1,13 @@
-// CPU backend services: thread count and the versions of the libraries behind the CPU kernels.
+// CPU backend services: the versions of the libraries behind the CPU kernels, the instruction
+// sets in use, and OpenBLAS's thread count (the engine's thread settings: engine/backend.h).
 #pragma once
 
 #include <string>
 
+#include "engine/backend.h"  // the thread settings
+
 namespace sr {
 
-// Pins the threads of our kernels and oneDNN (OpenMP) and of OpenBLAS to n (ends adaptive mode,
-// engine/backend.h: adapt_threads). Implemented with the governor in thread_governor.cpp.
-void set_num_threads(int n);
-int get_num_threads();
-// Back to adaptive mode (the default) after set_num_threads.
-void unpin_threads();
-// The CPUs this process may run on (its affinity mask; at least 1).
-int get_num_cpus();
 void set_blas_threads(int n);
 std::string blas_version();    // OpenBLAS build configuration
 std::string onednn_version();  // "2.6.3 (cpu runtime: OpenMP)"

@@ -1,11 +1,11 @@
 // CPU kernels for element-wise ops: unary functions and their derivatives, broadcasting
-// arithmetic, point-wise loss terms, random fills and dropout. The formulas are the shared ones
-// of engine/math/; these loops only walk memory (vectorised by the compiler, split over threads).
-#include "engine/cpu/parallel.h"
+// arithmetic and point-wise loss terms (CUDA twins: cuda/elementwise.cu). The formulas are the
+// shared ones of engine/math/; these loops only walk memory (vectorised by the compiler, split
+// over threads).
 #include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
 #include "engine/math/op_dispatch.h"
-#include "engine/math/philox.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {
@@ -160,33 +160,6 @@ void loss_backward_cpu(LossOp op, const Tensor& x, const Tensor& t, float scale,
   });
 }
 
-// ---------------------------------------------------------------- randomness
-
-void random_uniform_cpu(Tensor& t, float lo, float hi, uint64_t seed, uint64_t offset) {
-  float* p = t.data<float>();
-  float span = hi - lo;
-  parallel_for(t.numel(), 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) p[i] = lo + span * philox_uniform(seed, offset, uint64_t(i));
-  });
-}
-
-void random_normal_cpu(Tensor& t, float mean, float std, uint64_t seed, uint64_t offset) {
-  float* p = t.data<float>();
-  parallel_for(t.numel(), 32, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) p[i] = mean + std * philox_normal(seed, offset, uint64_t(i));
-  });
-}
-
-void dropout_cpu(const Tensor& x, float p, uint64_t seed, uint64_t offset, Tensor& y) {
-  const float* xp = x.data<float>();
-  float* yp = y.data<float>();
-  float scale = 1.f / (1.f - p);
-  parallel_for(x.numel(), 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      yp[i] = philox_uniform(seed, offset, uint64_t(i)) >= p ? xp[i] * scale : 0.f;
-  });
-}
-
 }  // namespace
 
 SR_REGISTER_KERNEL(unary, cpu, unary_cpu);
@@ -194,8 +167,5 @@ SR_REGISTER_KERNEL(unary_backward, cpu, unary_backward_cpu);
 SR_REGISTER_KERNEL(binary, cpu, binary_cpu);
 SR_REGISTER_KERNEL(loss, cpu, loss_cpu);
 SR_REGISTER_KERNEL(loss_backward, cpu, loss_backward_cpu);
-SR_REGISTER_KERNEL(random_uniform, cpu, random_uniform_cpu);
-SR_REGISTER_KERNEL(random_normal, cpu, random_normal_cpu);
-SR_REGISTER_KERNEL(dropout, cpu, dropout_cpu);
 
 }  // namespace sr

@@ -18,10 +18,10 @@
 #include <limits>
 #include <vector>
 
-#include "engine/cpu/parallel.h"
 #include "engine/cpu/selection_cpu.h"
 #include "engine/cpu/vec_math.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
+#include "engine/parallel.h"
 
 namespace sr::cpu {
 namespace {

@@ -40,9 +40,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/cpu/parallel.h"
 #include "engine/cpu/selection_cpu.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
+#include "engine/parallel.h"
 #include "engine/tensor.h"
 
 namespace sr::cpu {

@@ -4,9 +4,9 @@
 // blocked transposes of (C, HW) planes so both sides are read and written in cache-sized tiles.
 #include <cstring>
 
-#include "engine/cpu/parallel.h"
 #include "engine/kernels.h"
 #include "engine/math/op_dispatch.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {

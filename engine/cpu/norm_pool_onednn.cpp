@@ -5,8 +5,8 @@
 // unbiased variance (n / (n - 1)), as PyTorch. Eval uses the running stats ("global stats").
 // Max pooling keeps oneDNN's workspace (the arg-max record) for backward.
 #include "engine/cpu/onednn_util.h"
-#include "engine/cpu/parallel.h"
 #include "engine/kernels.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {

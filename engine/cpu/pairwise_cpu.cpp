@@ -19,10 +19,10 @@
 #include <algorithm>
 
 #include "engine/cpu/onednn_util.h"
-#include "engine/cpu/parallel.h"
 #include "engine/cpu/selection_cpu.h"
 #include "engine/error.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
+#include "engine/parallel.h"
 #include "engine/tensor.h"
 
 namespace sr::cpu {

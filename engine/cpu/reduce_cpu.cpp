@@ -7,9 +7,9 @@
 #include <limits>
 #include <vector>
 
-#include "engine/cpu/parallel.h"
 #include "engine/kernel_shapes.h"
 #include "engine/kernels.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {

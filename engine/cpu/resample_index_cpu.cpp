@@ -1,10 +1,10 @@
-// CPU kernels for bilinear resizing, row gather/scatter (index_select / index_add) and the
-// optimiser updates.
+// CPU kernels for bilinear resizing and row gather/scatter (index_select / index_add); the CUDA
+// twins are in cuda/resample_index.cu.
 #include <cstring>
 
-#include "engine/cpu/parallel.h"
 #include "engine/kernels.h"
 #include "engine/math/resample_math.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {
@@ -84,39 +84,11 @@ void index_add_cpu(const Tensor& gy, const Tensor& index, Tensor& gx) {
   });
 }
 
-void sgd_step_cpu(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                  const std::vector<Tensor>& bufs, const SgdHyper& h) {
-  for (size_t k = 0; k < params.size(); ++k) {
-    float* p = params[k].data<float>();
-    const float* g = grads[k].data<float>();
-    float* buf = bufs[k].defined() ? bufs[k].data<float>() : nullptr;
-    parallel_for(params[k].numel(), 4, [&](int64_t b, int64_t e) {
-      float dummy = 0.f;
-      for (int64_t i = b; i < e; ++i) sgd_update(p + i, g[i], buf ? buf + i : &dummy, h);
-    });
-  }
-}
-
-void adam_step_cpu(const std::vector<Tensor>& params, const std::vector<Tensor>& grads,
-                   const std::vector<Tensor>& m, const std::vector<Tensor>& v, const AdamHyper& h) {
-  for (size_t k = 0; k < params.size(); ++k) {
-    float* p = params[k].data<float>();
-    const float* g = grads[k].data<float>();
-    float* mp = m[k].data<float>();
-    float* vp = v[k].data<float>();
-    parallel_for(params[k].numel(), 8, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) adam_update(p + i, g[i], mp + i, vp + i, h);
-    });
-  }
-}
-
 }  // namespace
 
 SR_REGISTER_KERNEL(upsample_bilinear, cpu, upsample_bilinear_cpu);
 SR_REGISTER_KERNEL(upsample_bilinear_backward, cpu, upsample_bilinear_backward_cpu);
 SR_REGISTER_KERNEL(index_select, cpu, index_select_cpu);
 SR_REGISTER_KERNEL(index_add, cpu, index_add_cpu);
-SR_REGISTER_KERNEL(sgd_step, cpu, sgd_step_cpu);
-SR_REGISTER_KERNEL(adam_step, cpu, adam_step_cpu);
 
 }  // namespace sr

@@ -1,5 +1,5 @@
 // Fast CPU selection kernels (SIMD, OpenMP), with the knobs the kernel studies and the tests
-// turn. The dispatch slots (engine/selection_kernels.h) call them with the defaults.
+// turn. The dispatch slots (engine/kernels.h) call them with the defaults.
 //
 //   uncertainty_scores  one pass over x (n, c): rows of up to kRowBlockMaxC classes are
 //                       transposed 16 at a time so SIMD lanes run across rows; wider rows run

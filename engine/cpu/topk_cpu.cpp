@@ -15,10 +15,10 @@
 #include <functional>
 #include <vector>
 
-#include "engine/cpu/parallel.h"
 #include "engine/cpu/selection_cpu.h"
 #include "engine/error.h"
-#include "engine/selection_kernels.h"
+#include "engine/kernels.h"
+#include "engine/parallel.h"
 
 namespace sr::cpu {
 

@@ -1,5 +1,6 @@
-// Multi-threading helpers for CPU kernels (OpenMP, the same runtime oneDNN uses, so both share
-// one thread pool).
+// Parallel loops on the CPU for kernels and for the host-side work of data/ and sraal/ (OpenMP,
+// the same runtime oneDNN uses, so all share one thread pool). The thread count itself is an
+// engine setting (engine/backend.h: set_num_threads).
 #pragma once
 
 #include <omp.h>
