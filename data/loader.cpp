@@ -48,8 +48,10 @@ void BatchLoader::work() {
       done_[k] = std::move(b);
       finished_[k] = true;
     } catch (...) {
+      // The earliest failing batch's error is the one the consumer meets, when it reaches that
+      // batch: the batches before it (claimed earlier, so already being built) still arrive.
       std::lock_guard<std::mutex> lock(mu_);
-      if (!error_) error_ = std::current_exception();
+      if (!error_ || k < error_batch_) error_ = std::current_exception(), error_batch_ = k;
     }
     ready_.notify_all();
   }
@@ -59,7 +61,7 @@ bool BatchLoader::next(Batch& out) {
   std::unique_lock<std::mutex> lock(mu_);
   if (next_to_take_ >= plan_.size()) return false;
   size_t k = next_to_take_;
-  ready_.wait(lock, [&] { return finished_[k] || error_; });
+  ready_.wait(lock, [&] { return finished_[k] || (error_ && error_batch_ <= k); });
   if (!finished_[k]) std::rethrow_exception(error_);
   out = std::move(done_[k]);
   done_[k] = Batch{};

@@ -46,6 +46,7 @@ class BatchLoader {
   std::vector<Batch> done_;     // by batch index
   std::vector<bool> finished_;  // by batch index
   std::exception_ptr error_;
+  size_t error_batch_ = 0;  // the batch whose building threw error_
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };

@@ -1,5 +1,5 @@
 // Pooled features, mean per-pixel softmax and entropy, per-pixel MC-dropout scores of a
-// segmentation target (see segmentation_outputs.h).
+// segmentation target (see segmentation_outputs.h), left on the device the target ran on.
 #include "sraal/segmentation_outputs.h"
 
 #include <cmath>
@@ -56,9 +56,9 @@ SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
   over_batches(target, ds, items, device, "target outputs", progress, [&](const Tensor& x) {
     Tensor f = fs.features(x);
     Tensor p = softmax(fs.head(f), 1);
-    feats.push_back(mean(f, {2, 3}).to(Device::cpu));
-    probs.push_back(mean(p, {2, 3}).to(Device::cpu));
-    entropy.push_back(mean_pixel_entropy(p).to(Device::cpu));
+    feats.push_back(mean(f, {2, 3}));
+    probs.push_back(mean(p, {2, 3}));
+    entropy.push_back(mean_pixel_entropy(p));
   });
   return {concat(feats, 0), concat(probs, 0), concat(entropy, 0)};
 }
@@ -76,9 +76,9 @@ DropoutScores segmentation_mc_dropout_scores(Module& target, const Dataset& ds,
   over_batches(target, ds, items, device, "MC-dropout passes", progress, [&](const Tensor& x) {
     DropoutEntropies h = dropout_entropies([&](const Tensor& f) { return fs.head(f); },
                                            fs.features(x), passes, p, gen);
-    entropy.push_back(mean(h.of_mean, {1, 2}).to(Device::cpu));
+    entropy.push_back(mean(h.of_mean, {1, 2}));
     // >= 0 per pixel (Jensen); rounding below it clamped before the mean.
-    bald.push_back(mean(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY), {1, 2}).to(Device::cpu));
+    bald.push_back(mean(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY), {1, 2}));
   });
   return {concat(entropy, 0), concat(bald, 0)};
 }

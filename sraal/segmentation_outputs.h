@@ -26,6 +26,7 @@ namespace sr {
 // The target as a FeatureSegmenter; ValueError naming `method` and the model otherwise.
 FeatureSegmenter& feature_segmenter(Module& target, const std::string& method);
 
+// On the device the target ran on (only the selection's picks reach the host).
 struct SegmentationOutputs {
   Tensor features;            // (N, d)
   Tensor mean_probabilities;  // (N, C)

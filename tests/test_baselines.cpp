@@ -17,6 +17,7 @@
 #include "sraal/strategy.h"
 #include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
+#include "tests/selection_transfers.h"
 #include "tests/tiny_adversarial.h"
 
 namespace sr {
@@ -70,11 +71,6 @@ TEST(Baselines, SelectionMovesBudgetSizedDataToTheHostNotThePool) {
   DatasetSplits d = make_synthetic(200, 8, 1, 28, 28, 3, 11);
   std::vector<int64_t> labeled;
   for (int64_t i = 0; i < 20; ++i) labeled.push_back(i);
-  auto unlabeled_of = [](int64_t n) {
-    std::vector<int64_t> u;
-    for (int64_t i = 20; i < 20 + n; ++i) u.push_back(i);
-    return u;
-  };
   for (const char* m : {"sraal", "sraal-no-oui", "sraal-entropy", "vaal", "entropy", "coreset",
                         "mc-dropout", "bald", "random"}) {
     SCOPED_TRACE(m);
@@ -82,18 +78,7 @@ TEST(Baselines, SelectionMovesBudgetSizedDataToTheHostNotThePool) {
     if (strategy_info(m).defaults.contains("passes")) options = {{"passes", 3}};
     std::unique_ptr<Strategy> s = make_strategy(m, options, tiny_adversarial());
     auto target = tiny_resnet(d.train->info(), s->target_requirements().dropout, 5);
-    uint64_t moved[2] = {0, 0};
-    for (int k = 0; k < 2; ++k) {
-      const std::vector<int64_t> unlabeled = unlabeled_of(k == 0 ? 60 : 180);
-      std::vector<double> scores;
-      SelectionInput in{*d.train,    labeled, unlabeled, *target, 5,      21,
-                        Device::cpu, {},      {},        {},      &scores};
-      const uint64_t before = host_read_bytes();
-      ASSERT_EQ(s->select(in).size(), 5u);
-      moved[k] = host_read_bytes() - before;
-    }
-    EXPECT_EQ(moved[0], moved[1]) << "bytes moved to the host grow with the pool";
-    EXPECT_LT(moved[1], 4096u);  // the budget's scores and a few losses per iteration
+    test::expect_budget_sized_transfers(*s, *d.train, labeled, *target, 20, 60, 180);
   }
 }
 

@@ -31,8 +31,12 @@ TEST(KernelSlots, EverySlotHasOneKernelPerDeviceOfTheBuild) {
   }
 }
 
-void first(int* x) { *x = 1; }
-void second(int* x) { *x = 2; }
+void first(int* x) {
+  *x = 1;
+}
+void second(int* x) {
+  *x = 2;
+}
 
 TEST(KernelSlots, ASlotRegisteredTwiceRefusesEveryCall) {
   KernelSlot<void(int*)> slot("probe");

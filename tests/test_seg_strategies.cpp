@@ -19,6 +19,7 @@
 #include "sraal/segmentation_outputs.h"
 #include "sraal/strategy.h"
 #include "sraal/train_classifier.h"
+#include "tests/selection_transfers.h"
 #include "tests/tiny_adversarial.h"
 
 namespace sr {
@@ -102,6 +103,24 @@ TEST(SegStrategies, EveryMethodSelectsBudgetDistinctUnlabeledItems) {
       EXPECT_TRUE(seen.insert(i).second) << i << " chosen twice";
     }
     EXPECT_EQ(trained, m == "qbc" ? 1 : m == "sa" ? 2 : 0);  // members - 1 besides the target
+  }
+}
+
+// As for classification (test_baselines.cpp): the bytes a segmentation selection takes to the
+// host do not grow with the pool, for the methods whose scores are pooled per item on the
+// device. QBC and SA are left out: their votes and cover run on the host.
+TEST(SegStrategies, SelectionMovesBudgetSizedDataToTheHostNotThePool) {
+  DatasetSplits d = make_synthetic_seg(5);
+  const DatasetInfo& info = d.train->info();
+  std::vector<int64_t> labeled;
+  for (int64_t i = 0; i < 12; ++i) labeled.push_back(i);
+  for (const char* m : {"random", "entropy", "coreset", "mc-dropout", "bald", "vaal", "sraal"}) {
+    SCOPED_TRACE(m);
+    nlohmann::json options;
+    if (strategy_info(m, kSeg).defaults.contains("passes")) options = {{"passes", 2}};
+    std::unique_ptr<Strategy> s = make_strategy(m, options, tiny_adversarial(), kSeg);
+    auto target = tiny_drn(info, s->target_requirements().dropout, 5);
+    test::expect_budget_sized_transfers(*s, *d.train, labeled, *target, 12, 40, 120);
   }
 }
 

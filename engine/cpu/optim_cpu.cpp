@@ -1,8 +1,8 @@
 // CPU optimiser steps: SGD (momentum, dampening, Nesterov, L2 weight decay) and Adam over a list
 // of parameter tensors, each element updated by the per-element rules of engine/math/optim_math.h
 // (sgd_update / adam_update), which the CUDA twins in cuda/optim.cu share.
-#include "engine/parallel.h"
 #include "engine/kernels.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {

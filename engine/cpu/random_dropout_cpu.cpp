@@ -6,9 +6,9 @@
 //   random_uniform  t[i] = lo + (hi - lo) u_i            (t dense: filled in memory order)
 //   random_normal   t[i] = mean + std * n_i
 //   dropout         y[i] = u_i >= p ? x[i] / (1 - p) : 0  (x, y dense with equal strides)
-#include "engine/parallel.h"
 #include "engine/kernels.h"
 #include "engine/math/philox.h"
+#include "engine/parallel.h"
 
 namespace sr {
 namespace {
