@@ -63,14 +63,6 @@ std::vector<Layer> layers(const std::string& only) {
   return v;
 }
 
-double max_rel_diff(const Tensor& a, const Tensor& ref) {
-  std::vector<float> x = a.to_vector(), r = ref.to_vector();
-  double d = 0, m = 0;
-  for (size_t i = 0; i < r.size(); ++i)
-    d = std::max(d, double(std::fabs(x[i] - r[i]))), m = std::max(m, double(std::fabs(r[i])));
-  return m > 0 ? d / m : d;
-}
-
 void study_layer(const Layer& L, const Ceilings& c, int repeats) {
   ConvParams p;
   p.stride[0] = p.stride[1] = L.stride;
@@ -132,22 +124,15 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
       time_with_peak([&] { d.run(); }, 0, 1, r.peak_mib);
       results.push_back(r);
     }
-    // The versions alternate run by run, so that a slower minute of the machine (a busy host,
-    // clock changes) falls on all of them alike.
-    std::vector<std::vector<double>> ms(algos.size());
-    for (int rep = 0; rep < repeats; ++rep)
-      for (size_t a = 0; a < algos.size(); ++a) {
-        set_cpu_conv_algorithm(algos[a].first);
-        ms[a].push_back(time_runs([&] { d.run(); }, 0, 1).median_ms);
-      }
+    std::vector<std::function<void()>> runs;
+    for (auto [algo, label] : algos)
+      runs.push_back([&, algo = algo] {
+        set_cpu_conv_algorithm(algo);
+        d.run();
+      });
+    std::vector<Timing> t = time_alternating(runs, repeats);
     for (size_t a = 0; a < algos.size(); ++a) {
-      std::sort(ms[a].begin(), ms[a].end());
-      Timing& t = results[a].t;
-      t.repeats = repeats;
-      t.min_ms = ms[a].front(), t.max_ms = ms[a].back();
-      t.median_ms = ms[a].size() % 2
-                        ? ms[a][ms[a].size() / 2]
-                        : 0.5 * (ms[a][ms[a].size() / 2 - 1] + ms[a][ms[a].size() / 2]);
+      results[a].t = t[a];
       print_result(results[a], c);
     }
   }
@@ -158,23 +143,9 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
 }  // namespace sr::study
 
 int main(int argc, char** argv) {
-  using namespace sr;
-  std::string only;
-  int repeats = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--only")
-      only = argv[i + 1];
-    else if (a == "--repeats")
-      repeats = std::atoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "usage: bench_kernel_conv [--only vae|resnet] [--repeats R]\n");
-      return 2;
-    }
-  }
-  study::Ceilings c = study::measure_ceilings();
-  study::print_ceilings(c);
-  std::printf("oneDNN ISA: %s\n", onednn_isa().c_str());
-  for (const study::Layer& L : study::layers(only)) study::study_layer(L, c, repeats);
-  return 0;
+  using namespace sr::study;
+  return study_main(argc, argv, "bench_kernel_conv [--only vae|resnet] [--repeats R]", 5, "",
+                    [](const std::string& only, const Ceilings& c, int repeats) {
+                      for (const Layer& L : layers(only)) study_layer(L, c, repeats);
+                    });
 }
