@@ -16,6 +16,9 @@
 //                  time to beat (it runs at 90-98% of sgemm on these layers, docs/PERFORMANCE.md)
 //   v1 F(2x2,3x3)  transforms as loops over the channels (vectorised by the compiler, tiles
 //                  split over the threads), the 16 products as engine GEMMs (OpenBLAS sgemm)
+//                  over all tiles at once
+//   v2 blocked     the same per block of tiles, each thread taking its block through all three
+//                  stages in buffers that stay in its L2 cache
 // Effective GFLOP/s count the direct convolution's 2 x 9 x C x K x H x W x N FLOPs, so a version
 // above 100% of sgemm does fewer multiplications than the direct form. The check is max |y - y_ref|
 // / max |y_ref| against oneDNN (Winograd's rounding grows with the tile: F(2x2) stays near
@@ -25,6 +28,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,35 +88,71 @@ Tensor naive_conv(const Tensor& x, const Tensor& w) {
   return y;
 }
 
-// v1: F(2x2, 3x3). U (16, C, K) from w once per call (a layer's weights change every step, so
-// the filter transform is part of the cost); V (16, P, C); M (16, P, K).
+// F(2x2, 3x3) with two schedules. U (16, C, K) is made from w at every call (a layer's weights
+// change every step, so the filter transform is part of the cost).
+//   v1 (blocked = false): V (16, P, C) and M (16, P, K) for all P tiles in memory, each stage
+//      over all tiles (transforms split over the threads, the 16 GEMMs multi-threaded).
+//   v2 (blocked = true): the tiles in blocks of B, each thread transforming, multiplying (16
+//      single-threaded GEMMs of B x C x K) and back-transforming its block in its own V and M of
+//      16 B (C + K) floats, sized to stay in the core's L2 (about 1 MiB).
 class WinogradF2 {
  public:
-  WinogradF2(int64_t n, int64_t c, int64_t k, int64_t h)
-      : N(n),
-        C(c),
+  WinogradF2(int64_t n, int64_t c, int64_t k, int64_t h, bool blocked)
+      : C(c),
         K(k),
         H(h),
         T(h / 2),
         P(n * (h / 2) * (h / 2)),
-        U(Tensor::empty({16, C, K})),
-        V(Tensor::empty({16, P, C})),
-        M(Tensor::empty({16, P, K})) {
-    SR_CHECK_VALUE(h % 2 == 0, "winograd v1: even sizes only, got {}", h);
+        blocked_(blocked),
+        block_(std::clamp<int64_t>((1 << 18) / (16 * (c + k)), 8, 256)),
+        U(Tensor::empty({16, C, K})) {
+    SR_CHECK_VALUE(h % 2 == 0, "winograd F(2x2): even sizes only, got {}", h);
+    if (!blocked_) V = Tensor::empty({16, P, C}), M = Tensor::empty({16, P, K});
+  }
+
+  // The buffers made once, before any run (U; V and M of v1), MiB. v2's per-thread blocks are
+  // allocated in each run, where the study's peak measurement sees them.
+  double preallocated_mib() const {
+    const double tiles = blocked_ ? 0.0 : double(P);
+    return (16.0 * double(C * K) + 16.0 * tiles * double(C + K)) * 4 / (1 << 20);
   }
 
   void run(const Tensor& x, const Tensor& w, Tensor& y) {
     filter_transform(w);
-    input_transform(x);
-    for (int64_t xi = 0; xi < 16; ++xi) {
-      Tensor v = V.narrow(0, xi, 1).reshape({P, C}), u = U.narrow(0, xi, 1).reshape({C, K});
-      Tensor m = M.narrow(0, xi, 1).reshape({P, K});
-      kernels::gemm(Device::cpu, false, false, 1.f, v, u, 0.f, m);
+    const float* xs = x.data<float>();  // NHWC
+    float* ys = y.data<float>();
+    if (!blocked_) {
+      parallel_for(P, C * 64, [&](int64_t b, int64_t e) {
+        input_transform(xs, b, e, V.data<float>() + b * C, P);
+      });
+      multiply(V, M, P);
+      parallel_for(P, K * 32, [&](int64_t b, int64_t e) {
+        output_transform(M.data<float>() + b * K, P, b, e, ys);
+      });
+      return;
     }
-    output_transform(y);
+    const int64_t blocks = (P + block_ - 1) / block_;
+    parallel_for(blocks, block_ * C * K * 32, [&](int64_t b, int64_t e) {
+      Tensor v = Tensor::empty({16, block_, C}), m = Tensor::empty({16, block_, K});
+      for (int64_t blk = b; blk < e; ++blk) {
+        const int64_t p0 = blk * block_, p1 = std::min(P, p0 + block_);
+        input_transform(xs, p0, p1, v.data<float>(), block_);
+        multiply(v, m, block_);  // inside the parallel region: OpenBLAS runs single-threaded
+        output_transform(m.data<float>(), block_, p0, p1, ys);
+      }
+    });
   }
 
  private:
+  // M_xi (rows x K) = V_xi (rows x C) . U_xi (C x K) for the 16 positions xi.
+  void multiply(const Tensor& v, Tensor& m, int64_t rows) {
+    for (int64_t xi = 0; xi < 16; ++xi) {
+      Tensor vx = v.narrow(0, xi, 1).reshape({rows, C}), u = U.narrow(0, xi, 1).reshape({C, K});
+      Tensor mx = m.narrow(0, xi, 1).reshape({rows, K});
+      kernels::gemm(Device::cpu, false, false, 1.f, vx, u, 0.f, mx);
+    }
+  }
+
   // U = G g G^T for every (k, c), written at U[xi][c][k].
   void filter_transform(const Tensor& w) {
     const float* g = w.data<float>();  // (K, C, 3, 3)
@@ -137,90 +177,84 @@ class WinogradF2 {
     });
   }
 
-  // V = B^T d B for every tile p and channel c (vectorised over c), written at V[xi][p][c].
-  void input_transform(const Tensor& x) {
-    const float* xs = x.data<float>();  // NHWC
-    float* v = V.data<float>();
+  // V = B^T d B for tiles p0..p1 and every channel c (vectorised over c): tile p's 16 rows go
+  // to v[xi * ld + (p - p0)] (C floats each).
+  void input_transform(const float* xs, int64_t p0, int64_t p1, float* v, int64_t ld) const {
     const int64_t W = H;
-    parallel_for(P, C * 16 * 4, [&](int64_t b, int64_t e) {
-      std::vector<float> d(16 * size_t(C)), t(16 * size_t(C));
-      for (int64_t p = b; p < e; ++p) {
-        const int64_t n = p / (T * T), ti = (p / T) % T, tj = p % T;
-        for (int r = 0; r < 4; ++r)
-          for (int q = 0; q < 4; ++q) {
-            const int64_t i = 2 * ti + r - 1, j = 2 * tj + q - 1;
-            float* dst = &d[size_t((r * 4 + q) * C)];
-            if (i < 0 || i >= H || j < 0 || j >= W) {
-              std::fill(dst, dst + C, 0.f);
-            } else {
-              const float* src = xs + ((n * H + i) * W + j) * C;
-              std::copy(src, src + C, dst);
-            }
-          }
-        // t = B^T d (rows), then V = t B (columns).
-        auto row = [&](std::vector<float>& a, int r, int q) { return &a[size_t((r * 4 + q) * C)]; };
+    std::vector<float> d(16 * size_t(C)), t(16 * size_t(C));
+    auto row = [&](std::vector<float>& a, int r, int q) { return &a[size_t((r * 4 + q) * C)]; };
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n = p / (T * T), ti = (p / T) % T, tj = p % T;
+      for (int r = 0; r < 4; ++r)
         for (int q = 0; q < 4; ++q) {
-          const float *d0 = row(d, 0, q), *d1 = row(d, 1, q), *d2 = row(d, 2, q),
-                      *d3 = row(d, 3, q);
-          float *t0 = row(t, 0, q), *t1 = row(t, 1, q), *t2 = row(t, 2, q), *t3 = row(t, 3, q);
-          for (int64_t c = 0; c < C; ++c) {
-            t0[c] = d0[c] - d2[c];
-            t1[c] = d1[c] + d2[c];
-            t2[c] = d2[c] - d1[c];
-            t3[c] = d1[c] - d3[c];
+          const int64_t i = 2 * ti + r - 1, j = 2 * tj + q - 1;
+          float* dst = row(d, r, q);
+          if (i < 0 || i >= H || j < 0 || j >= W) {
+            std::fill(dst, dst + C, 0.f);
+          } else {
+            const float* src = xs + ((n * H + i) * W + j) * C;
+            std::copy(src, src + C, dst);
           }
         }
-        for (int r = 0; r < 4; ++r) {
-          const float *a0 = row(t, r, 0), *a1 = row(t, r, 1), *a2 = row(t, r, 2),
-                      *a3 = row(t, r, 3);
-          float* o0 = v + ((r * 4 + 0) * P + p) * C;
-          float* o1 = v + ((r * 4 + 1) * P + p) * C;
-          float* o2 = v + ((r * 4 + 2) * P + p) * C;
-          float* o3 = v + ((r * 4 + 3) * P + p) * C;
-          for (int64_t c = 0; c < C; ++c) {
-            o0[c] = a0[c] - a2[c];
-            o1[c] = a1[c] + a2[c];
-            o2[c] = a2[c] - a1[c];
-            o3[c] = a1[c] - a3[c];
-          }
+      // t = B^T d (rows), then V = t B (columns).
+      for (int q = 0; q < 4; ++q) {
+        const float *d0 = row(d, 0, q), *d1 = row(d, 1, q), *d2 = row(d, 2, q), *d3 = row(d, 3, q);
+        float *t0 = row(t, 0, q), *t1 = row(t, 1, q), *t2 = row(t, 2, q), *t3 = row(t, 3, q);
+        for (int64_t c = 0; c < C; ++c) {
+          t0[c] = d0[c] - d2[c];
+          t1[c] = d1[c] + d2[c];
+          t2[c] = d2[c] - d1[c];
+          t3[c] = d1[c] - d3[c];
         }
       }
-    });
-  }
-
-  // y = A^T M A for every tile p and output channel k (vectorised over k), NHWC.
-  void output_transform(Tensor& y) {
-    const float* m = M.data<float>();
-    float* ys = y.data<float>();
-    const int64_t W = H;
-    parallel_for(P, K * 16 * 2, [&](int64_t b, int64_t e) {
-      std::vector<float> s(8 * size_t(K));  // A^T M: 2 x 4 rows of K
-      for (int64_t p = b; p < e; ++p) {
-        const int64_t n = p / (T * T), ti = (p / T) % T, tj = p % T;
-        auto mm = [&](int r, int q) { return m + ((r * 4 + q) * P + p) * K; };
-        for (int q = 0; q < 4; ++q) {
-          const float *m0 = mm(0, q), *m1 = mm(1, q), *m2 = mm(2, q), *m3 = mm(3, q);
-          float *s0 = &s[size_t(q * K)], *s1 = &s[size_t((4 + q) * K)];
-          for (int64_t k = 0; k < K; ++k) {
-            s0[k] = m0[k] + m1[k] + m2[k];
-            s1[k] = m1[k] - m2[k] - m3[k];
-          }
-        }
-        for (int r = 0; r < 2; ++r) {
-          const float *a0 = &s[size_t((r * 4 + 0) * K)], *a1 = &s[size_t((r * 4 + 1) * K)],
-                      *a2 = &s[size_t((r * 4 + 2) * K)], *a3 = &s[size_t((r * 4 + 3) * K)];
-          float* y0 = ys + ((n * H + 2 * ti + r) * W + 2 * tj) * K;
-          float* y1 = y0 + K;
-          for (int64_t k = 0; k < K; ++k) {
-            y0[k] = a0[k] + a1[k] + a2[k];
-            y1[k] = a1[k] - a2[k] - a3[k];
-          }
+      for (int r = 0; r < 4; ++r) {
+        const float *a0 = row(t, r, 0), *a1 = row(t, r, 1), *a2 = row(t, r, 2), *a3 = row(t, r, 3);
+        float* o0 = v + ((r * 4 + 0) * ld + (p - p0)) * C;
+        float* o1 = v + ((r * 4 + 1) * ld + (p - p0)) * C;
+        float* o2 = v + ((r * 4 + 2) * ld + (p - p0)) * C;
+        float* o3 = v + ((r * 4 + 3) * ld + (p - p0)) * C;
+        for (int64_t c = 0; c < C; ++c) {
+          o0[c] = a0[c] - a2[c];
+          o1[c] = a1[c] + a2[c];
+          o2[c] = a2[c] - a1[c];
+          o3[c] = a1[c] - a3[c];
         }
       }
-    });
+    }
   }
 
-  int64_t N, C, K, H, T, P;
+  // y = A^T M A for tiles p0..p1 and every output channel k (vectorised over k), NHWC; tile p's
+  // 16 rows are m[xi * ld + (p - p0)] (K floats each).
+  void output_transform(const float* m, int64_t ld, int64_t p0, int64_t p1, float* ys) const {
+    const int64_t W = H;
+    std::vector<float> s(8 * size_t(K));  // A^T M: 2 x 4 rows of K
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n = p / (T * T), ti = (p / T) % T, tj = p % T;
+      auto mm = [&](int r, int q) { return m + ((r * 4 + q) * ld + (p - p0)) * K; };
+      for (int q = 0; q < 4; ++q) {
+        const float *m0 = mm(0, q), *m1 = mm(1, q), *m2 = mm(2, q), *m3 = mm(3, q);
+        float *s0 = &s[size_t(q * K)], *s1 = &s[size_t((4 + q) * K)];
+        for (int64_t k = 0; k < K; ++k) {
+          s0[k] = m0[k] + m1[k] + m2[k];
+          s1[k] = m1[k] - m2[k] - m3[k];
+        }
+      }
+      for (int r = 0; r < 2; ++r) {
+        const float *a0 = &s[size_t((r * 4 + 0) * K)], *a1 = &s[size_t((r * 4 + 1) * K)],
+                    *a2 = &s[size_t((r * 4 + 2) * K)], *a3 = &s[size_t((r * 4 + 3) * K)];
+        float* y0 = ys + ((n * H + 2 * ti + r) * W + 2 * tj) * K;
+        float* y1 = y0 + K;
+        for (int64_t k = 0; k < K; ++k) {
+          y0[k] = a0[k] + a1[k] + a2[k];
+          y1[k] = a1[k] - a2[k] - a3[k];
+        }
+      }
+    }
+  }
+
+  int64_t C, K, H, T, P;
+  bool blocked_;
+  int64_t block_;
   Tensor U, V, M;
 };
 
@@ -248,29 +282,38 @@ void study_layer(const Layer& L, const Ceilings& ceil, int repeats) {
   const double flops = 2.0 * double(L.n * L.h * L.h) * double(L.c * L.c * 9);
   set_cpu_conv_algorithm(CpuConvAlgorithm::onednn);
 
-  // Both versions against the naive loop on two images.
+  // Every version against the naive loop on two images, then against oneDNN on the batch.
   Tensor xs = x.narrow(0, 0, 2).contiguous(cl);
-  WinogradF2 small(2, L.c, L.c, L.h);
   const Tensor ref_small = naive_conv(xs, w);
-  const double e_direct = max_rel_diff(direct(xs, w), ref_small);
-  const double e_wino = max_rel_diff(winograd(small, xs, w), ref_small);
-
-  WinogradF2 f(L.n, L.c, L.c, L.h);
-  print_header(fmt::format("{} forward (n {})", L.name, L.n));
   const Tensor ref = direct(x, w);
-  Result rd("oneDNN direct"), rw("v1 F(2x2,3x3)");
-  rd.flops = rw.flops = flops;
-  rd.check = fmt::format("oracle; vs naive {:.1e}", e_direct);
-  rw.check =
-      fmt::format("rel err {:.1e}; vs naive {:.1e}", max_rel_diff(winograd(f, x, w), ref), e_wino);
+  print_header(fmt::format("{} forward (n {})", L.name, L.n));
+  std::vector<Result> results;
+  std::vector<std::function<void()>> runs;
+  Result rd("oneDNN direct");
+  rd.flops = flops;
+  rd.check = fmt::format("oracle; vs naive {:.1e}", max_rel_diff(direct(xs, w), ref_small));
   time_with_peak([&] { direct(x, w); }, 0, 1, rd.peak_mib);
-  time_with_peak([&] { winograd(f, x, w); }, 0, 1, rw.peak_mib);
-  rw.peak_mib += double((16 * L.c * L.c + 16 * (L.n * L.h * L.h / 4) * 2 * L.c) * 4) / (1 << 20);
-  std::vector<Timing> t =
-      time_alternating({[&] { direct(x, w); }, [&] { winograd(f, x, w); }}, repeats);
-  rd.t = t[0], rw.t = t[1];
-  print_result(rd, ceil);
-  print_result(rw, ceil);
+  results.push_back(rd);
+  runs.push_back([&] { direct(x, w); });
+  std::vector<std::unique_ptr<WinogradF2>> versions;
+  for (bool blocked : {false, true}) {
+    WinogradF2 small(2, L.c, L.c, L.h, blocked);
+    versions.push_back(std::make_unique<WinogradF2>(L.n, L.c, L.c, L.h, blocked));
+    WinogradF2& f = *versions.back();
+    Result r(blocked ? "v2 F(2x2,3x3) blocked" : "v1 F(2x2,3x3)");
+    r.flops = flops;
+    r.check = fmt::format("rel err {:.1e}; vs naive {:.1e}", max_rel_diff(winograd(f, x, w), ref),
+                          max_rel_diff(winograd(small, xs, w), ref_small));
+    time_with_peak([&] { winograd(f, x, w); }, 0, 1, r.peak_mib);
+    r.peak_mib += f.preallocated_mib();
+    results.push_back(r);
+    runs.push_back([&f, &x, &w] { winograd(f, x, w); });
+  }
+  std::vector<Timing> t = time_alternating(runs, repeats);
+  for (size_t k = 0; k < results.size(); ++k) {
+    results[k].t = t[k];
+    print_result(results[k], ceil);
+  }
   set_cpu_conv_algorithm(CpuConvAlgorithm::automatic);
 }
 
@@ -280,7 +323,7 @@ void study_layer(const Layer& L, const Ceilings& ceil, int repeats) {
 int main(int argc, char** argv) {
   using namespace sr::study;
   return study_main(argc, argv, "bench_kernel_winograd [--only w1|w4] [--repeats R]", 7,
-                    "; extra MiB of v1: its U, V and M buffers (allocated once)",
+                    "; extra MiB of v1, v2: their U, V and M buffers",
                     [](const std::string& only, const Ceilings& c, int repeats) {
                       for (const Layer& L : layers(only)) study_layer(L, c, repeats);
                     });
