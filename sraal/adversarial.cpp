@@ -265,9 +265,4 @@ Tensor unlabeled_state(AdversarialModels& m, const Dataset& ds, const std::vecto
   return concat(parts, 0);
 }
 
-std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled, const Tensor& states,
-                                    int64_t budget, std::vector<double>* chosen_scores) {
-  return items_with_highest(unlabeled, states, budget, chosen_scores);
-}
-
 }  // namespace sr

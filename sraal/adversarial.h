@@ -86,12 +86,6 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
 Tensor unlabeled_state(AdversarialModels& m, const Dataset& ds, const std::vector<int64_t>& items,
                        int64_t batch, Device device);
 
-// The items of `unlabeled` with the `budget` highest states (N, any device), highest first
-// (ties: earlier position first; the top-k kernel of the states' device); their states into
-// `chosen_scores` when given. Only the budget's positions and states reach the host.
-std::vector<int64_t> select_highest(const std::vector<int64_t>& unlabeled, const Tensor& states,
-                                    int64_t budget, std::vector<double>* chosen_scores = nullptr);
-
 // A batch of images scaled to [-1, 1] (the VAE's input range), on `device`.
 Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device device);
 

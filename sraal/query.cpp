@@ -191,9 +191,14 @@ class QueryRunner {
     state_.config = to_json(cfg_);
   }
 
-  // A tampered selection is refused rather than written out.
+  // The checkpoint the state names is there, and a tampered selection is refused rather than
+  // written out.
   void check_state_content() const {
     const std::string file = out_->path("state.json");
+    if (state_.stage == Stage::started) return;
+    SR_CHECK_IO(out_->has_file("target.safetensors"),
+                "{}: missing; the state says the target was trained",
+                out_->path("target.safetensors"));
     if (state_.stage != Stage::selected) return;
     std::set<int64_t> seen;
     for (int64_t k : state_.chosen)
@@ -203,9 +208,6 @@ class QueryRunner {
                     (state_.scores.empty() || state_.scores.size() == state_.chosen.size()),
                 "{}: corrupt state: {} chosen images and {} scores for a budget of {}", file,
                 state_.chosen.size(), state_.scores.size(), cfg_.budget);
-    const bool trained = fs::is_regular_file(fs::symlink_status(out_->path("target.safetensors")));
-    SR_CHECK_IO(trained, "{}: missing; the state says the target was trained",
-                out_->path("target.safetensors"));
   }
 
   static constexpr const char* kOutputs[] = {"state.json",         "to_label.csv",
@@ -292,9 +294,7 @@ class QueryRunner {
   }
 
   void restore_target(Module& target) {
-    const std::string file = out_->path("target.safetensors");
-    SR_CHECK_IO(fs::is_regular_file(fs::symlink_status(file)),
-                "{}: missing; the query's state says the target was trained", file);
+    const std::string file = out_->path("target.safetensors");  // checked at start
     target.to(Device::cpu);
     load_weights(target, read_model_file(file), file);
     target.to(device_);

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "sraal/adversarial.h"
+#include "sraal/target_outputs.h"
 
 namespace sr {
 namespace {
@@ -39,7 +40,7 @@ class SraalStrategy : public Strategy {
     if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
     Tensor states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
-    return select_highest(in.unlabeled, states, in.budget, in.scores);
+    return items_with_highest(in.unlabeled, states, in.budget, in.scores);
   }
 
  private:

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "sraal/adversarial.h"
+#include "sraal/target_outputs.h"
 
 namespace sr {
 namespace {
@@ -35,7 +36,7 @@ class VaalStrategy : public Strategy {
     if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
     Tensor states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
-    return select_highest(in.unlabeled, states, in.budget, in.scores);
+    return items_with_highest(in.unlabeled, states, in.budget, in.scores);
   }
 
  private:

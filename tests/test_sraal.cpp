@@ -14,6 +14,7 @@
 #include "sraal/adversarial.h"
 #include "sraal/kcenter_init.h"
 #include "sraal/strategy.h"
+#include "sraal/target_outputs.h"
 #include "tests/gradcheck.h"
 
 namespace sr {
@@ -211,8 +212,8 @@ TEST(SraalTargets, OuiGivesTheIndicatorAndNoOuiGivesOne) {
 TEST(SraalSelection, TakesTheHighestStates) {
   std::vector<int64_t> unlabeled = {10, 11, 12, 13, 14};
   Tensor states = Tensor::from_vector(std::vector<float>{0.2f, 0.9f, 0.5f, 0.9f, 0.1f}, {5});
-  EXPECT_EQ(select_highest(unlabeled, states, 3), (std::vector<int64_t>{11, 13, 12}));
-  EXPECT_THROW(select_highest(unlabeled, states, 6), ValueError);
+  EXPECT_EQ(items_with_highest(unlabeled, states, 3), (std::vector<int64_t>{11, 13, 12}));
+  EXPECT_THROW(items_with_highest(unlabeled, states, 6), ValueError);
 }
 
 TEST(SraalStrategies, EveryMethodOfTheIssueIsRegistered) {
