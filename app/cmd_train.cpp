@@ -7,6 +7,10 @@
 // fyu/drn segment.py: SGD momentum 0.9, weight decay 1e-4, lr 0.01 with poly decay (power 0.9),
 // random scale in [1/s, s], crop and flip applied to image and label map together, per-pixel
 // cross-entropy ignoring 255; test mIoU after every epoch and per-class IoU at the end.
+//
+// Started by `mpirun -np K`, it trains data-parallel (sraal/train_classifier.h): the batch is the
+// global one, shared by the K processes; --sync-bn computes batch-norm statistics over all of
+// them, so that the run follows the one-process run of the same batch. Rank 0 saves the weights.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,7 +20,10 @@
 #include "app/dataset_flags.h"
 #include "data/dataset.h"
 #include "engine/backend.h"
+#include "engine/distributed.h"
+#include "layers/layers.h"
 #include "layers/model_zoo.h"
+#include "sraal/run_files.h"
 #include "sraal/segmentation_eval.h"
 #include "sraal/train_classifier.h"
 
@@ -31,7 +38,7 @@ struct TrainArgs {
   int64_t epochs = 15, batch = 0, subset = 0, val_size = 0;
   float lr = 0, momentum = 0.9f, weight_decay = -1, random_scale = 0;
   int64_t crop_padding = -1;
-  bool no_flip = false;
+  bool no_flip = false, sync_bn = false;
   uint64_t seed = 0;
 };
 
@@ -103,6 +110,9 @@ Runner add_train(CLI::App& app) {
   app.add_option("--crop-padding", a->crop_padding,
                  "random-crop padding (default 4 for 32x32 images, 2 for 28x28, 0 otherwise)");
   app.add_flag("--no-flip", a->no_flip, "no random horizontal flips");
+  app.add_flag("--sync-bn", a->sync_bn,
+               "under mpirun: batch-norm statistics over every process's share of the batch (the "
+               "one-process run's), instead of each process's own");
   app.add_option("--seed", a->seed)->capture_default_str()->check(seed_value());
   app.add_option("--device", a->device, "cpu | cuda")->capture_default_str();
   app.add_option("--out", a->out, "where to save the weights")->capture_default_str();
@@ -118,6 +128,11 @@ Runner add_train(CLI::App& app) {
                    "train: --task must be classification or segmentation, got '{}'", a->task);
     Device device = parse_device(a->device);
     require_device(device);
+    const ProcessGroup& world = ProcessGroup::world();
+    SR_CHECK_VALUE(world.size() == 1 || device == Device::cpu,
+                   "train: data-parallel training over {} processes runs on the CPU (NCCL for "
+                   "--device cuda is not built yet)",
+                   world.size());
     DatasetOptions dopt = flags->options();
     if (a->task == "segmentation" && !flags->dataset_given()) dopt.name = "fashion-seg";
     DatasetSplits data = load_dataset(dopt);
@@ -159,6 +174,12 @@ Runner add_train(CLI::App& app) {
     auto model = build_model(spec, init_gen, std::make_shared<Generator>(derive_seed(a->seed, 7)));
     if (init) load_weights(*model, *init, a->init_from);
     model->to(device);
+    if (world.size() > 1) {
+      world.check_same(fnv1a(fnv1a(kFnvBasis, data.train->fingerprint()), data.test->fingerprint()),
+                       "the dataset (its fingerprint)");
+      if (a->sync_bn) synchronise_batch_norm(*model, world.duplicate());
+      o.group = &world;
+    }
 
     std::vector<int64_t> pool;
     Generator pick(derive_seed(a->seed, 11));
@@ -189,6 +210,10 @@ Runner add_train(CLI::App& app) {
                 spec.arch.c_str(), info.name.c_str(), (long long)n, (long long)data.train->size(),
                 (long long)(validating ? val.size() : size_t(data.test->size())), split,
                 (long long)model->num_parameters(), device_name(device));
+    if (world.size() > 1)
+      std::printf("train: data-parallel over %d processes (%lld items a batch each), %s\n",
+                  world.size(), (long long)(o.batch_size / world.size()),
+                  a->sync_bn ? "batch norm synchronised" : "batch norm per process");
     SegEvalResult last;  // the evaluation after the last epoch is the final one
     o.on_epoch = [&](const EpochReport& r) {
       std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s", (long long)r.epoch,
@@ -209,8 +234,9 @@ Runner add_train(CLI::App& app) {
           (long long)tr.steps);
       print_class_iou(info, ev);
     } else {
-      EvalResult ev = validating ? evaluate_classifier(*model, *data.train, val, 256, device)
-                                 : evaluate_classifier(*model, *data.test, 256, device);
+      EvalResult ev = validating
+                          ? evaluate_classifier(*model, *data.train, val, 256, device, &world)
+                          : evaluate_classifier(*model, *data.test, 256, device, &world);
       std::printf("%s accuracy %.2f%%  %s loss %.4f  (train %.1f s, %lld steps)\n", split,
                   100.0 * ev.accuracy, split, ev.loss, tr.seconds, (long long)tr.steps);
     }
@@ -224,8 +250,10 @@ Runner add_train(CLI::App& app) {
                    data.train->norm_std(),
                    info.class_names,
                    seg};
-    save_model(a->out, *model, spec, pre);
-    std::printf("saved %s\n", a->out.c_str());
+    if (world.is_root()) {
+      save_model(a->out, *model, spec, pre);
+      std::printf("saved %s\n", a->out.c_str());
+    }
     return 0;
   };
 }

@@ -1,12 +1,20 @@
 // sraal: the command-line entry point. Parses the subcommand, runs it, and turns every error
 // into one line on stderr and a non-zero exit code.
+//
+// Under mpirun (several processes) every rank runs the command; only rank 0 prints to stdout,
+// the ranks check at start that they were given the same command line, each rank takes its
+// share of the machine's CPUs, and an error on any rank brings the whole job down (MPI_Abort)
+// instead of leaving the others waiting. `train` is data-parallel; the other commands refuse.
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "app/commands.h"
 #include "engine/backend.h"
 #include "engine/cpu/cpu_backend.h"
+#include "engine/distributed.h"
 #include "engine/error.h"
+#include "sraal/run_files.h"
 
 int main(int argc, char** argv) {
   sr::app::set_command_line(argc, argv);
@@ -57,25 +65,64 @@ int main(int argc, char** argv) {
   add("data", "load a dataset and print its splits, classes, counts, mean/std and fingerprints",
       sr::app::add_data);
 
+  const sr::ProcessGroup* world = nullptr;
+  // The job's error path: this rank's message, then every rank stops.
+  auto fail = [&](const char* what) {
+    if (world && world->size() > 1) {
+      std::fprintf(stderr, "sraal: error (rank %d of %d): %s\n", world->rank(), world->size(),
+                   what);
+      std::fflush(stderr);
+      sr::abort_job(1);
+    }
+    std::fprintf(stderr, "sraal: error: %s\n", what);
+    return 1;
+  };
+  try {
+    world = &sr::ProcessGroup::world();
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = app.exit(e);
+    if (world->size() > 1 && rc != 0) sr::abort_job(rc);
+    return rc;
   }
   try {
+    if (world->size() > 1) {
+      std::string line;
+      for (int i = 1; i < argc; ++i) line += std::string(argv[i]) + '\0';
+      world->check_same(sr::fnv1a(sr::kFnvBasis, line), "the command line");
+      for (auto& [sub, run] : runners)
+        SR_CHECK_VALUE(!sub->parsed() || sub->get_name() == "train",
+                       "sraal {} does not run over several processes yet (mpirun -np {}); start "
+                       "it without mpirun (sraal train runs data-parallel)",
+                       sub->get_name(), world->size());
+      // Each rank takes its share of the CPUs it may use (all of them unless mpirun bound it).
+      if (threads == 0) {
+        int cpus = sr::get_num_cpus();
+        bool bound = cpus < int(std::thread::hardware_concurrency());
+        sr::set_num_threads(std::max(1, bound ? cpus : cpus / world->local_size()));
+      }
+      if (!world->is_root() && !std::freopen("/dev/null", "w", stdout))
+        SR_CHECK_IO(false, "rank {}: cannot silence its stdout", world->rank());
+    }
     if (threads > 0) sr::set_num_threads(threads);
     sr::set_deterministic(deterministic);
     sr::set_allow_tf32(tf32);
     sr::set_cudnn_benchmark(cudnn_benchmark);
     sr::set_cpu_conv_algorithm(cpu_conv_names.at(cpu_conv));
     for (auto& [sub, run] : runners)
-      if (sub->parsed()) return run();
-  } catch (const sr::Error& e) {
-    std::fprintf(stderr, "sraal: error: %s\n", e.what());
-    return 1;
+      if (sub->parsed()) {
+        int rc = run();
+        std::fflush(stdout);
+        sr::finalize_distributed();
+        return rc;
+      }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sraal: error: %s\n", e.what());
-    return 1;
+    return fail(e.what());
   }
+  sr::finalize_distributed();
   return 0;
 }

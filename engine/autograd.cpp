@@ -58,6 +58,9 @@ class AccumulateGrad final : public Node {
       NoGradGuard ng;
       add_(cur, g);
     }
+    // A copy: a hook may remove itself (or others) while it runs.
+    auto hooks = leaf_->post_accumulate_hooks;
+    for (auto& [id, hook] : hooks) hook(leaf);
     return {};
   }
   void release() override {}
@@ -81,6 +84,22 @@ Edge gradient_edge(const Tensor& t) {
 }
 
 }  // namespace
+
+uint64_t add_post_accumulate_grad_hook(const Tensor& leaf,
+                                       std::function<void(const Tensor&)> hook) {
+  check_defined(leaf, "add_post_accumulate_grad_hook", "leaf");
+  SR_CHECK_T(leaf.requires_grad() && leaf.grad_fn() == nullptr, AutogradError,
+             "add_post_accumulate_grad_hook: {} is not a leaf that requires grad", leaf.str());
+  static std::atomic<uint64_t> next_id{1};
+  uint64_t id = next_id++;
+  leaf.impl()->post_accumulate_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t id) {
+  auto& hooks = leaf.impl()->post_accumulate_hooks;
+  std::erase_if(hooks, [id](const auto& h) { return h.first == id; });
+}
 
 bool grad_enabled() {
   return t_grad_enabled;

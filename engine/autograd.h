@@ -89,6 +89,12 @@ inline Tensor save(const Tensor& t) {
   return t.defined() ? t.detach() : Tensor();
 }
 
+// Calls `hook(leaf)` each time backward has accumulated a gradient into `leaf.grad()` (PyTorch's
+// register_post_accumulate_grad_hook): the point from which a data-parallel reducer may send
+// that gradient while backward goes on (engine/reducer.h). Returns an id for removal.
+uint64_t add_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook);
+void remove_post_accumulate_grad_hook(const Tensor& leaf, uint64_t id);
+
 // Runs backward from `root` (see Tensor::backward).
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 

@@ -47,6 +47,10 @@ struct NumericalError : Error {
 struct AutogradError : Error {
   using Error::Error;
 };
+// A collective across the processes of a job failed, or its ranks disagree (engine/distributed.h).
+struct DistributedError : Error {
+  using Error::Error;
+};
 
 }  // namespace sr
 

@@ -9,8 +9,11 @@
 // result of a recorded op points to the Node that made it (`grad_fn`, `output_nr`).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/storage.h"
@@ -19,6 +22,7 @@
 namespace sr {
 
 class Node;
+class Tensor;
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -33,6 +37,8 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;
   int output_nr = 0;
   std::weak_ptr<Node> grad_accumulator;
+  // Called with the leaf once backward has accumulated its gradient (autograd.h); keyed by id.
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate_hooks;
 };
 
 // Bytes of tensor values brought to the host: item() and to_vector(_as) of a tensor on any

@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "engine/sync_batch_norm.h"
+
 namespace sr {
 
 int64_t fan_in_of(const Tensor& w) {
@@ -87,7 +89,17 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     int64_t n = num_batches_tracked.item<int64_t>();
     num_batches_tracked.fill_(double(n + 1));
   }
+  if (sync_group)
+    return sync_batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps,
+                           *sync_group);
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+}
+
+int64_t synchronise_batch_norm(Module& m, std::shared_ptr<const ProcessGroup> group) {
+  int64_t n = 0;
+  if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) bn->sync_group = group, ++n;
+  for (auto& [name, child] : m.children()) n += synchronise_batch_norm(*child, group);
+  return n;
 }
 
 Linear::Linear(int64_t in, int64_t out, Generator& gen, bool with_bias) {

@@ -2,7 +2,8 @@
 //
 //   Conv2d           weight (out, in, k, k), bias (out)
 //   ConvTranspose2d  weight (in, out, k, k), bias (out)
-//   BatchNorm2d      weight, bias, running_mean, running_var (C), num_batches_tracked (int64)
+//   BatchNorm2d      weight, bias, running_mean, running_var (C), num_batches_tracked (int64);
+//                    with a sync group, training uses the statistics of every rank's batch
 //   Linear           weight (out, in), bias (out)
 // Default init (torch.nn): weight ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform with
 // a = sqrt(5)), bias likewise; fan_in = weight.size(1) * k * k. BatchNorm: weight 1, bias 0.
@@ -10,6 +11,7 @@
 
 #include <memory>
 
+#include "engine/distributed.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "layers/module.h"
@@ -65,7 +67,13 @@ class BatchNorm2d : public Module {
   std::string type_name() const override { return "BatchNorm2d"; }
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   float eps, momentum;
+  // When set: batch statistics over the group's ranks (engine/sync_batch_norm.h).
+  std::shared_ptr<const ProcessGroup> sync_group;
 };
+
+// Makes every BatchNorm2d in `m` synchronise its training statistics over `group` (PyTorch's
+// SyncBatchNorm.convert_sync_batchnorm); null makes them per-process again. Returns how many.
+int64_t synchronise_batch_norm(Module& m, std::shared_ptr<const ProcessGroup> group);
 
 class Linear : public Module {
  public:

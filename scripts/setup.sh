@@ -14,6 +14,7 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev libopenblas-openmp-dev zlib1g-dev libstb-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin
   dataset-fashion-mnist
 )
 with_torch=0

@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
+#include "engine/reducer.h"
 #include "engine/transfer.h"
 
 namespace sr {
@@ -18,6 +19,12 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
+
+std::vector<int64_t> rank_share(const std::vector<int64_t>& items, int rank, int ranks) {
+  const size_t n = items.size(), k = size_t(ranks), r = size_t(rank);
+  return std::vector<int64_t>(items.begin() + ptrdiff_t(r * n / k),
+                              items.begin() + ptrdiff_t((r + 1) * n / k));
+}
 
 float checked_loss(const Tensor& loss, const std::string& where) {
   float v = loss.item<float>();
@@ -47,16 +54,35 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
     sched = std::make_unique<PolyLR>(o.lr, o.epochs, o.poly_power);
   else
     sched = std::make_unique<MultiStepLR>(o.lr, milestones, 0.1f);
+  // Data-parallel: rank 0's parameters everywhere, and a reducer summing the gradients.
+  const ProcessGroup* pg = o.group && o.group->size() > 1 ? o.group : nullptr;
+  const int ranks = pg ? pg->size() : 1, rank = pg ? pg->rank() : 0;
+  std::vector<Tensor> buffers;
+  for (auto& [name, b] : model.named_buffers()) buffers.push_back(b);
+  std::unique_ptr<GradientReducer> reducer;
+  if (pg) {
+    broadcast_coalesced(params, *pg);
+    broadcast_coalesced(buffers, *pg);
+    reducer = std::make_unique<GradientReducer>(params, *pg);
+  }
   model.train();
   TrainResult r;
   double t0 = now_seconds();
-  // Drop a last batch of one: batch norm cannot train on a single sample.
   for (int64_t epoch = 0; epoch < o.epochs; ++epoch) {
     double te = now_seconds(), loss_sum = 0;
     const float epoch_lr = opt.lr();
     int64_t seen = 0;
     auto plan = epoch_batches(pool, o.batch_size, true, false, o.seed, epoch);
-    if (plan.size() > 1 && plan.back().size() == 1) plan.pop_back();
+    // Drop a last batch of under 2 items per rank: batch norm cannot train on a single sample.
+    if (plan.size() > 1 && plan.back().size() < size_t(2 * ranks)) plan.pop_back();
+    std::vector<int64_t> global_sizes;  // per step: the whole batch over all ranks
+    for (auto& batch : plan) {
+      global_sizes.push_back(int64_t(batch.size()));
+      SR_CHECK_VALUE(batch.size() >= size_t(ranks),
+                     "train: a batch of {} item(s) cannot be shared by {} processes", batch.size(),
+                     ranks);
+      if (pg) batch = rank_share(batch, rank, ranks);
+    }
     BatchLoader loader(ds, std::move(plan), o.augment, o.seed, epoch, o.loader_workers);
     // The next batch's host-to-device copy starts before this step's work is issued, so on a GPU
     // it runs during the step (engine/transfer.h); on the CPU an upload is the host tensor.
@@ -73,10 +99,12 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       return true;
     };
     Staged cur, next;
+    int64_t step = 0;  // of this epoch
     for (bool more = stage(cur); more; std::swap(cur, next)) {
       int64_t n = cur.n;
       Tensor x = cur.x.get(), y = cur.y.get();
       more = stage(next);
+      if (pg) broadcast_coalesced(buffers, *pg);
       Tensor loss;
       if (o.joint) {
         JointObjective::Step js = o.joint->step(model, x, y, epoch, o.epochs);
@@ -85,14 +113,25 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
         loss = cross_entropy(model(x), y, o.ignore_index);
       }
       opt.zero_grad();
-      loss.backward();
+      if (pg) {
+        // This rank's share of the global batch's mean; the reducer sums the shares.
+        mul(loss, float(double(n) / double(global_sizes[size_t(step)]))).backward();
+        reducer->synchronize();
+      } else {
+        loss.backward();
+      }
       opt.step();
       fault_point();
       loss_sum += double(checked_loss(
                       loss, fmt::format("training epoch {}, step {}", epoch + 1, r.steps + 1))) *
                   double(n);
       seen += n;
-      ++r.steps;
+      ++r.steps, ++step;
+    }
+    if (pg) {  // the epoch's loss and count over all ranks
+      std::vector<double> totals{loss_sum, double(seen)};
+      pg->all_reduce_sum(totals);
+      loss_sum = totals[0], seen = int64_t(totals[1]);
     }
     sched->step(opt);
     r.final_loss = seen ? loss_sum / double(seen) : 0;
@@ -101,25 +140,29 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       o.on_epoch({epoch + 1, o.epochs, r.final_loss, dt, dt > 0 ? double(seen) / dt : 0, epoch_lr});
     }
   }
+  if (pg) broadcast_coalesced(buffers, *pg);  // every rank ends with the same running statistics
   r.seconds = now_seconds() - t0;
   return r;
 }
 
-EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size,
-                               Device device) {
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size, Device device,
+                               const ProcessGroup* group) {
   std::vector<int64_t> all(static_cast<size_t>(ds.size()));
   for (int64_t i = 0; i < ds.size(); ++i) all[size_t(i)] = i;
-  return evaluate_classifier(model, ds, all, batch_size, device);
+  return evaluate_classifier(model, ds, all, batch_size, device, group);
 }
 
 EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& items,
-                               int64_t batch_size, Device device) {
+                               int64_t batch_size, Device device, const ProcessGroup* group) {
   SR_CHECK_VALUE(!items.empty(), "evaluate: no items given");
   NoGradGuard ng;
   model.eval();
   int64_t correct = 0;
   double loss_sum = 0;
-  for (const auto& idx : epoch_batches(items, batch_size, false, false, 0, 0)) {
+  const bool shared = group && group->size() > 1;
+  const std::vector<int64_t> mine =
+      shared ? rank_share(items, group->rank(), group->size()) : items;
+  for (const auto& idx : epoch_batches(mine, batch_size, false, false, 0, 0)) {
     Batch b = make_batch(ds, idx, Augment{}, 0, 0);
     Tensor logits = model(b.images.to(device));
     Tensor y = b.labels.to(device);
@@ -129,6 +172,11 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vect
     for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == truth[i];
   }
   model.train();
+  if (shared) {
+    std::vector<double> totals{double(correct), loss_sum};
+    group->all_reduce_sum(totals);
+    correct = int64_t(totals[0]), loss_sum = totals[1];
+  }
   double n = double(items.size());
   return {double(correct) / n, loss_sum / n};
 }

@@ -12,6 +12,7 @@
 
 #include "data/batch.h"
 #include "data/dataset.h"
+#include "engine/distributed.h"
 #include "layers/module.h"
 
 namespace sr {
@@ -53,6 +54,13 @@ struct ClassifierTrainOptions {
   int loader_workers = 1;                            // background threads assembling batches
   std::function<void(const EpochReport&)> on_epoch;  // progress (optional)
   std::shared_ptr<JointObjective> joint;             // optional (LL4AL)
+  // Data-parallel over these ranks when it has more than one (mpirun): each rank trains on its
+  // contiguous share of every batch (batch_size is the global batch), the gradients are summed
+  // over ranks in buckets during backward (engine/reducer.h) with each rank's loss weighted by
+  // its share, so that the step is the one-process step of the global batch; the parameters
+  // start from rank 0's, and the batch-norm buffers are rank 0's at every step and at the end
+  // (per-rank batch statistics unless the model's batch norms are synchronised).
+  const ProcessGroup* group = nullptr;
 };
 
 struct TrainResult {
@@ -72,10 +80,18 @@ struct EvalResult {
   double loss = 0;      // mean cross-entropy
 };
 
-EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size, Device device);
+// With a group of several ranks, each evaluates its contiguous share of the items and the counts
+// are summed: every rank returns the result over all items.
+EvalResult evaluate_classifier(Module& model, const Dataset& ds, int64_t batch_size, Device device,
+                               const ProcessGroup* group = nullptr);
 // The same over `items` of the dataset only.
 EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& items,
-                               int64_t batch_size, Device device);
+                               int64_t batch_size, Device device,
+                               const ProcessGroup* group = nullptr);
+
+// The share of `items` of rank `rank` of `ranks`: a contiguous slice, the sizes differing by at
+// most one, in rank order.
+std::vector<int64_t> rank_share(const std::vector<int64_t>& items, int rank, int ranks);
 
 // Softmax outputs (N, C) of the model in eval mode for `indices`, on `device` (where the
 // selection that reads them runs).

@@ -119,3 +119,31 @@ TEST(Gradcheck, CatchesWrongGradients) {
 
 }  // namespace
 }  // namespace sr
+
+namespace sr {
+namespace {
+
+// The hook a data-parallel reducer hangs on a parameter: called once per backward pass, after
+// the leaf's gradient holds everything that pass produced for it (x is used twice here).
+TEST(Autograd, PostAccumulateHookSeesTheLeafsWholeGradientOnce) {
+  Tensor x = Tensor::from_vector(std::vector<float>{1.f, 2.f}, {2}).set_requires_grad(true);
+  std::vector<std::vector<float>> seen;
+  uint64_t id = add_post_accumulate_grad_hook(x, [&](const Tensor& leaf) {
+    EXPECT_TRUE(leaf.is_same(x));
+    seen.push_back(leaf.grad().to_vector());
+  });
+  sum(x * x + x * 3.f).backward();  // d/dx = 2x + 3
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], (std::vector<float>{5.f, 7.f}));
+  sum(x).backward();  // accumulates: the hook sees the sum so far
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1], (std::vector<float>{6.f, 8.f}));
+  remove_post_accumulate_grad_hook(x, id);
+  sum(x).backward();
+  EXPECT_EQ(seen.size(), 2u);
+  Tensor y = x * 2.f;  // not a leaf
+  EXPECT_THROW(add_post_accumulate_grad_hook(y, [](const Tensor&) {}), AutogradError);
+}
+
+}  // namespace
+}  // namespace sr
