@@ -65,13 +65,8 @@ Tensor pairwise_sq_dists(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-std::vector<int64_t> kcenter_greedy(const Tensor& points, const std::vector<int64_t>& initial,
-                                    int64_t k, uint64_t seed, int64_t random_starts, bool compact) {
-  const char* op = "kcenter_greedy";
-  check_dim(points, 2, op, "points");
-  const int64_t n = points.size(0);
-  SR_CHECK_SHAPE(points.size(1) >= 1, "{}: points need at least one dimension, got shape {}", op,
-                 shape_str(points.shape()));
+std::vector<int64_t> kcenter_starts(const char* op, int64_t n, const std::vector<int64_t>& initial,
+                                    int64_t k, uint64_t seed, int64_t random_starts) {
   SR_CHECK_VALUE(k >= 0, "{}: k must be non-negative, got {}", op, k);
   std::unordered_set<int64_t> seen;
   for (int64_t c : initial) {
@@ -84,8 +79,7 @@ std::vector<int64_t> kcenter_greedy(const Tensor& points, const std::vector<int6
                  "{}: k = {} exceeds the {} points that are not centers ({} points, {} "
                  "initial centers)",
                  op, k, available, n, initial.size());
-  Tensor pc = dense_f32(points, op, "points");
-  std::vector<int64_t> picks, centers = initial;
+  std::vector<int64_t> picks;
   if (initial.empty() && k > 0) {
     SR_CHECK_VALUE(random_starts >= 1,
                    "{}: random_starts must be at least 1 when there are no initial centers, "
@@ -96,8 +90,20 @@ std::vector<int64_t> kcenter_greedy(const Tensor& points, const std::vector<int6
       int64_t i = gen.randint(n);
       if (seen.insert(i).second) picks.push_back(i);
     }
-    centers = picks;
   }
+  return picks;
+}
+
+std::vector<int64_t> kcenter_greedy(const Tensor& points, const std::vector<int64_t>& initial,
+                                    int64_t k, uint64_t seed, int64_t random_starts, bool compact) {
+  const char* op = "kcenter_greedy";
+  check_dim(points, 2, op, "points");
+  const int64_t n = points.size(0);
+  SR_CHECK_SHAPE(points.size(1) >= 1, "{}: points need at least one dimension, got shape {}", op,
+                 shape_str(points.shape()));
+  std::vector<int64_t> picks = kcenter_starts(op, n, initial, k, seed, random_starts);
+  Tensor pc = dense_f32(points, op, "points");
+  const std::vector<int64_t>& centers = initial.empty() ? picks : initial;
   std::vector<int64_t> more;
   if (k > int64_t(picks.size()))
     kernels::kcenter_greedy(points.device(), pc, centers, k - int64_t(picks.size()), compact, more);

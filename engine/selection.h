@@ -48,6 +48,11 @@ std::vector<int64_t> kcenter_greedy(const Tensor& points, const std::vector<int6
                                     int64_t k, uint64_t seed = 0, int64_t random_starts = 1,
                                     bool compact = true);
 std::vector<int64_t> top_k(const Tensor& scores, int64_t k);
+// kcenter_greedy's argument checks for n points (ValueError naming `op`) and its random starts:
+// the first picks, drawn as described above when `initial` is empty, else none. Shared with the
+// sharded k-center (engine/distributed_selection.h).
+std::vector<int64_t> kcenter_starts(const char* op, int64_t n, const std::vector<int64_t>& initial,
+                                    int64_t k, uint64_t seed, int64_t random_starts);
 
 // "indicator" | "entropy" | "sd"; throws ValueError naming the text otherwise.
 ScoreKind parse_score_kind(const std::string& s);

@@ -20,8 +20,10 @@
 #include "engine/autograd.h"
 #include "engine/backend.h"
 #include "engine/distributed.h"
+#include "engine/distributed_selection.h"
 #include "engine/ops.h"
 #include "engine/reducer.h"
+#include "engine/selection.h"
 #include "engine/sync_batch_norm.h"
 #include "layers/layers.h"
 #include "layers/model_zoo.h"
@@ -297,6 +299,41 @@ TEST(DataParallel, PerProcessBatchNormKeepsEveryRankIdentical) {
   }
   EXPECT_TRUE(same_on_ranks) << "parameters or buffers differ across ranks";
   EXPECT_EQ(many.epoch_losses.size(), 1u);
+}
+
+// The pool split unevenly over the ranks (rank r holds 40 + 17 r rows), with duplicated points
+// so that distances tie (within a rank and across ranks): the sharded picks are exactly the
+// one-process kcenter_greedy's, with initial centers, with one random start and with several.
+TEST(ShardedSelection, KCenterPicksAreTheOneProcessPicks) {
+  const int k = world().size(), r = world().rank();
+  std::vector<int64_t> sizes;
+  for (int q = 0; q < k; ++q) sizes.push_back(40 + 17 * q);
+  int64_t n = 0, offset = 0;
+  for (int q = 0; q < k; ++q) n += sizes[size_t(q)], offset += q < r ? sizes[size_t(q)] : 0;
+  Tensor points = rank_values({n, 7}, 0, 20);
+  for (int64_t i = 0; i < n; i += 9) points.select(i).copy_(points.select(1));
+  // Copies of a far point, two on rank 0 and two on rank 1: the first pick is a tie among them.
+  for (int64_t i : {5, 20, 45, 96}) points.select(i).fill_(6.0);
+  Tensor shard = points.narrow(0, offset, sizes[size_t(r)]).contiguous();
+  struct Case {
+    std::vector<int64_t> initial;
+    int64_t k, random_starts;
+  };
+  const std::vector<Case> cases{{{3, 50, n - 1}, 25, 0}, {{}, 30, 1}, {{}, 12, 4}};
+  std::vector<std::vector<int64_t>> sharded, one;
+  for (const Case& c : cases) {
+    sharded.push_back(
+        kcenter_greedy_sharded(shard, offset, n, c.initial, c.k, 77, c.random_starts, world()));
+    one.push_back(kcenter_greedy(points, c.initial, c.k, 77, c.random_starts));
+  }
+  bool refused = false;  // a shard that leaves a gap: refused on every rank
+  try {
+    kcenter_greedy_sharded(shard, offset + (r == k - 1 ? 1 : 0), n, {}, 3, 1, 1, world());
+  } catch (const ValueError& e) {
+    refused = std::string(e.what()).find("must tile the pool") != std::string::npos;
+  }
+  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(sharded[i], one[i]) << "case " << i;
+  EXPECT_TRUE(refused);
 }
 
 TEST(DataParallel, ShardedEvaluationEqualsOneProcess) {
