@@ -150,6 +150,8 @@ enum class KlReduction : uint8_t { sum, batch_mean, mean };
 Tensor kl_normal(const Tensor& mu, const Tensor& logvar, KlReduction red = KlReduction::sum);
 // z = mu + eps * exp(logvar / 2), eps ~ N(0, I) drawn from `gen`.
 Tensor reparameterize(const Tensor& mu, const Tensor& logvar, Generator& gen);
+// The same with the noise given: mu + eps * exp(logvar / 2).
+Tensor reparameterize(const Tensor& mu, const Tensor& logvar, const Tensor& eps);
 
 // ---- random tensors ----
 Tensor randn(const Shape& shape, Generator& gen, Device device = Device::cpu);

@@ -114,9 +114,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
 }
 
 Tensor reparameterize(const Tensor& mu, const Tensor& logvar, Generator& gen) {
-  SR_CHECK_SHAPE(mu.shape() == logvar.shape(), "reparameterize: mu {} and logvar {} differ",
-                 shape_str(mu.shape()), shape_str(logvar.shape()));
-  Tensor eps = randn(mu.shape(), gen, mu.device());
+  return reparameterize(mu, logvar, randn(mu.shape(), gen, mu.device()));
+}
+
+Tensor reparameterize(const Tensor& mu, const Tensor& logvar, const Tensor& eps) {
+  SR_CHECK_SHAPE(mu.shape() == logvar.shape() && mu.shape() == eps.shape(),
+                 "reparameterize: mu {}, logvar {} and eps {} differ", shape_str(mu.shape()),
+                 shape_str(logvar.shape()), shape_str(eps.shape()));
   return add(mu, mul(eps, exp(mul(logvar, 0.5f))));
 }
 

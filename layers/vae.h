@@ -66,11 +66,16 @@ class Vae : public Module {
   Tensor forward(const Tensor& x) override { return forward_all(x).recon; }
   std::string type_name() const override { return split_latent_ ? "SraalGenerator" : "Vae"; }
   const VaeConfig& config() const { return cfg_; }
+  // Data-parallel training: this process's batches are rows [offset, offset + n) of batches of
+  // `rows` items. The reparameterisation noise is drawn for all `rows` and sliced, so that each
+  // item gets the noise the one-process run gives it. rows 0 (the default): the batch is whole.
+  void set_noise_share(int64_t offset, int64_t rows);
 
  private:
   VaeConfig cfg_;
   bool split_latent_;
   std::shared_ptr<Generator> noise_;
+  int64_t share_offset_ = 0, share_rows_ = 0;
   int64_t s0h_ = 0, s0w_ = 0;
   // Linear(z_in -> 8 base x s0h x s0w), the transposed-conv stages, 1x1 to out_channels.
   std::shared_ptr<Sequential> make_decoder(int64_t z_in, int64_t out_channels, Generator& gen);

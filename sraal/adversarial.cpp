@@ -8,7 +8,9 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parallel.h"
+#include "engine/reducer.h"
 #include "engine/selection.h"
+#include "layers/layers.h"
 #include "sraal/segmentation_outputs.h"
 #include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
@@ -34,6 +36,7 @@ class CyclicSampler {
     }
     return out;  // positions in the pool
   }
+  int64_t batch() const { return batch_; }
 
  private:
   const std::vector<int64_t>& pool_;
@@ -185,13 +188,43 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
       std::make_shared<Discriminator>(setup.z_dim, setup.disc_width, setup.disc_depth, init);
   m.generator->to(in.device);
   m.discriminator->to(in.device);
-  Adam g_opt(m.generator->parameters(), {a.lr});
-  Adam d_opt(m.discriminator->parameters(), {a.lr});
+  const std::vector<Tensor> g_params = m.generator->parameters(),
+                            d_params = m.discriminator->parameters();
+  Adam g_opt(g_params, {a.lr});
+  Adam d_opt(d_params, {a.lr});
   StepLR g_lr(a.lr, std::max<int64_t>(1, a.lr_decay_every), a.lr_decay);
   StepLR d_lr = g_lr;
 
   CyclicSampler lab(in.labeled, a.batch, derive_seed(in.seed, 3));
   CyclicSampler unl(in.unlabeled, a.batch, derive_seed(in.seed, 4));
+
+  // Data-parallel (sraal/train_classifier.h's scheme): rank 0's weights, equal shares of every
+  // batch (so that each loss term's mean over a share, weighted 1/K, sums to the global one),
+  // gradients summed by a reducer per network, rank 0's batch-norm buffers at every iteration.
+  const ProcessGroup* pg = in.group && in.group->size() > 1 ? in.group : nullptr;
+  const int ranks = pg ? pg->size() : 1, rank = pg ? pg->rank() : 0;
+  std::vector<Tensor> buffers;
+  std::unique_ptr<GradientReducer> g_reducer, d_reducer;
+  if (pg) {
+    SR_CHECK_VALUE(lab.batch() % ranks == 0 && unl.batch() == lab.batch(),
+                   "adversarial training over {} processes needs equal labeled and unlabeled "
+                   "batches that they share evenly; the batches are {} and {}",
+                   ranks, lab.batch(), unl.batch());
+    for (auto* net :
+         {static_cast<Module*>(m.generator.get()), static_cast<Module*>(m.discriminator.get())})
+      for (auto& [name, b] : net->named_buffers()) buffers.push_back(b);
+    broadcast_coalesced(g_params, *pg);
+    broadcast_coalesced(d_params, *pg);
+    if (in.sync_batch_norm) synchronise_batch_norm(*m.generator, pg->duplicate());
+    m.generator->set_noise_share(rank * lab.batch() / ranks, lab.batch());
+    g_reducer = std::make_unique<GradientReducer>(g_params, *pg);
+    d_reducer = std::make_unique<GradientReducer>(d_params, *pg);
+  }
+  const float share = 1.f / float(ranks);
+  // The discriminator is fixed during generator steps: no gradient for it (and no reduction).
+  auto set_trainable = [](const std::vector<Tensor>& ps, bool on) {
+    for (Tensor p : ps) p.set_requires_grad(on);
+  };
   m.generator->train();
   m.discriminator->train();
   // One labeled and one unlabeled batch (with the labels and state targets of its items).
@@ -202,6 +235,10 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
     Draw b;
     std::vector<int64_t> items_l = items_at(in.labeled, lab.next());
     std::vector<int64_t> pos_u = unl.next();
+    if (pg) {
+      items_l = rank_share(items_l, rank, ranks);
+      pos_u = rank_share(pos_u, rank, ranks);
+    }
     b.xl = vae_input(in.train, items_l, in.device);
     b.xu = vae_input(in.train, items_at(in.unlabeled, pos_u), in.device);
     if (setup.use_stl) b.yl = labels_of(in.train, items_l, in.device);
@@ -213,14 +250,27 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   // As both released codes: every step after the iteration's first draws fresh batches, except
   // the first discriminator step, which reuses the last generator step's.
   for (int64_t it = 0; it < a.iterations; ++it) {
+    if (pg) broadcast_coalesced(buffers, *pg);
     Draw b = draw();
     for (int64_t s = 0; s < a.g_steps; ++s) {
       if (s > 0) b = draw();
+      set_trainable(d_params, false);
       GeneratorLoss loss =
           generator_loss(*m.generator, *m.discriminator, b.xl, b.yl, b.xu, a, setup.use_stl,
                          info.segmentation ? info.ignore_index : -100);
       g_opt.zero_grad();
-      loss.total.backward();
+      if (pg) {
+        // Each term is a mean over the share, weighted 1/K, except a KL summed over the batch
+        // (VAAL's released form), whose shares add up as they are.
+        Tensor scaled = mul(loss.total, share);
+        if (a.kl_reduction == KlReduction::sum)
+          scaled = add(scaled, mul(loss.kl, a.kl_weight * (1.f - share)));
+        scaled.backward();
+        g_reducer->synchronize();
+      } else {
+        loss.total.backward();
+      }
+      set_trainable(d_params, true);
       g_opt.step();
       checked_loss(loss.total, fmt::format("adversarial iteration {}: generator", it + 1));
       if (log && s + 1 == a.g_steps) last_g = loss;
@@ -235,17 +285,38 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
       }
       Tensor d_loss = discriminator_loss(*m.discriminator, mu_l, mu_u, b.target_u);
       d_opt.zero_grad();
-      d_loss.backward();
+      if (pg) {
+        mul(d_loss, share).backward();
+        d_reducer->synchronize();
+      } else {
+        d_loss.backward();
+      }
       d_opt.step();
       checked_loss(d_loss, fmt::format("adversarial iteration {}: discriminator", it + 1));
       if (log && s + 1 == a.d_steps) last_d = d_loss;
     }
-    if (log && ((it + 1) % log_every == 0 || it + 1 == a.iterations))
-      log->push_back(log_row(it + 1, g_opt.lr(), last_g, last_d));
+    if (log && ((it + 1) % log_every == 0 || it + 1 == a.iterations)) {
+      AdversarialLogRow row = log_row(it + 1, g_opt.lr(), last_g, last_d);
+      if (pg) {  // the means over the ranks' shares: the global batch's losses
+        std::vector<double> v{row.generator, row.recon, row.kl,
+                              row.stl,       row.adv,   row.discriminator};
+        pg->all_reduce_sum(v);
+        const double kl_ranks = a.kl_reduction == KlReduction::sum ? 1 : ranks;
+        row.generator = (v[0] - v[2] * a.kl_weight) / ranks + v[2] * a.kl_weight / kl_ranks;
+        row.recon = v[1] / ranks, row.kl = v[2] / kl_ranks;
+        row.stl = v[3] / ranks, row.adv = v[4] / ranks, row.discriminator = v[5] / ranks;
+      }
+      log->push_back(row);
+    }
     g_lr.step(g_opt);
     d_lr.step(d_opt);
     fault_point();
     if (in.progress) in.progress("adversarial training", it + 1, a.iterations);
+  }
+  if (pg) {
+    broadcast_coalesced(buffers, *pg);
+    m.generator->set_noise_share(0, 0);
+    synchronise_batch_norm(*m.generator, nullptr);
   }
   return m;
 }

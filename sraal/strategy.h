@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
+#include "engine/distributed.h"
 #include "layers/module.h"
 #include "sraal/config.h"
 
@@ -49,6 +50,11 @@ struct SelectionInput {
   // rank by one (random; core-set's farthest-first, BADGE's k-means++ seeding, SA's cover)
   // leave it empty.
   std::vector<double>* scores = nullptr;
+  // Data-parallel adversarial training over these ranks when it has more than one
+  // (train_adversarial); with sync_batch_norm the generator's batch norms use every rank's
+  // share of the batch.
+  const ProcessGroup* group = nullptr;
+  bool sync_batch_norm = false;
 };
 
 class JointObjective;  // sraal/train_classifier.h

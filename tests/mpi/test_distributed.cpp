@@ -27,6 +27,7 @@
 #include "engine/sync_batch_norm.h"
 #include "layers/layers.h"
 #include "layers/model_zoo.h"
+#include "sraal/adversarial.h"
 #include "sraal/run_files.h"
 #include "sraal/train_classifier.h"
 
@@ -334,6 +335,69 @@ TEST(ShardedSelection, KCenterPicksAreTheOneProcessPicks) {
   }
   for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(sharded[i], one[i]) << "case " << i;
   EXPECT_TRUE(refused);
+}
+
+// SRAAL's generator (split latent, STL classifier) and VAAL's (one latent, KL summed over the
+// batch) with their discriminators, trained on K ranks with synchronised batch norm, against one
+// process: the same losses and weights (the noise of every item is the one-process run's).
+TEST(DataParallel, AdversarialTrainingFollowsOneProcess) {
+  DatasetSplits data = make_synthetic(48, 4, 1, 16, 16, 3, 2);
+  std::vector<int64_t> labeled, unlabeled;
+  for (int64_t i = 0; i < 48; ++i) (i < 16 ? labeled : unlabeled).push_back(i);
+  Generator target_init(1);
+  Linear target(4, 3, target_init);  // not used by the training
+  Tensor targets = clamp(rank_values({32}, 0, 30), -1.f, 1.f) * 0.5f + 0.5f;
+  AdversarialConfig a;
+  a.iterations = 4, a.batch = 4 * world().size(), a.z_dim = 4, a.vaal_z_dim = 4;
+  a.base_width = 2, a.disc_width = 8, a.vaal_disc_width = 8, a.stl_hidden = {8};
+  a.lr = 1e-3f;
+  struct Run {
+    std::vector<AdversarialLogRow> log;
+    std::vector<float> weights;
+    uint64_t hash = kFnvBasis;
+  };
+  auto train = [&](const ProcessGroup& g, bool vaal) {
+    AdversarialConfig c = a;
+    if (vaal) c.kl_reduction = KlReduction::sum;
+    AdversarialSetup setup =
+        vaal ? AdversarialSetup{false, false, c.vaal_z_dim, c.vaal_disc_width, c.vaal_disc_depth}
+             : sraal_setup(c, true);
+    SelectionInput in{*data.train, labeled, unlabeled, target, 1, 5, Device::cpu, {}, {}, {}};
+    in.group = &g, in.sync_batch_norm = true;
+    Run r;
+    AdversarialModels m = train_adversarial(in, c, setup, targets, &r.log, 1);
+    for (auto* net :
+         {static_cast<Module*>(m.generator.get()), static_cast<Module*>(m.discriminator.get())})
+      for (auto& [name, t] : net->state_dict()) {
+        if (t.dtype() != DType::f32) continue;
+        std::vector<float> v = t.to_vector();
+        r.weights.insert(r.weights.end(), v.begin(), v.end());
+        r.hash = fnv1a(r.hash, std::to_string(bytes_hash(t)));
+      }
+    return r;
+  };
+  for (bool vaal : {false, true}) {
+    SCOPED_TRACE(vaal ? "VAAL" : "SRAAL");
+    Run many = train(world(), vaal);
+    bool same_on_ranks = true;
+    try {
+      world().check_same(many.hash, "the trained state");
+    } catch (const ValueError&) {
+      same_on_ranks = false;
+    }
+    Run one = train(ProcessGroup::self(), vaal);
+    EXPECT_TRUE(same_on_ranks);
+    ASSERT_EQ(many.log.size(), one.log.size());
+    for (size_t i = 0; i < one.log.size(); ++i) {
+      EXPECT_NEAR(many.log[i].generator, one.log[i].generator,
+                  1e-4 * std::fabs(one.log[i].generator))
+          << "iteration " << i + 1;
+      EXPECT_NEAR(many.log[i].kl, one.log[i].kl, 1e-4 * std::fabs(one.log[i].kl) + 1e-6);
+      EXPECT_NEAR(many.log[i].discriminator, one.log[i].discriminator,
+                  1e-4 * std::fabs(one.log[i].discriminator));
+    }
+    EXPECT_LE(rel_diff(many.weights, one.weights), 1e-5);
+  }
 }
 
 TEST(DataParallel, ShardedEvaluationEqualsOneProcess) {
