@@ -219,7 +219,7 @@ Runner add_train(CLI::App& app) {
       std::printf("epoch %lld/%lld  loss %.4f  lr %.4g  %.1f s  %.0f images/s", (long long)r.epoch,
                   (long long)r.epochs, r.loss, double(r.lr), r.seconds, r.images_per_sec);
       if (seg) {
-        last = evaluate_segmentation(*model, eval_ds, val, 64, device);
+        last = evaluate_segmentation(*model, eval_ds, val, 64, device, &world);
         std::printf("  %s mIoU %.2f%%", split, 100.0 * last.miou);
       }
       std::printf("\n");

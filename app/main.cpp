@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   };
   try {
     world = &sr::ProcessGroup::world();
+    // Only rank 0 prints to stdout (help included); errors go to every rank's stderr.
+    if (world->size() > 1 && !world->is_root() && !std::freopen("/dev/null", "w", stdout))
+      SR_CHECK_IO(false, "rank {}: cannot silence its stdout", world->rank());
   } catch (const std::exception& e) {
     return fail(e.what());
   }
@@ -105,8 +108,6 @@ int main(int argc, char** argv) {
         bool bound = cpus < int(std::thread::hardware_concurrency());
         sr::set_num_threads(std::max(1, bound ? cpus : cpus / world->local_size()));
       }
-      if (!world->is_root() && !std::freopen("/dev/null", "w", stdout))
-        SR_CHECK_IO(false, "rank {}: cannot silence its stdout", world->rank());
     }
     if (threads > 0) sr::set_num_threads(threads);
     sr::set_deterministic(deterministic);

@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "sraal/train_classifier.h"
 
 namespace sr {
 
@@ -59,9 +60,13 @@ double ConfusionMatrix::pixel_accuracy() const {
   return n ? double(tp) / double(n) : std::numeric_limits<double>::quiet_NaN();
 }
 
+void ConfusionMatrix::sum_over(const ProcessGroup& group) {
+  group.all_reduce_sum(m_);
+}
+
 SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
                                     const std::vector<int64_t>& items, int64_t batch_size,
-                                    Device device) {
+                                    Device device, const ProcessGroup* group) {
   const DatasetInfo& info = ds.info();
   SR_CHECK_VALUE(info.segmentation, "evaluate_segmentation: {} is not a segmentation dataset",
                  info.name);
@@ -69,6 +74,8 @@ SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
   if (all.empty())
     for (int64_t i = 0; i < ds.size(); ++i) all.push_back(i);
   SR_CHECK_VALUE(!all.empty(), "evaluate_segmentation: {} has no items", info.name);
+  const bool shared = group && group->size() > 1;
+  if (shared) all = rank_share(all, group->rank(), group->size());
   NoGradGuard ng;
   model.eval();
   ConfusionMatrix cm(info.num_classes);
@@ -102,6 +109,12 @@ SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
         double(cross_entropy(logits, b.labels, info.ignore_index).item<float>()) * double(valid);
   }
   model.train();
+  if (shared) {
+    cm.sum_over(*group);
+    std::vector<double> loss{loss_sum};
+    group->all_reduce_sum(loss);
+    loss_sum = loss[0];
+  }
   SegEvalResult r;
   r.class_iou = cm.iou();
   r.miou = cm.mean_iou();

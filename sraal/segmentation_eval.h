@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "engine/distributed.h"
 #include "layers/module.h"
 
 namespace sr {
@@ -28,6 +29,8 @@ class ConfusionMatrix {
   std::vector<double> iou() const;  // per class, NaN where undefined
   double mean_iou() const;          // over the defined classes; NaN when none is
   double pixel_accuracy() const;    // trace / total; NaN for an empty matrix
+  // Every rank's counts summed, on every rank (a split evaluated in shares).
+  void sum_over(const ProcessGroup& group);
 
  private:
   int64_t c_;
@@ -40,9 +43,11 @@ struct SegEvalResult {
   std::vector<double> class_iou;
 };
 
-// Eval mode over `items` of the dataset (every item when empty), batches of `batch_size`.
+// Eval mode over `items` of the dataset (every item when empty), batches of `batch_size`. With a
+// group of several ranks, each evaluates its contiguous share and the counts are summed: every
+// rank returns the result over all items.
 SegEvalResult evaluate_segmentation(Module& model, const Dataset& ds,
                                     const std::vector<int64_t>& items, int64_t batch_size,
-                                    Device device);
+                                    Device device, const ProcessGroup* group = nullptr);
 
 }  // namespace sr

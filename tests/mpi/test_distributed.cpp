@@ -29,6 +29,7 @@
 #include "layers/model_zoo.h"
 #include "sraal/adversarial.h"
 #include "sraal/run_files.h"
+#include "sraal/segmentation_eval.h"
 #include "sraal/train_classifier.h"
 
 namespace sr {
@@ -398,6 +399,30 @@ TEST(DataParallel, AdversarialTrainingFollowsOneProcess) {
     }
     EXPECT_LE(rel_diff(many.weights, one.weights), 1e-5);
   }
+}
+
+// Segmentation: each rank's confusion matrix over its share, summed. One item a batch, so every
+// item's logits are bitwise those of the one-process evaluation and the results equal exactly.
+TEST(DataParallel, ShardedSegmentationEvaluationEqualsOneProcess) {
+  DatasetSplits data = make_synthetic_seg(3);
+  ModelSpec spec;
+  spec.arch = "drn-d-22", spec.in_channels = data.train->info().channels;
+  spec.height = data.train->info().height, spec.width = data.train->info().width;
+  spec.num_classes = data.train->info().num_classes, spec.width_mult = 0.125f;
+  Generator init(5);
+  auto model = build_model(spec, init, std::make_shared<Generator>(6));
+  std::vector<int64_t> items;
+  for (int64_t i = 0; i < 13; ++i) items.push_back(3 * i);
+  SegEvalResult many = evaluate_segmentation(*model, *data.test, items, 1, Device::cpu, &world());
+  SegEvalResult one = evaluate_segmentation(*model, *data.test, items, 1, Device::cpu);
+  EXPECT_EQ(many.pixel_accuracy, one.pixel_accuracy);
+  EXPECT_EQ(many.miou, one.miou);
+  EXPECT_NEAR(many.loss, one.loss, 1e-6 * one.loss);  // a sum of K partial sums
+  ASSERT_EQ(many.class_iou.size(), one.class_iou.size());
+  for (size_t c = 0; c < one.class_iou.size(); ++c)
+    if (!std::isnan(one.class_iou[c])) {
+      EXPECT_EQ(many.class_iou[c], one.class_iou[c]) << c;
+    }
 }
 
 TEST(DataParallel, ShardedEvaluationEqualsOneProcess) {
