@@ -29,6 +29,17 @@ bool mpi_available() {
   return SRAAL_WITH_MPI != 0;
 }
 
+namespace {
+void check_tensor(const Tensor& t, const char* op) {
+  check_defined(t, op, "tensor");
+  SR_CHECK_T(t.device() == Device::cpu, DeviceError,
+             "{}: {} is on {}; collectives take CPU tensors (NCCL for CUDA tensors is not "
+             "built yet)",
+             op, t.str(), device_name(t.device()));
+  SR_CHECK_VALUE(t.is_contiguous(), "{}: {} is not contiguous", op, t.str());
+}
+}  // namespace
+
 #if SRAAL_WITH_MPI
 
 struct ProcessGroup::Comm {
@@ -55,10 +66,6 @@ bool mpi_running() {
   return init && !fin;
 }
 
-void finalize_at_exit() {
-  if (g_we_initialised && mpi_running()) MPI_Finalize();
-}
-
 MPI_Datatype mpi_type(DType t) {
   switch (t) {
     case DType::f32:
@@ -75,6 +82,14 @@ MPI_Datatype mpi_type(DType t) {
 MPI_Comm live(const std::unique_ptr<ProcessGroup::Comm>& c, const char* op) {
   SR_CHECK_T(mpi_running(), DistributedError, "{}: MPI has been finalised", op);
   return c->comm;
+}
+
+// n values at `data` replaced by their sum over the group's ranks (no MPI: left as they are).
+void sum_in_place(const std::unique_ptr<ProcessGroup::Comm>& c, void* data, int64_t n,
+                  MPI_Datatype type) {
+  if (!c || n == 0) return;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, data, int(n), type, MPI_SUM, live(c, "all_reduce_sum")),
+            "all_reduce_sum");
 }
 
 }  // namespace
@@ -147,7 +162,7 @@ ProcessGroup& ProcessGroup::world() {
       int provided = 0;
       check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init");
       g_we_initialised = true;
-      std::atexit(finalize_at_exit);
+      std::atexit(finalize_distributed);
     }
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -155,11 +170,6 @@ ProcessGroup& ProcessGroup::world() {
     group.reset(new ProcessGroup(std::make_unique<Comm>(Comm{MPI_COMM_WORLD, false}), rank, size));
   });
   return *group;
-}
-
-ProcessGroup& ProcessGroup::self() {
-  static ProcessGroup group(nullptr, 0, 1);
-  return group;
 }
 
 std::unique_ptr<ProcessGroup> ProcessGroup::duplicate() const {
@@ -170,37 +180,17 @@ std::unique_ptr<ProcessGroup> ProcessGroup::duplicate() const {
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(c), rank_, size_));
 }
 
-namespace {
-void check_tensor(const Tensor& t, const char* op) {
-  check_defined(t, op, "tensor");
-  SR_CHECK_T(t.device() == Device::cpu, DeviceError,
-             "{}: {} is on {}; collectives take CPU tensors (NCCL for CUDA tensors is not "
-             "built yet)",
-             op, t.str(), device_name(t.device()));
-  SR_CHECK_VALUE(t.is_contiguous(), "{}: {} is not contiguous", op, t.str());
-}
-}  // namespace
-
 void ProcessGroup::all_reduce_sum(Tensor& t) const {
   check_tensor(t, "all_reduce_sum");
-  if (!comm_ || t.numel() == 0) return;
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, t.raw_data(), int(t.numel()), mpi_type(t.dtype()), MPI_SUM,
-                          live(comm_, "all_reduce_sum")),
-            "all_reduce_sum");
+  sum_in_place(comm_, t.raw_data(), t.numel(), mpi_type(t.dtype()));
 }
 
 void ProcessGroup::all_reduce_sum(std::vector<double>& v) const {
-  if (!comm_ || v.empty()) return;
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_DOUBLE, MPI_SUM,
-                          live(comm_, "all_reduce_sum")),
-            "all_reduce_sum");
+  sum_in_place(comm_, v.data(), int64_t(v.size()), MPI_DOUBLE);
 }
 
 void ProcessGroup::all_reduce_sum(std::vector<int64_t>& v) const {
-  if (!comm_ || v.empty()) return;
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, v.data(), int(v.size()), MPI_INT64_T, MPI_SUM,
-                          live(comm_, "all_reduce_sum")),
-            "all_reduce_sum");
+  sum_in_place(comm_, v.data(), int64_t(v.size()), MPI_INT64_T);
 }
 
 ProcessGroup::Work ProcessGroup::all_reduce_sum_async(const Tensor& t) const {
@@ -299,22 +289,9 @@ ProcessGroup& ProcessGroup::world() {
   return self();
 }
 
-ProcessGroup& ProcessGroup::self() {
-  static ProcessGroup group(nullptr, 0, 1);
-  return group;
-}
-
 std::unique_ptr<ProcessGroup> ProcessGroup::duplicate() const {
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(nullptr, 0, 1));
 }
-
-namespace {
-void check_tensor(const Tensor& t, const char* op) {
-  check_defined(t, op, "tensor");
-  SR_CHECK_T(t.device() == Device::cpu, DeviceError,
-             "{}: {} is on {}; collectives take CPU tensors", op, t.str(), device_name(t.device()));
-}
-}  // namespace
 
 void ProcessGroup::all_reduce_sum(Tensor& t) const {
   check_tensor(t, "all_reduce_sum");
@@ -340,6 +317,11 @@ void finalize_distributed() {}
 void abort_job(int) {}
 
 #endif
+
+ProcessGroup& ProcessGroup::self() {
+  static ProcessGroup group(nullptr, 0, 1);
+  return group;
+}
 
 void ProcessGroup::check_same(uint64_t value, const std::string& what) const {
   std::vector<int64_t> all = all_gather(int64_t(value));

@@ -22,10 +22,7 @@
 namespace sr {
 
 namespace {
-// Per-channel host values of a (C) tensor, and back.
-std::vector<float> host(const Tensor& t) {
-  return t.to_vector();
-}
+// A (C) tensor of per-channel host values.
 Tensor channels(const std::vector<float>& v, Device d) {
   return Tensor::from_vector(v, {int64_t(v.size())}, d);
 }
@@ -63,7 +60,7 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias
     Tensor sm = Tensor::empty({c}, DType::f32, dev), sv = Tensor::empty({c}, DType::f32, dev);
     kernels::batch_norm_forward(dev, xin, w, b, no_running, no_running, true, 0.f, eps, scratch, sm,
                                 sv);
-    mean_r = host(sm), var_r = host(sv);
+    mean_r = sm.to_vector(), var_r = sv.to_vector();
   }
   std::vector<double> sums(cs);
   for (int64_t k = 0; k < c; ++k) sums[size_t(k)] = double(n) * mean_r[size_t(k)];
@@ -104,11 +101,11 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias
         gb.zero_();
       }
       std::vector<double> s;  // Σdy then Σdy x̂, per channel, over all ranks
-      for (float v : host(gb)) s.push_back(v);
-      for (float v : host(gw)) s.push_back(v);
+      for (float v : gb.to_vector()) s.push_back(v);
+      for (float v : gw.to_vector()) s.push_back(v);
       g->all_reduce_sum(s);
       const size_t cs = static_cast<size_t>(c);
-      std::vector<float> w_host = host(sw), alpha(cs), beta(cs);
+      std::vector<float> w_host = sw.to_vector(), alpha(cs), beta(cs);
       for (int64_t k = 0; k < c; ++k) {
         double rstd = 1.0 / std::sqrt(double(var[size_t(k)]) + double(eps));
         double bt = double(w_host[size_t(k)]) * rstd * rstd * s[size_t(c + k)] / double(m);

@@ -130,11 +130,7 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
         set_cpu_conv_algorithm(algo);
         d.run();
       });
-    std::vector<Timing> t = time_alternating(runs, repeats);
-    for (size_t a = 0; a < algos.size(); ++a) {
-      results[a].t = t[a];
-      print_result(results[a], c);
-    }
+    time_and_print(results, runs, repeats, c);
   }
   set_cpu_conv_algorithm(CpuConvAlgorithm::automatic);
 }

@@ -67,6 +67,18 @@ inline std::vector<Timing> time_alternating(const std::vector<std::function<void
   return out;
 }
 
+// Times `runs` alternately (time_alternating) and prints each one's row: results[k] is the row of
+// runs[k], and gets its timing.
+inline void time_and_print(std::vector<Result>& results,
+                           const std::vector<std::function<void()>>& runs, int repeats,
+                           const Ceilings& c) {
+  std::vector<Timing> t = time_alternating(runs, repeats);
+  for (size_t k = 0; k < results.size(); ++k) {
+    results[k].t = t[k];
+    print_result(results[k], c);
+  }
+}
+
 // The studies' command line: [--only WHAT] [--repeats R]; false (after the usage line on
 // stderr) for anything else.
 inline bool parse_study_args(int argc, char** argv, const char* usage, std::string& only,

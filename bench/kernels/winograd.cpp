@@ -309,11 +309,7 @@ void study_layer(const Layer& L, const Ceilings& ceil, int repeats) {
     results.push_back(r);
     runs.push_back([&f, &x, &w] { winograd(f, x, w); });
   }
-  std::vector<Timing> t = time_alternating(runs, repeats);
-  for (size_t k = 0; k < results.size(); ++k) {
-    results[k].t = t[k];
-    print_result(results[k], ceil);
-  }
+  time_and_print(results, runs, repeats, ceil);
   set_cpu_conv_algorithm(CpuConvAlgorithm::automatic);
 }
 
