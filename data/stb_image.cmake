@@ -20,5 +20,11 @@ endif()
 configure_file(${SR_STB_FIXED_DIR}/stb_image_fixed.h.new ${SR_STB_FIXED_DIR}/stb_image_fixed.h
                COPYONLY)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_sr_stb_src} ${_sr_stb_patch})
+# stb_image_resize (also compiled in stb_impl.cpp) rounds float sums to bytes: with FMA
+# contraction (any -march with FMA) those bytes depend on the instruction set and the compiler's
+# vectoriser, so fashion-seg canvases and resized image folders would differ between machines
+# (and a run could not resume on another). Without contraction they equal the plain x86-64
+# build's on every machine.
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/stb_impl.cpp PROPERTIES
-                            INCLUDE_DIRECTORIES ${SR_STB_FIXED_DIR})
+                            INCLUDE_DIRECTORIES ${SR_STB_FIXED_DIR}
+                            COMPILE_OPTIONS -ffp-contract=off)
