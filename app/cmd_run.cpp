@@ -74,8 +74,10 @@ Runner add_run(CLI::App& app) {
   struct Args {
     std::string preset = "quick", task, methods, init, fractions, out, config;
     int64_t trials = 0, pool = -1, test = -1, val = -1;
-    bool resume = false, force = false, print_config = false;
+    bool resume = false, force = false, print_config = false, sync_bn = false;
     int64_t fault_at = 0;
+    std::string distribute = "data";
+    int ranks_per_unit = 1;
   };
   auto a = std::make_shared<Args>();
   // A repeated option takes its last value (so a script can append overrides).
@@ -159,6 +161,22 @@ Runner add_run(CLI::App& app) {
   app.add_option("--out", a->out, "output directory (default: runs/<preset>)");
   app.add_flag("--resume", a->resume, "continue the run in --out after its last finished cycle");
   app.add_flag("--force", a->force, "overwrite results already in --out");
+  // Under mpirun (docs/DISTRIBUTED.md); not part of the configuration: a run may be resumed
+  // with other values, or without mpirun.
+  app.add_option("--distribute", a->distribute,
+                 "under mpirun -np K: data (every cycle data-parallel over the K processes), "
+                 "trials or methods (whole trials or methods to groups of --ranks-per-unit "
+                 "processes, data-parallel inside a group)")
+      ->check(CLI::IsMember({"data", "trials", "methods"}))
+      ->capture_default_str();
+  app.add_option("--ranks-per-unit", a->ranks_per_unit,
+                 "--distribute trials|methods: the processes that run one trial or method "
+                 "together (must divide K)")
+      ->check(integer_in(1, 1 << 20))
+      ->capture_default_str();
+  app.add_flag("--sync-bn", a->sync_bn,
+               "under mpirun: batch-norm statistics over all the processes of a model's training "
+               "(else per process, as PyTorch DDP)");
   app.add_option("--fault-at", a->fault_at, "testing: SIGKILL at the N-th fault point")
       ->group("");  // hidden
   return [a, given, data_flags, training] {
@@ -221,6 +239,12 @@ Runner add_run(CLI::App& app) {
     r.command_line = command_line();
     for (const auto& [o, g] : *given)
       if (o->count()) r.given.push_back(g);
+    r.world = &ProcessGroup::world();
+    r.distribute = a->distribute == "trials"    ? Distribute::trials
+                   : a->distribute == "methods" ? Distribute::methods
+                                                : Distribute::data;
+    r.ranks_per_unit = a->ranks_per_unit;
+    r.sync_bn = a->sync_bn;
     set_fault_point_limit(a->fault_at);
     RunResult res = run_experiment(c, r);
     std::printf("run: %lld result rows in %.0f s; see %s/summary.md\n", (long long)res.rows,

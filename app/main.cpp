@@ -4,7 +4,8 @@
 // Under mpirun (several processes) every rank runs the command; only rank 0 prints to stdout,
 // the ranks check at start that they were given the same command line, each rank takes its
 // share of the machine's CPUs, and an error on any rank brings the whole job down (MPI_Abort)
-// instead of leaving the others waiting. `train` is data-parallel; the other commands refuse.
+// instead of leaving the others waiting. `train` and `run` are distributed; the other commands
+// refuse.
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -98,9 +99,9 @@ int main(int argc, char** argv) {
       for (int i = 1; i < argc; ++i) line += std::string(argv[i]) + '\0';
       world->check_same(sr::fnv1a(sr::kFnvBasis, line), "the command line");
       for (auto& [sub, run] : runners)
-        SR_CHECK_VALUE(!sub->parsed() || sub->get_name() == "train",
+        SR_CHECK_VALUE(!sub->parsed() || sub->get_name() == "train" || sub->get_name() == "run",
                        "sraal {} does not run over several processes yet (mpirun -np {}); start "
-                       "it without mpirun (sraal train runs data-parallel)",
+                       "it without mpirun (sraal train and sraal run run distributed)",
                        sub->get_name(), world->size());
       // Each rank takes its share of the CPUs it may use (all of them unless mpirun bound it).
       if (threads == 0) {

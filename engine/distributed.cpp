@@ -180,6 +180,17 @@ std::unique_ptr<ProcessGroup> ProcessGroup::duplicate() const {
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(c), rank_, size_));
 }
 
+std::unique_ptr<ProcessGroup> ProcessGroup::split(int color) const {
+  if (!comm_) return std::unique_ptr<ProcessGroup>(new ProcessGroup(nullptr, 0, 1));
+  auto c = std::make_unique<Comm>();
+  check_mpi(MPI_Comm_split(live(comm_, "split"), color, rank_, &c->comm), "ProcessGroup::split");
+  c->owned = true;
+  int rank = 0, size = 1;
+  MPI_Comm_rank(c->comm, &rank);
+  MPI_Comm_size(c->comm, &size);
+  return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(c), rank, size));
+}
+
 void ProcessGroup::all_reduce_sum(Tensor& t) const {
   check_tensor(t, "all_reduce_sum");
   sum_in_place(comm_, t.raw_data(), t.numel(), mpi_type(t.dtype()));
@@ -247,6 +258,28 @@ std::vector<int64_t> ProcessGroup::all_gather(int64_t value) const {
   return all;
 }
 
+std::vector<std::string> ProcessGroup::all_gather(const std::string& bytes) const {
+  if (!comm_) return {bytes};
+  MPI_Comm c = live(comm_, "all_gather");
+  SR_CHECK_VALUE(bytes.size() < size_t(INT32_MAX),
+                 "all_gather: {} bytes from one rank (at most {})", bytes.size(), INT32_MAX - 1);
+  int n = int(bytes.size());
+  std::vector<int> counts(static_cast<size_t>(size_)), offsets(counts.size());
+  check_mpi(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, c), "all_gather");
+  int64_t total = 0;
+  for (int r = 0; r < size_; ++r) offsets[size_t(r)] = int(total), total += counts[size_t(r)];
+  SR_CHECK_VALUE(total < INT32_MAX, "all_gather: {} bytes in all (at most {})", total,
+                 INT32_MAX - 1);
+  std::string all(size_t(total), '\0');
+  check_mpi(MPI_Allgatherv(bytes.data(), n, MPI_BYTE, all.data(), counts.data(), offsets.data(),
+                           MPI_BYTE, c),
+            "all_gather");
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r)
+    out.push_back(all.substr(size_t(offsets[size_t(r)]), size_t(counts[size_t(r)])));
+  return out;
+}
+
 void ProcessGroup::barrier() const {
   if (comm_) check_mpi(MPI_Barrier(live(comm_, "barrier")), "barrier");
 }
@@ -312,6 +345,12 @@ std::pair<double, int64_t> ProcessGroup::all_reduce_max_loc(double value, int64_
 std::vector<int64_t> ProcessGroup::all_gather(int64_t value) const {
   return {value};
 }
+std::vector<std::string> ProcessGroup::all_gather(const std::string& bytes) const {
+  return {bytes};
+}
+std::unique_ptr<ProcessGroup> ProcessGroup::split(int) const {
+  return duplicate();
+}
 void ProcessGroup::barrier() const {}
 void finalize_distributed() {}
 void abort_job(int) {}
@@ -321,6 +360,32 @@ void abort_job(int) {}
 ProcessGroup& ProcessGroup::self() {
   static ProcessGroup group(nullptr, 0, 1);
   return group;
+}
+
+Tensor ProcessGroup::all_gather_rows(const Tensor& rows) const {
+  check_tensor(rows, "all_gather_rows");
+  SR_CHECK_SHAPE(rows.dim() >= 1, "all_gather_rows: {} has no rows", rows.str());
+  if (size_ == 1) return rows;
+  // Every rank's shape, as text: the trailing dimensions and the dtype must agree.
+  std::vector<int64_t> tail(rows.shape().begin() + 1, rows.shape().end());
+  const std::string mine = fmt::format("{}:{}", dtype_name(rows.dtype()), fmt::join(tail, "x"));
+  std::vector<std::string> kinds = all_gather(mine);
+  std::vector<int64_t> counts = all_gather(rows.size(0));
+  for (size_t r = 1; r < kinds.size(); ++r)
+    SR_CHECK_VALUE(kinds[r] == kinds[0],
+                   "all_gather_rows: rank {} has rows {} but rank 0 has {} (dtype:trailing dims)",
+                   r, kinds[r], kinds[0]);
+  const std::string bytes(static_cast<const char*>(rows.raw_data()),
+                          size_t(rows.numel()) * dtype_size(rows.dtype()));
+  std::vector<std::string> parts = all_gather(bytes);
+  int64_t n = 0;
+  for (int64_t c : counts) n += c;
+  std::vector<int64_t> shape = rows.shape();
+  shape[0] = n;
+  Tensor out = Tensor::empty(shape, rows.dtype(), Device::cpu);
+  char* dst = static_cast<char*>(out.raw_data());
+  for (const std::string& p : parts) dst = std::copy(p.begin(), p.end(), dst);
+  return out;
 }
 
 void ProcessGroup::check_same(uint64_t value, const std::string& what) const {

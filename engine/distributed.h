@@ -37,6 +37,10 @@ class ProcessGroup {
   // A group of the same ranks on a communicator of its own, so that its collectives never pair
   // with another group's (the gradient reducer's run beside those of synchronised batch norm).
   std::unique_ptr<ProcessGroup> duplicate() const;
+  // The ranks that pass the same `color` as this one, as a group of their own (MPI_Comm_split,
+  // ranks in their order here): called by every rank. Groups of ranks that train one model while
+  // other groups train others (sraal run --distribute trials).
+  std::unique_ptr<ProcessGroup> split(int color) const;
 
   ~ProcessGroup();
   ProcessGroup(const ProcessGroup&) = delete;
@@ -80,6 +84,11 @@ class ProcessGroup {
   std::pair<double, int64_t> all_reduce_max_loc(double value, int64_t index) const;
   // One value from every rank, in rank order.
   std::vector<int64_t> all_gather(int64_t value) const;
+  std::vector<std::string> all_gather(const std::string& bytes) const;  // sizes may differ
+  // The rows of every rank's `rows` (n_r, ...), concatenated in rank order: (sum n_r, ...), the
+  // same on every rank. The trailing dimensions and the dtype must agree (ValueError naming the
+  // ranks' shapes otherwise); a rank may contribute no rows.
+  Tensor all_gather_rows(const Tensor& rows) const;
   void barrier() const;
   // A ValueError on every rank, naming `what` and the ranks that differ from rank 0, unless
   // all ranks passed the same value (a hash of the configuration, say).

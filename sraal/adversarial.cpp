@@ -89,8 +89,11 @@ Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device de
 
 GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const Tensor& yl,
                              const Tensor& xu, const AdversarialConfig& w, bool use_stl,
-                             int64_t ignore_index) {
+                             int64_t ignore_index,
+                             const std::function<void(bool unlabeled)>& before_forward) {
+  if (before_forward) before_forward(false);
   VaeOutput ol = g.forward_all(xl);
+  if (before_forward) before_forward(true);
   VaeOutput ou = g.forward_all(xu);
   GeneratorLoss l;
   l.recon = add(mse_loss(ol.recon, xl), mse_loss(ou.recon, xu));
@@ -123,10 +126,12 @@ Tensor unlabeled_targets(const SelectionInput& in, bool oui, ScoreKind relabeler
   if (!oui) return Tensor::full({int64_t(in.unlabeled.size())}, 1.f, DType::f32, in.device);
   if (in.progress) in.progress("uncertainty scores", 0, 1);
   // Segmentation: "the prediction vector is the mean of each [pixel's] probability vector".
-  Tensor probs = in.train.info().segmentation
-                     ? segmentation_outputs(in.target, in.train, in.unlabeled, "sraal", in.device)
-                           .mean_probabilities
-                     : predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device);
+  Tensor probs =
+      in.train.info().segmentation
+          ? segmentation_outputs(in.target, in.train, in.unlabeled, "sraal", in.device, {},
+                                 in.group)
+                .mean_probabilities
+          : predict_probabilities(in.target, in.train, in.unlabeled, 256, in.device, in.group);
   return uncertainty_scores(probs, relabeler, false, scaling);
 }
 
@@ -206,9 +211,11 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   std::vector<Tensor> buffers;
   std::unique_ptr<GradientReducer> g_reducer, d_reducer;
   if (pg) {
-    SR_CHECK_VALUE(lab.batch() % ranks == 0 && unl.batch() == lab.batch(),
-                   "adversarial training over {} processes needs equal labeled and unlabeled "
-                   "batches that they share evenly; the batches are {} and {}",
+    SR_CHECK_VALUE(lab.batch() % ranks == 0 && unl.batch() % ranks == 0,
+                   "adversarial training over {} processes needs labeled and unlabeled batches "
+                   "that they share evenly; the batches are {} and {} (the labeled one is at "
+                   "most the labeled pool): choose a process count that divides both, or "
+                   "another adversarial batch (--config)",
                    ranks, lab.batch(), unl.batch());
     for (auto* net :
          {static_cast<Module*>(m.generator.get()), static_cast<Module*>(m.discriminator.get())})
@@ -216,11 +223,17 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
     broadcast_coalesced(g_params, *pg);
     broadcast_coalesced(d_params, *pg);
     if (in.sync_batch_norm) synchronise_batch_norm(*m.generator, pg->duplicate());
-    m.generator->set_noise_share(rank * lab.batch() / ranks, lab.batch());
     g_reducer = std::make_unique<GradientReducer>(g_params, *pg);
     d_reducer = std::make_unique<GradientReducer>(d_params, *pg);
   }
   const float share = 1.f / float(ranks);
+  // Each batch's reparameterisation noise is drawn whole and this rank takes its share's rows.
+  std::function<void(bool)> share_noise;
+  if (pg)
+    share_noise = [&](bool unlabeled) {
+      const int64_t n = unlabeled ? unl.batch() : lab.batch();
+      m.generator->set_noise_share(rank * n / ranks, n);
+    };
   // The discriminator is fixed during generator steps: no gradient for it (and no reduction).
   auto set_trainable = [](const std::vector<Tensor>& ps, bool on) {
     for (Tensor p : ps) p.set_requires_grad(on);
@@ -257,7 +270,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
       set_trainable(d_params, false);
       GeneratorLoss loss =
           generator_loss(*m.generator, *m.discriminator, b.xl, b.yl, b.xu, a, setup.use_stl,
-                         info.segmentation ? info.ignore_index : -100);
+                         info.segmentation ? info.ignore_index : -100, share_noise);
       g_opt.zero_grad();
       if (pg) {
         // Each term is a mean over the share, weighted 1/K, except a KL summed over the batch
@@ -322,18 +335,20 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
 }
 
 Tensor unlabeled_state(AdversarialModels& m, const Dataset& ds, const std::vector<int64_t>& items,
-                       int64_t batch, Device device) {
-  NoGradGuard ng;
-  m.generator->eval();
-  m.discriminator->eval();
-  std::vector<Tensor> parts;
-  for (size_t s = 0; s < items.size(); s += size_t(batch)) {
-    std::vector<int64_t> part(items.begin() + long(s),
-                              items.begin() + long(std::min(items.size(), s + size_t(batch))));
-    Tensor mu = m.generator->encode(vae_input(ds, part, device)).first;
-    parts.push_back(m.discriminator->forward(mu).reshape({int64_t(part.size())}));
-  }
-  return concat(parts, 0);
+                       int64_t batch, Device device, const ProcessGroup* group) {
+  return over_shares(group, items, [&](const std::vector<int64_t>& mine) {
+    NoGradGuard ng;
+    m.generator->eval();
+    m.discriminator->eval();
+    std::vector<Tensor> parts;
+    for (size_t s = 0; s < mine.size(); s += size_t(batch)) {
+      std::vector<int64_t> part(mine.begin() + long(s),
+                                mine.begin() + long(std::min(mine.size(), s + size_t(batch))));
+      Tensor mu = m.generator->encode(vae_input(ds, part, device)).first;
+      parts.push_back(m.discriminator->forward(mu).reshape({int64_t(part.size())}));
+    }
+    return std::vector<Tensor>{concat(parts, 0)};
+  })[0];
 }
 
 }  // namespace sr

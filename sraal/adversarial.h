@@ -16,6 +16,7 @@
 // [-1, 1].
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -44,10 +45,12 @@ struct GeneratorLoss {
   Tensor adv;    // BCE(D(mu_L), 0) + BCE(D(mu_U), 0)          (Eq. 6)
 };
 // Segmentation: yl holds label maps (N, H, W), the STL's logits are per pixel, and pixels
-// labelled ignore_index add no loss.
+// labelled ignore_index add no loss. before_forward(false), (true): called before the labeled
+// and the unlabeled batch go through g (data-parallel training sets each one's noise share).
 GeneratorLoss generator_loss(Vae& g, Discriminator& d, const Tensor& xl, const Tensor& yl,
                              const Tensor& xu, const AdversarialConfig& w, bool use_stl,
-                             int64_t ignore_index = -100);
+                             int64_t ignore_index = -100,
+                             const std::function<void(bool unlabeled)>& before_forward = {});
 
 // The discriminator objective (Eq. 5): BCE(D(mu_L), 0) + BCE(D(mu_U), t_U), t_U (N, 1).
 Tensor discriminator_loss(Discriminator& d, const Tensor& mu_l, const Tensor& mu_u,
@@ -82,9 +85,9 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
                                     int64_t log_every = 10);
 
 // D(mu(x)) for `items` (N, on `device`), generator in eval mode: the probability of the
-// unlabeled state.
+// unlabeled state; with a group, computed over its ranks (over_shares).
 Tensor unlabeled_state(AdversarialModels& m, const Dataset& ds, const std::vector<int64_t>& items,
-                       int64_t batch, Device device);
+                       int64_t batch, Device device, const ProcessGroup* group = nullptr);
 
 // A batch of images scaled to [-1, 1] (the VAE's input range), on `device`.
 Tensor vae_input(const Dataset& ds, const std::vector<int64_t>& items, Device device);

@@ -17,9 +17,24 @@
 #include <string>
 #include <vector>
 
+#include "engine/distributed.h"
 #include "sraal/config.h"
 
 namespace sr {
+
+// How a run shares its work among the processes of an MPI job (mpirun -np K sraal run):
+//   data     every cycle runs on all K ranks: data-parallel training (each rank a share of every
+//            batch, gradients summed: sraal/train_classifier.h), evaluation and pool scoring
+//            sharded and gathered, k-center sharded; with sync_bn the trajectory of one process
+//            up to floating-point summation order (without it, per-rank batch statistics, as
+//            PyTorch DDP).
+//   trials   whole trials go to groups of ranks_per_unit ranks (trial t to group (t-1) mod G),
+//   methods  or whole methods (method i to group i mod G); inside a group, data-parallel as
+//            above. Each trial's or method's results are those of one process run of it.
+// The groups advance in rounds of one cycle each; after every round all ranks exchange what
+// the round produced (all-gather), rank 0 writes every file, state.json included, and every rank
+// keeps the same state, so --resume (under any K, or none) restarts from rank 0's state.
+enum class Distribute { data, trials, methods };
 
 struct RunOptions {
   std::string out_dir;
@@ -37,6 +52,12 @@ struct RunOptions {
     std::vector<std::string> fields;
   };
   std::vector<GivenOption> given;
+  // The job's processes; null or a group of one: this process alone (and the options below do
+  // nothing).
+  const ProcessGroup* world = nullptr;
+  Distribute distribute = Distribute::data;
+  int ranks_per_unit = 1;  // trials, methods: the ranks of a group (dividing the job's size)
+  bool sync_bn = false;    // batch statistics over a group's ranks (sraal train --sync-bn)
 };
 
 struct RunResult {

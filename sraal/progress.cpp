@@ -133,7 +133,7 @@ void Progress::detail(const std::string& what, int64_t done, int64_t total) {
   double t = now_seconds();
   // A terminal's line is rewritten up to 5 times a second; a log (a file, a pipe) gets a plain
   // line every 10 seconds.
-  if (t - last_ < (tty_ ? 0.2 : 10.0) && !(tty_ && done == total)) return;
+  if (quiet_ || (t - last_ < (tty_ ? 0.2 : 10.0) && !(tty_ && done == total))) return;
   last_ = t;
   std::string line =
       fmt::format("{} | {} | {} {}/{} | ETA {}", percent(), ctx_, what, done, total, eta());
@@ -145,9 +145,11 @@ void Progress::detail(const std::string& what, int64_t done, int64_t total) {
 }
 
 void Progress::log(const std::string& msg) {
-  if (tty_) std::fprintf(stderr, "\r\033[K");
-  std::fprintf(stderr, "[%s] %s\n", clock().c_str(), msg.c_str());
-  std::fflush(stderr);
+  if (!quiet_) {
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr, "[%s] %s\n", clock().c_str(), msg.c_str());
+    std::fflush(stderr);
+  }
   if (file_) {
     std::fprintf(file_, "[%s] %s\n", clock().c_str(), msg.c_str());
     std::fflush(file_);

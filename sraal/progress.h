@@ -67,6 +67,8 @@ class Progress {
   // without following a symbolic link, so the run writes only inside its directory.
   void open_log(const std::string& path);
   EtaModel& model() { return model_; }
+  // Nothing on stderr from now on (the other ranks of an MPI job: rank 0 reports).
+  void silence() { quiet_ = true; }
 
   void set_context(std::string ctx);
   // Percent, context, `what` done/total and ETA: a line rewritten on a terminal (at most 5 a
@@ -79,7 +81,7 @@ class Progress {
  private:
   std::string clock() const;
   EtaModel model_;
-  bool tty_;
+  bool tty_, quiet_ = false;
   double start_, last_ = 0;
   std::string ctx_;
   std::FILE* file_ = nullptr;

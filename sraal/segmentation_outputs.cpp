@@ -7,6 +7,7 @@
 #include "data/batch.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "sraal/train_classifier.h"
 
 namespace sr {
 
@@ -49,18 +50,21 @@ Tensor mean_pixel_entropy(const Tensor& probs) {
 SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
                                          const std::vector<int64_t>& items,
                                          const std::string& method, Device device,
-                                         const ProgressFn& progress) {
+                                         const ProgressFn& progress, const ProcessGroup* group) {
   FeatureSegmenter& fs = feature_segmenter(target, method);
   SR_CHECK_VALUE(!items.empty(), "method {}: no items to score", method);
-  std::vector<Tensor> feats, probs, entropy;
-  over_batches(target, ds, items, device, "target outputs", progress, [&](const Tensor& x) {
-    Tensor f = fs.features(x);
-    Tensor p = softmax(fs.head(f), 1);
-    feats.push_back(mean(f, {2, 3}));
-    probs.push_back(mean(p, {2, 3}));
-    entropy.push_back(mean_pixel_entropy(p));
+  std::vector<Tensor> out = over_shares(group, items, [&](const std::vector<int64_t>& mine) {
+    std::vector<Tensor> feats, probs, entropy;
+    over_batches(target, ds, mine, device, "target outputs", progress, [&](const Tensor& x) {
+      Tensor f = fs.features(x);
+      Tensor p = softmax(fs.head(f), 1);
+      feats.push_back(mean(f, {2, 3}));
+      probs.push_back(mean(p, {2, 3}));
+      entropy.push_back(mean_pixel_entropy(p));
+    });
+    return std::vector<Tensor>{concat(feats, 0), concat(probs, 0), concat(entropy, 0)};
   });
-  return {concat(feats, 0), concat(probs, 0), concat(entropy, 0)};
+  return {out[0], out[1], out[2]};
 }
 
 DropoutScores segmentation_mc_dropout_scores(Module& target, const Dataset& ds,

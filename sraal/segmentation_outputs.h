@@ -32,10 +32,12 @@ struct SegmentationOutputs {
   Tensor mean_probabilities;  // (N, C)
   Tensor mean_entropy;        // (N)
 };
+// With a group: computed over its ranks, every rank gets all rows (over_shares).
 SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
                                          const std::vector<int64_t>& items,
                                          const std::string& method, Device device,
-                                         const ProgressFn& progress = {});
+                                         const ProgressFn& progress = {},
+                                         const ProcessGroup* group = nullptr);
 
 // Per-pixel entropy of probabilities (N, C, H, W) over C, averaged over the pixels: (N).
 Tensor mean_pixel_entropy(const Tensor& probs);

@@ -24,8 +24,8 @@ constexpr double kRelTol = 1e-5;  // a few float roundings of the products above
 class BadgeStrategy : public Strategy {
  public:
   std::vector<int64_t> select(const SelectionInput& in) override {
-    TargetOutputs out =
-        target_outputs(in.target, in.train, in.unlabeled, "badge", in.device, in.progress);
+    TargetOutputs out = target_outputs(in.target, in.train, in.unlabeled, "badge", in.device,
+                                       in.progress, in.group);
     std::vector<int64_t> picks = badge_picks(out.features, out.logits, in.budget, in.seed);
     std::vector<int64_t> chosen;
     for (int64_t p : picks) chosen.push_back(in.unlabeled[size_t(p)]);

@@ -14,11 +14,11 @@ class EntropyStrategy : public Strategy {
   std::vector<int64_t> select(const SelectionInput& in) override {
     if (in.train.info().segmentation) {
       SegmentationOutputs out = segmentation_outputs(in.target, in.train, in.unlabeled, "entropy",
-                                                     in.device, in.progress);
+                                                     in.device, in.progress, in.group);
       return items_with_highest(in.unlabeled, out.mean_entropy, in.budget, in.scores);
     }
-    TargetOutputs out =
-        target_outputs(in.target, in.train, in.unlabeled, "entropy", in.device, in.progress);
+    TargetOutputs out = target_outputs(in.target, in.train, in.unlabeled, "entropy", in.device,
+                                       in.progress, in.group);
     Tensor h = uncertainty_scores(out.logits, ScoreKind::entropy, true);
     return items_with_highest(in.unlabeled, h, in.budget, in.scores);
   }

@@ -35,7 +35,7 @@ class VaalStrategy : public Strategy {
     AdversarialModels m = train_adversarial(in, a_, setup, targets, &log);
     if (in.write_log) in.write_log("adversarial", adversarial_log_csv(log));
     if (in.progress) in.progress("discriminator states", 0, 1);
-    Tensor states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device);
+    Tensor states = unlabeled_state(m, in.train, in.unlabeled, 256, in.device, in.group);
     return items_with_highest(in.unlabeled, states, in.budget, in.scores);
   }
 

@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/selection.h"
+#include "sraal/train_classifier.h"
 
 namespace sr {
 
@@ -43,23 +44,27 @@ FeatureClassifier& feature_classifier(Module& target, const std::string& method)
 }
 
 TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vector<int64_t>& items,
-                             const std::string& method, Device device, const ProgressFn& progress) {
+                             const std::string& method, Device device, const ProgressFn& progress,
+                             const ProcessGroup* group) {
   FeatureClassifier& fc = feature_classifier(target, method);
   SR_CHECK_VALUE(!items.empty(), "method {}: no items to score", method);
-  NoGradGuard ng;
-  bool was_training = target.is_training();
-  target.eval();
-  std::vector<Tensor> feats, logits;
-  int64_t done = 0;
-  for (const auto& part : epoch_batches(items, kBatch, false, false, 0, 0)) {
-    Tensor f = fc.features(make_batch(ds, part, Augment{}, 0, 0).images.to(device));
-    logits.push_back(fc.classifier(f));
-    feats.push_back(std::move(f));
-    done += int64_t(part.size());
-    if (progress) progress("target features", done, int64_t(items.size()));
-  }
-  if (was_training) target.train();
-  return {concat(feats, 0), concat(logits, 0)};
+  std::vector<Tensor> out = over_shares(group, items, [&](const std::vector<int64_t>& mine) {
+    NoGradGuard ng;
+    bool was_training = target.is_training();
+    target.eval();
+    std::vector<Tensor> feats, logits;
+    int64_t done = 0;
+    for (const auto& part : epoch_batches(mine, kBatch, false, false, 0, 0)) {
+      Tensor f = fc.features(make_batch(ds, part, Augment{}, 0, 0).images.to(device));
+      logits.push_back(fc.classifier(f));
+      feats.push_back(std::move(f));
+      done += int64_t(part.size());
+      if (progress) progress("target features", done, int64_t(mine.size()));
+    }
+    if (was_training) target.train();
+    return std::vector<Tensor>{concat(feats, 0), concat(logits, 0)};
+  });
+  return {out[0], out[1]};
 }
 
 DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features, int64_t passes,

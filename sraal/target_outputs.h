@@ -29,9 +29,10 @@ struct TargetOutputs {
   Tensor features;  // (N, d)
   Tensor logits;    // (N, C)
 };
+// With a group: computed over its ranks, every rank gets all rows (over_shares).
 TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vector<int64_t>& items,
                              const std::string& method, Device device,
-                             const ProgressFn& progress = {});
+                             const ProgressFn& progress = {}, const ProcessGroup* group = nullptr);
 
 struct DropoutScores {
   Tensor entropy, bald;  // (N) float32

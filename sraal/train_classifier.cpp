@@ -181,18 +181,30 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vect
   return {double(correct) / n, loss_sum / n};
 }
 
+std::vector<Tensor> over_shares(
+    const ProcessGroup* group, const std::vector<int64_t>& items,
+    const std::function<std::vector<Tensor>(const std::vector<int64_t>&)>& rows_of) {
+  if (!group || group->size() == 1 || int64_t(items.size()) < group->size()) return rows_of(items);
+  std::vector<Tensor> mine = rows_of(rank_share(items, group->rank(), group->size())), all;
+  for (const Tensor& t : mine)
+    all.push_back(group->all_gather_rows(t.to(Device::cpu).contiguous()).to(t.device()));
+  return all;
+}
+
 Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector<int64_t>& indices,
-                             int64_t batch_size, Device device) {
-  NoGradGuard ng;
-  model.eval();
-  std::vector<Tensor> parts;
-  for (const auto& idx : epoch_batches(indices, batch_size, false, false, 0, 0)) {
-    Batch b = make_batch(ds, idx, Augment{}, 0, 0);
-    parts.push_back(softmax(model(b.images.to(device)), 1));
-  }
-  model.train();
-  SR_CHECK_VALUE(!parts.empty(), "predict: no items given");
-  return concat(parts, 0);
+                             int64_t batch_size, Device device, const ProcessGroup* group) {
+  SR_CHECK_VALUE(!indices.empty(), "predict: no items given");
+  return over_shares(group, indices, [&](const std::vector<int64_t>& items) {
+    NoGradGuard ng;
+    model.eval();
+    std::vector<Tensor> parts;
+    for (const auto& idx : epoch_batches(items, batch_size, false, false, 0, 0)) {
+      Batch b = make_batch(ds, idx, Augment{}, 0, 0);
+      parts.push_back(softmax(model(b.images.to(device)), 1));
+    }
+    model.train();
+    return std::vector<Tensor>{concat(parts, 0)};
+  })[0];
 }
 
 }  // namespace sr

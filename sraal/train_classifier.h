@@ -93,9 +93,19 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vect
 // most one, in rank order.
 std::vector<int64_t> rank_share(const std::vector<int64_t>& items, int rank, int ranks);
 
+// Per-item outputs computed over the ranks of `group`: each rank runs rows_of on its share of
+// `items` and every rank gets the rows of all shares in rank order (all_gather_rows), as if
+// rows_of(items) had run here; with no group, a group of one, or fewer items than ranks, it is
+// rows_of(items). rows_of returns tensors with one row per item (the first dimension); the
+// gathered ones are on the device of the rows it returned.
+std::vector<Tensor> over_shares(
+    const ProcessGroup* group, const std::vector<int64_t>& items,
+    const std::function<std::vector<Tensor>(const std::vector<int64_t>&)>& rows_of);
+
 // Softmax outputs (N, C) of the model in eval mode for `indices`, on `device` (where the
-// selection that reads them runs).
+// selection that reads them runs); with a group, computed over its ranks (over_shares).
 Tensor predict_probabilities(Module& model, const Dataset& ds, const std::vector<int64_t>& indices,
-                             int64_t batch_size, Device device);
+                             int64_t batch_size, Device device,
+                             const ProcessGroup* group = nullptr);
 
 }  // namespace sr

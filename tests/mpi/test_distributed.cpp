@@ -30,6 +30,8 @@
 #include "sraal/adversarial.h"
 #include "sraal/run_files.h"
 #include "sraal/segmentation_eval.h"
+#include "sraal/strategy.h"
+#include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
 
 namespace sr {
@@ -109,6 +111,36 @@ TEST(Distributed, CollectivesSumBroadcastGatherAndArgMax) {
   EXPECT_EQ(best, 1.0);
   EXPECT_EQ(at, 100 - last_odd);
   EXPECT_TRUE(refused);
+}
+
+// Byte strings and tensor rows of different sizes per rank (none from rank 0), rank order kept;
+// a rank whose rows have other trailing dimensions is refused on every rank; split() groups.
+TEST(Distributed, GatherStringsAndRowsAndSplit) {
+  const int k = world().size(), r = world().rank();
+  std::vector<std::string> strings = world().all_gather(std::string(size_t(r), char('a' + r)));
+  Tensor mine = Tensor::full({int64_t(r), 3}, double(r));
+  Tensor rows = world().all_gather_rows(mine);
+  bool refused = false;
+  try {
+    world().all_gather_rows(Tensor::ones({2, r == k - 1 ? 4 : 3}));
+  } catch (const ValueError& e) {
+    refused = std::string(e.what()).find("all_gather_rows: rank") != std::string::npos;
+  }
+  std::unique_ptr<ProcessGroup> half = world().split(r % 2);
+  std::vector<double> v{1.0};
+  half->all_reduce_sum(v);
+
+  ASSERT_EQ(strings.size(), size_t(k));
+  for (int q = 0; q < k; ++q) EXPECT_EQ(strings[size_t(q)], std::string(size_t(q), char('a' + q)));
+  std::vector<float> want;
+  for (int q = 0; q < k; ++q)
+    for (int i = 0; i < 3 * q; ++i) want.push_back(float(q));
+  EXPECT_EQ(rows.shape(), (Shape{int64_t(k) * (k - 1) / 2, 3}));
+  EXPECT_EQ(rows.to_vector(), want);
+  EXPECT_EQ(refused, k > 1);
+  EXPECT_EQ(half->size(), (k + 1 - r % 2) / 2);
+  EXPECT_EQ(half->rank(), r / 2);
+  EXPECT_EQ(v[0], double(half->size()));
 }
 
 // Parameters of every size, in buckets small enough that there are several and one parameter is
@@ -357,13 +389,17 @@ TEST(DataParallel, AdversarialTrainingFollowsOneProcess) {
     std::vector<float> weights;
     uint64_t hash = kFnvBasis;
   };
-  auto train = [&](const ProcessGroup& g, bool vaal) {
+  // A labeled pool smaller than the batch: a labeled batch of 2K items beside unlabeled ones of
+  // 4K, each with its own noise share.
+  const std::vector<int64_t> few(labeled.begin(), labeled.begin() + 2 * world().size());
+  auto train = [&](const ProcessGroup& g, bool vaal, bool small) {
     AdversarialConfig c = a;
     if (vaal) c.kl_reduction = KlReduction::sum;
     AdversarialSetup setup =
         vaal ? AdversarialSetup{false, false, c.vaal_z_dim, c.vaal_disc_width, c.vaal_disc_depth}
              : sraal_setup(c, true);
-    SelectionInput in{*data.train, labeled, unlabeled, target, 1, 5, Device::cpu, {}, {}, {}};
+    SelectionInput in{*data.train, small ? few : labeled, unlabeled, target, 1,
+                      5,           Device::cpu,           {},        {},     {}};
     in.group = &g, in.sync_batch_norm = true;
     Run r;
     AdversarialModels m = train_adversarial(in, c, setup, targets, &r.log, 1);
@@ -377,16 +413,16 @@ TEST(DataParallel, AdversarialTrainingFollowsOneProcess) {
       }
     return r;
   };
-  for (bool vaal : {false, true}) {
-    SCOPED_TRACE(vaal ? "VAAL" : "SRAAL");
-    Run many = train(world(), vaal);
+  for (auto [vaal, small] : {std::pair{false, false}, {true, false}, {false, true}}) {
+    SCOPED_TRACE(std::string(vaal ? "VAAL" : "SRAAL") + (small ? ", small labeled pool" : ""));
+    Run many = train(world(), vaal, small);
     bool same_on_ranks = true;
     try {
       world().check_same(many.hash, "the trained state");
     } catch (const ValueError&) {
       same_on_ranks = false;
     }
-    Run one = train(ProcessGroup::self(), vaal);
+    Run one = train(ProcessGroup::self(), vaal, small);
     EXPECT_TRUE(same_on_ranks);
     ASSERT_EQ(many.log.size(), one.log.size());
     for (size_t i = 0; i < one.log.size(); ++i) {
@@ -434,13 +470,58 @@ TEST(DataParallel, ShardedEvaluationEqualsOneProcess) {
   EXPECT_NEAR(many.loss, one.loss, 1e-5 * std::fabs(one.loss));
 }
 
+// Pool scoring sharded over the ranks (over_shares): every rank gets the one-process outputs of
+// the whole pool, and the methods built on them choose the one-process items (core-set through
+// the sharded k-center). In eval mode an item's outputs do not depend on the batch it is in, so
+// the tolerance is only that of a different blocking of the same per-image work: 1e-6 of the
+// largest value (measured: bitwise equal).
+TEST(ShardedScoring, PoolOutputsAndSelectionsAreTheOneProcessOnes) {
+  auto ds = squares(41, 5);
+  auto model = small_resnet();
+  {  // a trained-looking target: a few steps in one process, identical on every rank
+    ClassifierTrainOptions o;
+    o.epochs = 1, o.batch_size = 8, o.lr = 0.05f, o.seed = 2, o.weight_decay = 0.f;
+    std::vector<int64_t> first(16);
+    for (int64_t i = 0; i < 16; ++i) first[size_t(i)] = i;
+    train_classifier(*model, *ds, first, o);
+  }
+  std::vector<int64_t> labeled, unlabeled;
+  for (int64_t i = 0; i < 41; ++i) (i % 5 == 0 ? labeled : unlabeled).push_back(i);
+  Tensor p_many = predict_probabilities(*model, *ds, unlabeled, 8, Device::cpu, &world());
+  TargetOutputs o_many = target_outputs(*model, *ds, unlabeled, "test", Device::cpu, {}, &world());
+  Tensor p_one = predict_probabilities(*model, *ds, unlabeled, 8, Device::cpu);
+  TargetOutputs o_one = target_outputs(*model, *ds, unlabeled, "test", Device::cpu);
+  auto select = [&](const std::string& method, const ProcessGroup* group) {
+    std::vector<double> scores;
+    SelectionInput in{*ds,         labeled, unlabeled, *model, 7,       11,
+                      Device::cpu, {},      {},        {},     &scores, group};
+    std::vector<int64_t> chosen = make_strategy(method)->select(in);
+    return std::make_pair(chosen, scores);
+  };
+  auto coreset_many = select("coreset", &world()), coreset_one = select("coreset", nullptr);
+  auto entropy_many = select("entropy", &world()), entropy_one = select("entropy", nullptr);
+
+  EXPECT_EQ(p_many.shape(), p_one.shape());
+  EXPECT_LE(rel_diff(p_many.to_vector(), p_one.to_vector()), 1e-6);
+  EXPECT_LE(rel_diff(o_many.features.to_vector(), o_one.features.to_vector()), 1e-6);
+  EXPECT_LE(rel_diff(o_many.logits.to_vector(), o_one.logits.to_vector()), 1e-6);
+  EXPECT_EQ(coreset_many.first, coreset_one.first);
+  EXPECT_EQ(entropy_many.first, entropy_one.first);
+  ASSERT_EQ(entropy_many.second.size(), entropy_one.second.size());
+  for (size_t i = 0; i < entropy_one.second.size(); ++i)
+    EXPECT_NEAR(entropy_many.second[i], entropy_one.second[i], 1e-6) << i;
+}
+
 }  // namespace
 }  // namespace sr
 
 // Each rank takes its share of the CPUs (two ranks with all cores each would oversubscribe them),
-// then the tests; MPI ends at exit.
+// then the tests; MPI ends at exit. An exception escaping a test on one rank ends that process
+// (std::terminate), and mpirun then stops the job: caught by GoogleTest, it would let the rank
+// go on to the next test's collectives while the other still waits in this one's (a hang).
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  GTEST_FLAG_SET(catch_exceptions, false);
   const sr::ProcessGroup& w = sr::ProcessGroup::world();
   sr::set_num_threads(std::max(1, sr::get_num_cpus() / w.local_size()));
   int rc = RUN_ALL_TESTS();
