@@ -39,11 +39,13 @@ int main(int argc, char** argv) {
   const std::map<std::string, sr::CpuConvAlgorithm> cpu_conv_names{
       {"auto", sr::CpuConvAlgorithm::automatic},
       {"onednn", sr::CpuConvAlgorithm::onednn},
-      {"gemm", sr::CpuConvAlgorithm::gemm}};
+      {"gemm", sr::CpuConvAlgorithm::gemm},
+      {"winograd", sr::CpuConvAlgorithm::winograd}};
   app.add_option("--cpu-conv", cpu_conv,
-                 "CPU convolutions: auto (oneDNN's direct kernels, im2col + sgemm where that "
-                 "measured faster), onednn, or gemm (im2col + sgemm wherever it applies)")
-      ->check(CLI::IsMember({"auto", "onednn", "gemm"}))
+                 "CPU convolutions: auto (oneDNN's direct kernels, Winograd F(2x2,3x3) and "
+                 "im2col + sgemm where those measured faster), onednn, gemm (im2col + sgemm "
+                 "wherever it applies) or winograd (for every 3x3 stride-1 layer's data passes)")
+      ->check(CLI::IsMember({"auto", "onednn", "gemm", "winograd"}))
       ->capture_default_str();
 
   std::map<CLI::App*, sr::app::Runner> runners;

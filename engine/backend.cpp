@@ -80,6 +80,8 @@ const char* cpu_conv_algorithm_name(CpuConvAlgorithm a) {
       return "onednn";
     case CpuConvAlgorithm::gemm:
       return "gemm";
+    case CpuConvAlgorithm::winograd:
+      return "winograd";
     default:
       return "auto";
   }

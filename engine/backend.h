@@ -82,12 +82,13 @@ void set_cudnn_benchmark(bool on);
 bool cudnn_benchmark();
 
 // CPU convolution algorithm (engine/cpu/conv_cpu.cpp): automatic (default) runs oneDNN's direct
-// kernels except for the geometries where the GEMM form (im2col + sgemm) measured faster;
-// onednn and gemm force one (gemm wherever it applies: dense channels-last tensors). The choice
-// is a fixed rule, never a timing, so runs stay repeatable.
-enum class CpuConvAlgorithm : uint8_t { automatic, onednn, gemm };
+// kernels except for the geometries where Winograd F(2x2, 3x3) or the GEMM form (im2col +
+// sgemm) measured faster; onednn, gemm and winograd force one (gemm wherever it applies: dense
+// channels-last tensors; winograd for the data passes of every 3x3 stride-1 padding-1 layer,
+// the rest as automatic). The choice is a fixed rule, never a timing, so runs stay repeatable.
+enum class CpuConvAlgorithm : uint8_t { automatic, onednn, gemm, winograd };
 void set_cpu_conv_algorithm(CpuConvAlgorithm a);
 CpuConvAlgorithm cpu_conv_algorithm();
-const char* cpu_conv_algorithm_name(CpuConvAlgorithm a);  // "auto", "onednn", "gemm"
+const char* cpu_conv_algorithm_name(CpuConvAlgorithm a);  // "auto", "onednn", "gemm", ...
 
 }  // namespace sr

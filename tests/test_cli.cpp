@@ -47,9 +47,13 @@ TEST_F(Cli, VersionAndInfo) {
   Result g = run("--cpu-conv gemm info");
   EXPECT_EQ(g.code, 0);
   EXPECT_NE(g.output.find("cpu conv:      gemm"), std::string::npos) << g.output;
-  Result bad = run("--cpu-conv winograd info");
+  Result wg = run("--cpu-conv winograd info");
+  EXPECT_EQ(wg.code, 0);
+  EXPECT_NE(wg.output.find("cpu conv:      winograd"), std::string::npos) << wg.output;
+  Result bad = run("--cpu-conv fft info");
   EXPECT_NE(bad.code, 0);
-  EXPECT_NE(bad.output.find("--cpu-conv: winograd not in {auto,onednn,gemm}"), std::string::npos)
+  EXPECT_NE(bad.output.find("--cpu-conv: fft not in {auto,onednn,gemm,winograd}"),
+            std::string::npos)
       << bad.output;
 }
 

@@ -137,6 +137,10 @@ void check_geometry(const Geometry& g, uint64_t seed) {
     cpu_conv::GemmGeometry gg;  // otherwise the slot would quietly run oneDNN instead
     ASSERT_TRUE(cpu_conv::gemm_geometry(x, w, y_out, p, gg));
   }
+  if (cpu_conv_algorithm() == CpuConvAlgorithm::winograd) {
+    cpu_conv::GemmGeometry gg;  // the Winograd grids hold only layers it takes
+    ASSERT_TRUE(cpu_conv::winograd_applies(x, w, y_out, p, gg));
+  }
   kernels::conv_forward(Device::cpu, x, w, b, p, y_out);
   EXPECT_TRUE(close(y_ref, y_out, kind + "forward"));
   kernels::conv_backward_data(Device::cpu, gy, w, p, gx_out);
@@ -175,6 +179,8 @@ class ConvGeometries : public ::testing::Test {
     set_num_threads(threads_);
     set_cpu_conv_algorithm(algo_);
     cpu_conv::set_gemm_chunk_floats(0);  // the default chunk, also after a failed test
+    cpu_conv::set_winograd_schedule(cpu_conv::WinogradSchedule::automatic);
+    cpu_conv::set_winograd_chunk_floats(0);
   }
   virtual CpuConvAlgorithm algorithm() const { return CpuConvAlgorithm::onednn; }
   int threads_ = 1;
@@ -184,6 +190,13 @@ class ConvGeometries : public ::testing::Test {
 class ConvGeometriesGemm : public ConvGeometries {
  protected:
   CpuConvAlgorithm algorithm() const override { return CpuConvAlgorithm::gemm; }
+};
+
+// Winograd F(2x2, 3x3) (engine/cpu/conv_winograd.cpp) on 3x3 stride-1 padding-1 layers only,
+// channels-last, all three passes.
+class ConvGeometriesWinograd : public ConvGeometries {
+ protected:
+  CpuConvAlgorithm algorithm() const override { return CpuConvAlgorithm::winograd; }
 };
 
 const std::vector<MemoryFormat> kBothFormats{MemoryFormat::channels_last, MemoryFormat::contiguous};
@@ -274,6 +287,69 @@ TEST_F(ConvGeometriesGemm, ChunksOfAFewRows) {
   one_by_one_and_three_by_three({MemoryFormat::channels_last});
   large_kernels_and_dilation({MemoryFormat::channels_last});
   transposed({MemoryFormat::channels_last});
+}
+
+// Odd and even sizes (tiles past the right and bottom edges), single pixels, channel counts
+// below and above the vector, convolutions and transposed ones; 5 images of 17x13 make 315 tiles,
+// two blocks of the blocked schedule with a partial second one; 256 x 256 channels are where the
+// automatic schedule takes the whole one.
+void winograd_grid() {
+  uint64_t seed = 12000;
+  for (bool transposed : {false, true}) {
+    for (int64_t n : {1, 3})
+      for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {6, 6}, {7, 5}, {9, 12}})
+        for (int64_t ic : {1, 3, 8, 17})
+          for (int64_t oc : {1, 4, 16}) {
+            check({n, ic, oc, h, w, 3, 1, 1, 1, transposed, MemoryFormat::channels_last}, seed);
+            seed += 4;
+          }
+    check({5, 16, 16, 17, 13, 3, 1, 1, 1, transposed, MemoryFormat::channels_last}, seed);
+    check({1, 256, 256, 4, 4, 3, 1, 1, 1, transposed, MemoryFormat::channels_last}, seed + 4);
+    seed += 8;
+  }
+}
+
+TEST_F(ConvGeometriesWinograd, ThreeByThreeStrideOneBlocked) {
+  cpu_conv::set_winograd_schedule(cpu_conv::WinogradSchedule::blocked);
+  winograd_grid();
+}
+TEST_F(ConvGeometriesWinograd, ThreeByThreeStrideOneWhole) {
+  cpu_conv::set_winograd_schedule(cpu_conv::WinogradSchedule::whole);
+  winograd_grid();
+}
+TEST_F(ConvGeometriesWinograd, ChunksOfAFewTiles) {
+  // 1-3 tiles per chunk for up to 17 + 16 channels, one for 256 + 256: every chunk boundary
+  // of the whole schedule and of the weight gradient's sum over chunks.
+  cpu_conv::set_winograd_chunk_floats(2000);
+  cpu_conv::set_winograd_schedule(cpu_conv::WinogradSchedule::whole);
+  winograd_grid();
+}
+
+// The engine's results must not depend on the thread count (resumed runs, tests comparing runs):
+// Winograd's three passes on one and on two threads, bitwise, with both schedules, on a layer
+// large enough for both to split (5 images of 17x13, 315 tiles; 64 channels).
+TEST(ConvWinograd, SameBitsOnOneAndTwoThreads) {
+  const int threads = get_num_threads();
+  const MemoryFormat cl = MemoryFormat::channels_last;
+  Tensor x = random_4d({5, 64, 17, 13}, 1, cl), gy = random_4d({5, 64, 17, 13}, 2, cl);
+  Tensor w = test::random_input({64, 64, 3, 3}, 3, -1.f, 1.f, false);
+  ConvParams p;
+  p.padding[0] = p.padding[1] = 1;
+  using cpu_conv::WinogradSchedule;
+  for (WinogradSchedule s : {WinogradSchedule::whole, WinogradSchedule::blocked}) {
+    std::vector<std::vector<float>> got[2];
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      Tensor y = Tensor::empty(x.shape(), DType::f32, Device::cpu, cl), gx = y.clone();
+      Tensor gw = Tensor::empty(w.shape()), gb = Tensor::empty({64});
+      cpu_conv::winograd_forward(x, w, Tensor(), p, y, s);
+      cpu_conv::winograd_backward_data(gy, w, p, gx, s);
+      cpu_conv::winograd_backward_weights(x, gy, p, gw, gb);
+      got[t - 1] = {y.to_vector(), gx.to_vector(), gw.to_vector(), gb.to_vector()};
+    }
+    set_num_threads(threads);
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(got[0][i], got[1][i]) << "output " << i;
+  }
 }
 
 }  // namespace

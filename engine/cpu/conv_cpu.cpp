@@ -1,7 +1,10 @@
-// The CPU convolution slots: oneDNN's direct kernels or the GEMM form (conv_cpu.h), per call.
+// The CPU convolution slots: oneDNN's direct kernels, the GEMM form or Winograd F(2x2, 3x3)
+// (conv_cpu.h), per call.
 //
-// automatic: the GEMM form where the rule below says so (measured, docs/PERFORMANCE.md), oneDNN
-// everywhere else; onednn / gemm force one (gemm falls back to oneDNN where it does not apply).
+// automatic: Winograd and the GEMM form where the rules below say so (measured,
+// docs/KERNELS.md and docs/PERFORMANCE.md), oneDNN everywhere else; onednn / gemm / winograd
+// force one (gemm falls back to oneDNN where it does not apply, winograd to the automatic
+// choice: the weight gradient and the layers that are not 3x3 stride 1).
 #include <algorithm>
 #include <string>
 
@@ -49,16 +52,46 @@ bool use_gemm(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParam
   return algo == CpuConvAlgorithm::gemm || gemm_wins(g, d);
 }
 
+// Whether the automatic choice takes Winograd for a 3x3 stride-1 layer. The rule is
+// bench/kernels/winograd.cpp's study of ResNet-18's 3x3 layers (docs/KERNELS.md). Forward (and
+// backward-data, the forward pass of the rotated filter: the same cost): on AVX2 Winograd took
+// 0.73-0.89x oneDNN's time on every layer of 64 channels or more; at avx512 on Zen 4 0.72-0.91x
+// on those of 64 or more with at least 8x8 pixels and on the 256- and 512-channel ones, 1.11x
+// on 128 channels at 4x4. Backward-weights (one schedule, chunks of whole-batch sgemms) won on
+// Zen 4 from 256 channels only (0.82-0.91x; 1.06x at 128, 1.55x at 64 channels). On the Xeon
+// with AMX Winograd lost on 6 of 8 layers forward, so there the rule keeps oneDNN.
+bool winograd_wins(const GemmGeometry& g, Direction d) {
+  static const std::string isa = onednn_isa();
+  const int64_t channels = std::min(g.ic, g.oc);
+  if (isa.find("amx") != std::string::npos) return false;
+  if (d == Direction::weights) return channels >= 256;
+  if (isa.rfind("avx512", 0) != 0) return channels >= 64;
+  return channels >= 64 && (g.h * g.w >= 64 || channels >= 256);
+}
+
+bool use_winograd(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
+                  Direction d) {
+  const CpuConvAlgorithm algo = cpu_conv_algorithm();
+  if (algo == CpuConvAlgorithm::onednn || algo == CpuConvAlgorithm::gemm) return false;
+  GemmGeometry g;
+  if (!winograd_applies(x, w, y, p, g)) return false;
+  return algo == CpuConvAlgorithm::winograd || winograd_wins(g, d);
+}
+
 void conv_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
                       Tensor& y) {
-  if (use_gemm(x, w, y, p, p.transposed ? Direction::hi_to_lo : Direction::lo_to_hi))
+  if (use_winograd(x, w, y, p, Direction::lo_to_hi))
+    winograd_forward(x, w, b, p, y);
+  else if (use_gemm(x, w, y, p, p.transposed ? Direction::hi_to_lo : Direction::lo_to_hi))
     gemm_forward(x, w, b, p, y);
   else
     onednn_forward(x, w, b, p, y);
 }
 
 void conv_backward_data_cpu(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx) {
-  if (use_gemm(gx, w, gy, p, p.transposed ? Direction::lo_to_hi : Direction::hi_to_lo))
+  if (use_winograd(gx, w, gy, p, Direction::hi_to_lo))
+    winograd_backward_data(gy, w, p, gx);
+  else if (use_gemm(gx, w, gy, p, p.transposed ? Direction::lo_to_hi : Direction::hi_to_lo))
     gemm_backward_data(gy, w, p, gx);
   else
     onednn_backward_data(gy, w, p, gx);
@@ -66,7 +99,9 @@ void conv_backward_data_cpu(const Tensor& gy, const Tensor& w, const ConvParams&
 
 void conv_backward_weights_cpu(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
                                Tensor& gb) {
-  if (use_gemm(x, gw, gy, p, Direction::weights))
+  if (use_winograd(x, gw, gy, p, Direction::weights))
+    winograd_backward_weights(x, gy, p, gw, gb);
+  else if (use_gemm(x, gw, gy, p, Direction::weights))
     gemm_backward_weights(x, gy, p, gw, gb);
   else
     onednn_backward_weights(x, gy, p, gw, gb);
@@ -87,10 +122,16 @@ std::string cpu_conv_summary() {
       return "onednn (oneDNN's direct kernels only)";
     case CpuConvAlgorithm::gemm:
       return "gemm (im2col + sgemm wherever it applies)";
+    case CpuConvAlgorithm::winograd:
+      return "winograd (F(2x2,3x3) for every 3x3 stride-1 layer's data passes, else auto)";
     default:
-      return cpu_conv::rule_on()
-                 ? "auto (oneDNN's direct kernels; im2col + sgemm for the AVX2 rule's shapes)"
-                 : "auto (oneDNN's direct kernels: the im2col + sgemm rule is off at avx512)";
+      return cpu_conv::rule_on() ? "auto (oneDNN's direct kernels; Winograd F(2x2,3x3) and "
+                                   "im2col + sgemm for the AVX2 rules' shapes)"
+             : onednn_isa().find("amx") != std::string::npos
+                 ? "auto (oneDNN's direct kernels: the Winograd and im2col + sgemm rules are off "
+                   "with AMX)"
+                 : "auto (oneDNN's direct kernels; Winograd F(2x2,3x3) for the avx512 rule's "
+                   "shapes, the im2col + sgemm rule off)";
   }
 }
 }  // namespace sr

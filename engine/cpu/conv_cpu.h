@@ -1,7 +1,8 @@
-// The CPU convolution's two implementations behind one set of slots (conv_cpu.cpp chooses):
-// oneDNN's direct kernels (conv_onednn.cpp) and the GEMM form, im2col + OpenBLAS sgemm
-// (conv_gemm.cpp). Both take the kernels' contract (engine/kernels.h): x, y, gx, gy in NCHW
-// logical shape (the GEMM form needs them dense channels-last), weights in PyTorch's layout
+// The CPU convolution's implementations behind one set of slots (conv_cpu.cpp chooses):
+// oneDNN's direct kernels (conv_onednn.cpp), the GEMM form, im2col + OpenBLAS sgemm
+// (conv_gemm.cpp), and Winograd F(2x2, 3x3) for 3x3 stride-1 layers (conv_winograd.cpp). All
+// take the kernels' contract (engine/kernels.h): x, y, gx, gy in NCHW logical shape (the GEMM
+// form and Winograd need them dense channels-last), weights in PyTorch's layout
 // (conv (out, in, kh, kw), transposed (in, out, kh, kw)), results overwritten.
 #pragma once
 
@@ -39,10 +40,33 @@ bool gemm_geometry(const Tensor& x, const Tensor& w, const Tensor& y, const Conv
 // image's rows for hi -> lo); 0 restores the default (4M). For tests of the chunk boundaries.
 void set_gemm_chunk_floats(int64_t floats);
 
+// gb = the column sums of gy (rows x c, dense): the bias gradient, in double over fixed chunks
+// of rows, so that it does not depend on the thread count.
+void bias_grad(const float* gy, int64_t rows, int64_t c, float* gb);
+
 void gemm_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
                   Tensor& y);
 void gemm_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx);
 void gemm_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
                            Tensor& gb);
+
+// Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions and transposed convolutions
+// (conv_winograd.cpp), dense channels-last. winograd_applies fills g as gemm_geometry does. The
+// schedule is for the kernel study (the weight gradient has one); the engine takes automatic.
+enum class WinogradSchedule { automatic, whole, blocked };
+bool winograd_applies(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
+                      GemmGeometry& g);
+void winograd_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                      Tensor& y, WinogradSchedule s = WinogradSchedule::automatic);
+void winograd_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx,
+                            WinogradSchedule s = WinogradSchedule::automatic);
+void winograd_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                               Tensor& gb);
+// The schedule that automatic calls take; automatic (the default) restores the size rule. For
+// tests of both schedules through the slots.
+void set_winograd_schedule(WinogradSchedule s);
+// The whole schedule and the weight gradient take the tiles in chunks of at most this many
+// floats of V and M (at least one tile); 0 restores the default (16M). For tests of the chunks.
+void set_winograd_chunk_floats(int64_t floats);
 
 }  // namespace sr::cpu_conv

@@ -178,7 +178,22 @@ void add_bias(float* y, int64_t rows, int64_t c, const float* b) {
   });
 }
 
-// gb = the column sums of gy (rows x c, dense).
+bool dense_nhwc(const Tensor& t) {
+  return t.dim() == 4 && t.dtype() == DType::f32 && t.is_contiguous(MemoryFormat::channels_last);
+}
+
+GemmGeometry geometry_or_throw(const Tensor& x, const Tensor& w, const Tensor& y,
+                               const ConvParams& p, const char* op) {
+  GemmGeometry g;
+  SR_CHECK_SHAPE(gemm_geometry(x, w, y, p, g),
+                 "{}: the GEMM convolution needs dense channels-last tensors within int sizes, "
+                 "got {} and {}",
+                 op, shape_str(x.shape()), shape_str(y.shape()));
+  return g;
+}
+
+}  // namespace
+
 void bias_grad(const float* gy, int64_t rows, int64_t c, float* gb) {
   const int64_t chunks = (rows + kBiasChunk - 1) / kBiasChunk;
   std::vector<double> part(size_t(chunks * c), 0.0);
@@ -195,22 +210,6 @@ void bias_grad(const float* gy, int64_t rows, int64_t c, float* gb) {
     gb[j] = float(s);
   }
 }
-
-bool dense_nhwc(const Tensor& t) {
-  return t.dim() == 4 && t.dtype() == DType::f32 && t.is_contiguous(MemoryFormat::channels_last);
-}
-
-GemmGeometry geometry_or_throw(const Tensor& x, const Tensor& w, const Tensor& y,
-                               const ConvParams& p, const char* op) {
-  GemmGeometry g;
-  SR_CHECK_SHAPE(gemm_geometry(x, w, y, p, g),
-                 "{}: the GEMM convolution needs dense channels-last tensors within int sizes, "
-                 "got {} and {}",
-                 op, shape_str(x.shape()), shape_str(y.shape()));
-  return g;
-}
-
-}  // namespace
 
 void set_gemm_chunk_floats(int64_t floats) {
   g_col_floats.store(floats > 0 ? floats : kDefaultColFloats);

@@ -10,6 +10,9 @@
 // skip_faulty_bwd_weights): its 1x1 backward-weights kernels corrupt memory when they reduce a
 // strided 1x1 convolution with few input channels to unit stride.
 
+#include <algorithm>
+#include <vector>
+
 #include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/onednn_util.h"
 
@@ -169,7 +172,10 @@ void make_bwd_weights(ConvPrims& c) {
   skip_faulty_bwd_weights(*pd, c.strides, wd);
   c.bwd_w = std::make_shared<dnnl::convolution_backward_weights>(*pd);
   c.bwd_w_pd = pd;
-  if (c.has_bias && c.transposed) {
+  // A single output pixel (1 image of 1 x 1) has nothing to reduce, and oneDNN refuses a
+  // reduction whose source and destination shapes are equal: onednn_backward_weights copies.
+  const memory::dims& out = c.dst.dims();
+  if (c.has_bias && c.transposed && out[0] * out[2] * out[3] > 1) {
     memory::desc sum_md({1, c.bias.dims()[0], 1, 1}, memory::data_type::f32, tag::nchw);
     dnnl::reduction::primitive_desc rpd(
         dnnl::reduction::desc(dnnl::algorithm::reduction_sum, c.dst, sum_md, 0.f, 0.f),
@@ -220,10 +226,14 @@ void onednn_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams
     args[DNNL_ARG_DIFF_BIAS] = memory(c->bias, onednn::engine(), gb.raw_data());
   onednn::run(*c->bwd_w, args);
   onednn::from_layout(gwm, user_gw);
-  if (gb.defined() && c->transposed)
+  if (gb.defined() && c->transposed && c->bias_sum) {
     onednn::run(*c->bias_sum,
                 {{DNNL_ARG_SRC, in},
                  {DNNL_ARG_DST, memory(c->bias_sum_md, onednn::engine(), gb.raw_data())}});
+  } else if (gb.defined() && c->transposed) {  // one output pixel: its C values are the sum
+    const std::vector<float> v = gy.to_vector();
+    std::copy(v.begin(), v.end(), gb.data<float>());
+  }
 }
 
 }  // namespace sr::cpu_conv
