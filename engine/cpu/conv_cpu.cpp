@@ -55,17 +55,22 @@ bool use_gemm(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParam
 // Whether the automatic choice takes Winograd for a 3x3 stride-1 layer. The rule is
 // bench/kernels/winograd.cpp's study of ResNet-18's 3x3 layers (docs/KERNELS.md). Forward (and
 // backward-data, the forward pass of the rotated filter: the same cost): on AVX2 Winograd took
-// 0.73-0.89x oneDNN's time on every layer of 64 channels or more; at avx512 on Zen 4 0.72-0.91x
+// 0.73-0.89x oneDNN's time on every layer of 64 channels or more on the Xeon, 0.54-0.85x on
+// Zen 4 (x86-64-v3 build, oneDNN and OpenBLAS capped at AVX2); at avx512 on Zen 4 0.72-0.91x
 // on those of 64 or more with at least 8x8 pixels and on the 256- and 512-channel ones, 1.11x
-// on 128 channels at 4x4. Backward-weights (one schedule, chunks of whole-batch sgemms) won on
-// Zen 4 from 256 channels only (0.82-0.91x; 1.06x at 128, 1.55x at 64 channels). On the Xeon
-// with AMX Winograd lost on 6 of 8 layers forward, so there the rule keeps oneDNN.
+// on 128 channels at 4x4. Backward-weights (one schedule, chunks of whole-batch sgemms): on
+// AVX2 (an x86-64-v3 build, oneDNN and OpenBLAS capped at AVX2) 0.73-0.92x the better of
+// oneDNN and im2col + sgemm on the width-1 layers, but 1.48x and 1.09x on 64 channels at 8x8 and
+// 128 at 4x4; on Zen 4 it won from 256 channels only (0.82-0.91x; 1.06x at 128, 1.55x at 64).
+// On the Xeon with AMX Winograd lost on 6 of 8 layers forward, so there the rule keeps oneDNN.
 bool winograd_wins(const GemmGeometry& g, Direction d) {
   static const std::string isa = onednn_isa();
   const int64_t channels = std::min(g.ic, g.oc);
   if (isa.find("amx") != std::string::npos) return false;
+  if (isa.rfind("avx512", 0) != 0)
+    return d == Direction::weights ? channels >= 64 && (g.h * g.w >= 256 || channels >= 256)
+                                   : channels >= 64;
   if (d == Direction::weights) return channels >= 256;
-  if (isa.rfind("avx512", 0) != 0) return channels >= 64;
   return channels >= 64 && (g.h * g.w >= 64 || channels >= 256);
 }
 

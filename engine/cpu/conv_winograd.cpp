@@ -342,11 +342,11 @@ void winograd_forward(const Tensor& x, const Tensor& w, const Tensor& b, const C
   const GemmGeometry g = winograd_geometry(x, w, y, p, "conv_forward");
   const float* bias = b.defined() ? b.data<float>() : nullptr;
   if (p.transposed)  // hi (x) -> lo (y)
-    run({g.n, g.h, g.w, g.oc, g.ic}, x.data<float>(), w.data<float>(), true, bias,
-        y.data<float>(), s);
+    run({g.n, g.h, g.w, g.oc, g.ic}, x.data<float>(), w.data<float>(), true, bias, y.data<float>(),
+        s);
   else
-    run({g.n, g.h, g.w, g.ic, g.oc}, x.data<float>(), w.data<float>(), false, bias,
-        y.data<float>(), s);
+    run({g.n, g.h, g.w, g.ic, g.oc}, x.data<float>(), w.data<float>(), false, bias, y.data<float>(),
+        s);
 }
 
 void winograd_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx,
