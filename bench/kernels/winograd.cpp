@@ -14,12 +14,15 @@
 //                  tiles (in chunks of at most 64 MiB of V and M)
 //   v2 blocked     the same per block of tiles, each thread taking its block through all three
 //                  stages in buffers that stay in its L2 cache
-// Backward-weights has v1 only: the gradient tiles' transform, 16 sgemms V^T . Z per chunk
+//   v3, v4         v1 and v2 with F(4x4, 3x3): 36 products per 4x4 output tile (4x fewer
+//                  multiplications than the direct form), transforms with larger coefficients
+// Backward-weights has v1 and v3: the gradient tiles' transform, a^2 sgemms V^T . Z per chunk
 // of tiles and the filter's back-transform.
 // Effective GFLOP/s count the direct convolution's 2 x 9 x C x K x H x W x N FLOPs, so a version
 // above 100% of sgemm does fewer multiplications than the direct form. The check is max |y - y_ref|
 // / max |y_ref| against oneDNN (Winograd's rounding grows with the tile: F(2x2) stays near
-// float32's direct error). A naive loop checks both on a 2-image slice first.
+// float32's direct error, F(4x4) about ten times that). A naive loop checks both on a 2-image slice
+// first.
 //
 //   bench_kernel_winograd [--repeats R] [--only w1|w4]
 #include <algorithm>
@@ -149,14 +152,14 @@ struct Version {
 
 std::vector<Version> versions(Pass pass) {
   using cpu_conv::WinogradSchedule;
-  auto wino = [pass](WinogradSchedule s) {
-    return [pass, s](const Tensor& a, const Tensor& b) {
+  auto wino = [pass](WinogradSchedule s, int tile) {
+    return [pass, s, tile](const Tensor& a, const Tensor& b) {
       const ConvParams p = same_padding();
       Tensor y = like(a, a.size(1));
       if (pass == Pass::forward)
-        cpu_conv::winograd_forward(a, b, Tensor(), p, y, s);
+        cpu_conv::winograd_forward(a, b, Tensor(), p, y, s, tile);
       else
-        cpu_conv::winograd_backward_data(a, b, p, y, s);
+        cpu_conv::winograd_backward_data(a, b, p, y, s, tile);
       return y;
     };
   };
@@ -170,9 +173,14 @@ std::vector<Version> versions(Pass pass) {
         return gw;
       };
     };
+    auto winograd_weights = [](int tile) {
+      return [tile](const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                    Tensor& gb) { cpu_conv::winograd_backward_weights(x, gy, p, gw, gb, tile); };
+    };
     return {{"oneDNN direct", weights(cpu_conv::onednn_backward_weights)},
             {"im2col + sgemm", weights(cpu_conv::gemm_backward_weights)},
-            {"v1 F(2x2,3x3) whole", weights(cpu_conv::winograd_backward_weights)}};
+            {"v1 F(2x2,3x3) whole", weights(winograd_weights(2))},
+            {"v3 F(4x4,3x3) whole", weights(winograd_weights(4))}};
   }
   auto direct = [pass](const Tensor& a, const Tensor& b) {
     const ConvParams p = same_padding();
@@ -184,8 +192,10 @@ std::vector<Version> versions(Pass pass) {
     return y;
   };
   return {{"oneDNN direct", direct},
-          {"v1 F(2x2,3x3) whole", wino(WinogradSchedule::whole)},
-          {"v2 F(2x2,3x3) blocked", wino(WinogradSchedule::blocked)}};
+          {"v1 F(2x2,3x3) whole", wino(WinogradSchedule::whole, 2)},
+          {"v2 F(2x2,3x3) blocked", wino(WinogradSchedule::blocked, 2)},
+          {"v3 F(4x4,3x3) whole", wino(WinogradSchedule::whole, 4)},
+          {"v4 F(4x4,3x3) blocked", wino(WinogradSchedule::blocked, 4)}};
 }
 
 void study_pass(const Layer& L, const Ceilings& ceil, int repeats, Pass pass) {

@@ -1,6 +1,6 @@
 // The CPU convolution's implementations behind one set of slots (conv_cpu.cpp chooses):
 // oneDNN's direct kernels (conv_onednn.cpp), the GEMM form, im2col + OpenBLAS sgemm
-// (conv_gemm.cpp), and Winograd F(2x2, 3x3) for 3x3 stride-1 layers (conv_winograd.cpp). All
+// (conv_gemm.cpp), and Winograd F(2x2 or 4x4, 3x3) for 3x3 stride-1 layers (conv_winograd.cpp). All
 // take the kernels' contract (engine/kernels.h): x, y, gx, gy in NCHW logical shape (the GEMM
 // form and Winograd need them dense channels-last), weights in PyTorch's layout
 // (conv (out, in, kh, kw), transposed (in, out, kh, kw)), results overwritten.
@@ -50,21 +50,27 @@ void gemm_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, 
 void gemm_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
                            Tensor& gb);
 
-// Winograd F(2x2, 3x3) for 3x3 stride-1 padding-1 convolutions and transposed convolutions
-// (conv_winograd.cpp), dense channels-last. winograd_applies fills g as gemm_geometry does. The
-// schedule is for the kernel study (the weight gradient has one); the engine takes automatic.
+// Winograd F(m x m, 3x3), m = 2 or 4, for 3x3 stride-1 padding-1 convolutions and transposed
+// convolutions (conv_winograd.cpp), dense channels-last. winograd_applies fills g as
+// gemm_geometry does. The schedule and the tile are for the kernel study and the tests (the
+// weight gradient has one schedule); the engine takes automatic and 0 (the tile rule's).
 enum class WinogradSchedule { automatic, whole, blocked };
 bool winograd_applies(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
                       GemmGeometry& g);
 void winograd_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
-                      Tensor& y, WinogradSchedule s = WinogradSchedule::automatic);
+                      Tensor& y, WinogradSchedule s = WinogradSchedule::automatic, int tile = 0);
 void winograd_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx,
-                            WinogradSchedule s = WinogradSchedule::automatic);
+                            WinogradSchedule s = WinogradSchedule::automatic, int tile = 0);
 void winograd_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
-                               Tensor& gb);
+                               Tensor& gb, int tile = 0);
+// The output tile the engine takes for an h x w image whose narrower side has `channels`
+// channels (conv_cpu.cpp, from the study).
+int winograd_default_tile(int64_t h, int64_t w, int64_t channels);
 // The schedule that automatic calls take; automatic (the default) restores the size rule. For
 // tests of both schedules through the slots.
 void set_winograd_schedule(WinogradSchedule s);
+// The tile that calls with tile 0 take: 2 or 4, or 0 (the default) for the rule's. For tests.
+void set_winograd_tile(int tile);
 // The whole schedule and the weight gradient take the tiles in chunks of at most this many
 // floats of V and M (at least one tile); 0 restores the default (16M). For tests of the chunks.
 void set_winograd_chunk_floats(int64_t floats);
