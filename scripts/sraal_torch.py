@@ -100,7 +100,8 @@ class View(nn.Module):
         self.shape = shape
 
     def forward(self, x):
-        return x.view(x.size(0), *self.shape)
+        # reshape, not view: a channels_last activation has no NCHW-contiguous view to flatten
+        return x.reshape(x.size(0), *self.shape)
 
 
 def vae_layout(h, w):

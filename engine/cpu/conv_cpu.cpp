@@ -52,29 +52,24 @@ bool use_gemm(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParam
   return algo == CpuConvAlgorithm::gemm || gemm_wins(g, d);
 }
 
-bool avx512_without_amx() {
-  static const std::string isa = onednn_isa();
-  return isa.rfind("avx512", 0) == 0 && isa.find("amx") == std::string::npos;
-}
-
 // Whether the automatic choice takes Winograd for a 3x3 stride-1 layer. The rule is
-// bench/kernels/winograd.cpp's study of ResNet-18's 3x3 layers (docs/KERNELS.md).
-// At avx512 (Zen 4, no AMX), F(4x4, 3x3), blocked schedule: forward and backward-data (the
-// forward pass of the rotated filter: the same cost) took 0.44-0.69x oneDNN's time on every
-// layer of 32 channels or more (16 channels: 1.1x); backward-weights 0.62-0.80x from 128
-// channels and on 64 at 8x8 (0.91x), but 1.22x on 64 at 32x32 and 1.41x on 32 at 16x16.
-// On AVX2 (F(2x2, 3x3); an x86-64-v3 build, oneDNN and OpenBLAS capped at AVX2): the data passes
-// 0.54-0.92x oneDNN's time on every layer of 64 channels or more (Zen 4 capped; 0.73-0.89x on
-// the Xeon); backward-weights 0.73-0.92x the better of oneDNN and im2col + sgemm on the width-1
-// layers, but 1.48x and 1.09x on 64 channels at 8x8 and 128 at 4x4.
+// bench/kernels/winograd.cpp's study of ResNet-18's 3x3 layers (docs/KERNELS.md), F(4x4, 3x3)
+// with the engine's automatic schedule (winograd_default_tile).
+// At avx512 (Zen 4, no AMX): forward and backward-data (the forward pass of the rotated filter:
+// the same cost) took 0.44-0.69x oneDNN's time on every layer of 32 channels or more (16
+// channels: 1.1x); backward-weights 0.62-0.80x from 128 channels and on 64 at 8x8 (0.91x), but
+// 1.22x on 64 at 32x32 and 1.41x on 32 at 16x16. The Zen 5 agrees (0.43-0.99x and 0.48-0.84x
+// where the rule takes them; the data passes 1.1-1.4x at 16 channels).
+// On AVX2 (an x86-64-v3 build, oneDNN and OpenBLAS capped at AVX2 on the Zen 5): the data passes
+// 0.37-0.76x oneDNN's time from 32 channels (16: 0.78x forward but 1.10x backward-data);
+// backward-weights 0.34-0.58x the better of oneDNN and im2col + sgemm from 64 channels (32 at
+// 16x16: 0.91x, 16 at 32x32: 1.7x).
 // On the Xeon with AMX Winograd lost on 6 of 8 layers forward, so there the rule keeps oneDNN.
 bool winograd_wins(const GemmGeometry& g, Direction d) {
   static const std::string isa = onednn_isa();
   const int64_t channels = std::min(g.ic, g.oc), pixels = g.h * g.w;
   if (isa.find("amx") != std::string::npos) return false;
-  if (isa.rfind("avx512", 0) != 0)
-    return d == Direction::weights ? channels >= 64 && (pixels >= 256 || channels >= 256)
-                                   : channels >= 64;
+  if (isa.rfind("avx512", 0) != 0) return channels >= (d == Direction::weights ? 64 : 32);
   if (d == Direction::weights) return channels >= 128 || (channels >= 64 && pixels <= 64);
   return channels >= 32;
 }
@@ -123,12 +118,14 @@ SR_REGISTER_KERNEL(conv_forward, cpu, conv_forward_cpu);
 SR_REGISTER_KERNEL(conv_backward_data, cpu, conv_backward_data_cpu);
 SR_REGISTER_KERNEL(conv_backward_weights, cpu, conv_backward_weights_cpu);
 
-// At avx512 without AMX the tile with the fewer products per image, ceil(h/m) ceil(w/m) (m+2)^2
-// (F(4x4) from 3x3 pixels up: 4x fewer multiplications than the direct form against F(2x2)'s
-// 2.25x; 0.5-0.8x F(2x2)'s time on the study's layers of 32 channels or more); F(2x2) on the
-// other instruction sets, where F(4x4) has not been measured.
+// The tile with the fewer products per image, ceil(h/m) ceil(w/m) (m+2)^2: F(4x4) from 3x3
+// pixels up, 4x fewer multiplications than the direct form against F(2x2)'s 2.25x; in the study
+// 0.5-0.8x F(2x2)'s time on the layers of 32 channels or more at avx512 (Zen 4) and 0.66-0.93x
+// at AVX2 (Zen 5 capped). F(2x2) with AMX, where the rule keeps oneDNN and F(4x4) was never
+// measured (--cpu-conv winograd there).
 int winograd_default_tile(int64_t h, int64_t w, int64_t channels) {
-  if (!avx512_without_amx()) return 2;
+  (void)channels;
+  if (onednn_isa().find("amx") != std::string::npos) return 2;
   auto products = [h, w](int64_t m) {
     return (h + m - 1) / m * ((w + m - 1) / m) * (m + 2) * (m + 2);
   };
@@ -147,7 +144,7 @@ std::string cpu_conv_summary() {
     case CpuConvAlgorithm::winograd:
       return "winograd (F(2x2,3x3) or F(4x4,3x3) for every 3x3 stride-1 layer, else auto)";
     default:
-      return cpu_conv::rule_on() ? "auto (oneDNN's direct kernels; Winograd F(2x2,3x3) and "
+      return cpu_conv::rule_on() ? "auto (oneDNN's direct kernels; Winograd F(4x4,3x3) and "
                                    "im2col + sgemm for the AVX2 rules' shapes)"
              : onednn_isa().find("amx") != std::string::npos
                  ? "auto (oneDNN's direct kernels: the Winograd and im2col + sgemm rules are off "
