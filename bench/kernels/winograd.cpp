@@ -10,8 +10,9 @@
 //   oneDNN direct  the engine's convolution (engine/cpu/conv_onednn.cpp): the oracle and the
 //                  time to beat
 //   v1 whole       transforms as loops over the channels (vectorised by the compiler, tiles
-//                  split over the threads), the 16 products as multi-threaded sgemms over all
-//                  tiles (in chunks of at most 64 MiB of V and M)
+//                  split over the threads), the 16 products as sgemms over all tiles (in chunks
+//                  of at most 64 MiB of V and M), spread over the threads, each single-threaded
+//                  (until 2026-12-04 evening: one multi-threaded sgemm after the other)
 //   v2 blocked     the same per block of tiles, each thread taking its block through all three
 //                  stages in buffers that stay in its L2 cache
 //   v3, v4         v1 and v2 with F(4x4, 3x3): 36 products per 4x4 output tile (4x fewer

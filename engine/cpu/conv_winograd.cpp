@@ -23,15 +23,17 @@
 //
 // The data passes have two schedules (bench/kernels/winograd.cpp's versions; docs/KERNELS.md):
 //   whole    each stage over a chunk of tiles at once (the transforms split over the threads,
-//            the sgemms multi-threaded), the chunk's V and M at most 64 MiB together; the better
-//            one where U is large (deep layers: few tiles, many channels)
+//            the a^2 sgemms spread over them, each single-threaded), the chunk's V and M at most
+//            64 MiB together; the better one where U is large (deep layers: few tiles, many
+//            channels)
 //   blocked  each thread takes blocks of tiles through all three stages in buffers of about
 //            1 MiB that stay in its L2 (single-threaded sgemms); the better one where the tiles
 //            are many
 // automatic takes whole when cin * cout >= 256 * 256. The weight gradient runs as whole, its
-// chunk set by the shape alone. No sum depends on the thread count: a tile's outputs come from
-// the same products in the same order on any split, and OpenBLAS splits a product's rows and
-// columns over its threads, never its sums (ConvWinograd.SameBitsOnOneAndTwoThreads).
+// chunk set by the shape alone. No result depends on the thread count: a tile's outputs come
+// from the same products in the same order on any split, and every sgemm is one single-threaded
+// call on operands fixed by the shape (a multi-threaded sgemm's split by the thread count moves
+// bits; ConvWinograd.SameBitsOnOneAndTwoThreads).
 #include <cblas.h>
 
 #include <algorithm>
@@ -322,10 +324,12 @@ void weight_gradient(const Problem& pr, const float* lo, const float* hi, float*
       input_transform<M>(pr, lo, c0 + b, c0 + e, v + b * ci, chunk);
       gradient_transform<M>(pr, hi, c0 + b, c0 + e, z + b * co, chunk);
     });
-    for (int64_t xi = 0; xi < xis; ++xi)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(ci), int(co), int(rows), 1.f,
-                  v + xi * chunk * ci, int(ci), z + xi * chunk * co, int(co), c0 == 0 ? 0.f : 1.f,
-                  du + xi * ci * co, int(co));
+    parallel_for(xis, rows * ci * co * 2, [&](int64_t b, int64_t e) {
+      for (int64_t xi = b; xi < e; ++xi)  // single-threaded sgemms: see multiply_spread
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(ci), int(co), int(rows), 1.f,
+                    v + xi * chunk * ci, int(ci), z + xi * chunk * co, int(co),
+                    c0 == 0 ? 0.f : 1.f, du + xi * ci * co, int(co));
+    });
   }
   filter_gradient<M>(pr, du, dw);
 }
@@ -338,6 +342,21 @@ void multiply(const Problem& pr, const float* u, const float* v, float* m, int64
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(co), int(ci), 1.f,
                 v + xi * ld * ci, int(ci), u + xi * ci * co, int(co), 0.f, m + xi * ld * co,
                 int(co));
+}
+
+// multiply's a^2 sgemms spread over the threads, each single-threaded (OpenBLAS runs one thread
+// inside a parallel region): every product is then the same call whatever the thread count. A
+// multi-threaded sgemm splits its rows by the thread count, and that moves bits (OpenBLAS's
+// Haswell kernels on the Zen 5: ConvWinograd.SameBitsOnOneAndTwoThreads).
+void multiply_spread(const Problem& pr, const float* u, const float* v, float* m, int64_t rows,
+                     int64_t ld) {
+  const int64_t ci = pr.cin, co = pr.cout;
+  parallel_for(pr.positions(), rows * ci * co * 2, [&](int64_t b, int64_t e) {
+    for (int64_t xi = b; xi < e; ++xi)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(co), int(ci), 1.f,
+                  v + xi * ld * ci, int(ci), u + xi * ci * co, int(co), 0.f, m + xi * ld * co,
+                  int(co));
+  });
 }
 
 template <int M>
@@ -362,7 +381,7 @@ void run(const Problem& pr, const float* x, const float* wt, bool flipped,
       parallel_for(c1 - c0, ci * 64, [&](int64_t b, int64_t e) {
         input_transform<M>(pr, x, c0 + b, c0 + e, v + b * ci, chunk);
       });
-      multiply(pr, u, v, m, c1 - c0, chunk);
+      multiply_spread(pr, u, v, m, c1 - c0, chunk);
       parallel_for(c1 - c0, co * 32, [&](int64_t b, int64_t e) {
         output_transform<M>(pr, m + b * co, chunk, c0 + b, c0 + e, bias, y);
       });
