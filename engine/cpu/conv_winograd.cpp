@@ -327,8 +327,8 @@ void weight_gradient(const Problem& pr, const float* lo, const float* hi, float*
     parallel_for(xis, rows * ci * co * 2, [&](int64_t b, int64_t e) {
       for (int64_t xi = b; xi < e; ++xi)  // single-threaded sgemms: see multiply_spread
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(ci), int(co), int(rows), 1.f,
-                    v + xi * chunk * ci, int(ci), z + xi * chunk * co, int(co),
-                    c0 == 0 ? 0.f : 1.f, du + xi * ci * co, int(co));
+                    v + xi * chunk * ci, int(ci), z + xi * chunk * co, int(co), c0 == 0 ? 0.f : 1.f,
+                    du + xi * ci * co, int(co));
     });
   }
   filter_gradient<M>(pr, du, dw);
