@@ -17,26 +17,30 @@
 //                  stages in buffers that stay in its L2 cache
 //   v3, v4         v1 and v2 with F(4x4, 3x3): 36 products per 4x4 output tile (4x fewer
 //                  multiplications than the direct form), transforms with larger coefficients
-// Backward-weights has v1 and v3: the gradient tiles' transform, a^2 sgemms V^T . Z per chunk
-// of tiles and the filter's back-transform.
-// Effective GFLOP/s count the direct convolution's 2 x 9 x C x K x H x W x N FLOPs, so a version
-// above 100% of sgemm does fewer multiplications than the direct form. The check is max |y - y_ref|
-// / max |y_ref| against oneDNN (Winograd's rounding grows with the tile: F(2x2) stays near
-// float32's direct error, F(4x4) about ten times that). A naive loop checks both on a 2-image slice
-// first.
+//   oneDNN Winograd  oneDNN's algorithm::convolution_winograd (F(4x4, 3x3), AVX-512 only) in its
+//                  blocked layouts, the NHWC operands reordered in and out on every call
+// Backward-weights has v1 and v3 (and oneDNN's Winograd): the gradient tiles' transform, a^2 sgemms
+// V^T . Z per chunk of tiles and the filter's back-transform. Effective GFLOP/s count the direct
+// convolution's 2 x 9 x C x K x H x W x N FLOPs, so a version above 100% of sgemm does fewer
+// multiplications than the direct form. The check is max |y - y_ref| / max |y_ref| against oneDNN
+// (Winograd's rounding grows with the tile: F(2x2) stays near float32's direct error, F(4x4) about
+// ten times that). A naive loop checks both on a 2-image slice first.
 //
 //   bench_kernel_winograd [--repeats R] [--only w1|w4]
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "bench/kernels/study.h"
 #include "engine/backend.h"
 #include "engine/cpu/conv_cpu.h"
+#include "engine/cpu/onednn_util.h"
 #include "engine/kernels.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
@@ -151,6 +155,104 @@ struct Version {
   std::function<Tensor(const Tensor&, const Tensor&)> run;
 };
 
+// oneDNN's own Winograd (algorithm::convolution_winograd; in 2.6 an F(4x4,3x3) for AVX-512 only,
+// in blocked layouts of its choosing): the NHWC operands reordered in and the result reordered
+// out on every call, as an engine that keeps NHWC tensors would have to. One primitive per pass
+// and shape, made on first use; `make` throws dnnl::error where oneDNN has no such primitive.
+class OnednnWinograd {
+ public:
+  OnednnWinograd(Pass pass, int64_t n, int64_t c, int64_t h) : pass_(pass) {
+    using dnnl::memory;
+    using tag = memory::format_tag;
+    const memory::dims act{n, c, h, h}, wei{c, c, 3, 3}, one{1, 1};
+    const memory::data_type f32 = memory::data_type::f32;
+    act_ = memory::desc(act, f32, tag::nhwc);
+    wei_ = memory::desc(wei, f32, tag::oihw);
+    const memory::desc act_any(act, f32, tag::any), wei_any(wei, f32, tag::any);
+    auto& eng = onednn::engine();
+    const dnnl::algorithm wino = dnnl::algorithm::convolution_winograd;
+    dnnl::convolution_forward::primitive_desc fwd(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, wino, act_any, wei_any,
+                                        act_any, one, one, one),
+        eng);
+    memory::desc in_a, in_b, out;  // the primitive's layouts of a, b and the result
+    if (pass == Pass::forward) {
+      in_a = fwd.src_desc(), in_b = fwd.weights_desc(), out = fwd.dst_desc();
+      prim_ = dnnl::convolution_forward(fwd);
+      slots_ = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    } else if (pass == Pass::backward_data) {
+      dnnl::convolution_backward_data::primitive_desc pd(
+          dnnl::convolution_backward_data::desc(wino, act_any, wei_any, act_any, one, one, one),
+          eng, fwd);
+      in_a = pd.diff_dst_desc(), in_b = pd.weights_desc(), out = pd.diff_src_desc();
+      prim_ = dnnl::convolution_backward_data(pd);
+      slots_ = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+    } else {
+      dnnl::convolution_backward_weights::primitive_desc pd(
+          dnnl::convolution_backward_weights::desc(wino, act_any, wei_any, act_any, one, one, one),
+          eng, fwd);
+      in_a = pd.src_desc(), in_b = pd.diff_dst_desc(), out = pd.diff_weights_desc();
+      prim_ = dnnl::convolution_backward_weights(pd);
+      slots_ = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
+    }
+    a_ = memory(in_a, eng), b_ = memory(in_b, eng), out_ = memory(out, eng);
+    const memory::desc user_b = pass == Pass::backward_weights ? act_ : wei_;
+    const memory::desc user_out = pass == Pass::backward_weights ? wei_ : act_;
+    reorder_a_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, act_, eng, in_a));
+    reorder_b_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, user_b, eng, in_b));
+    reorder_out_ = dnnl::reorder(dnnl::reorder::primitive_desc(eng, out, eng, user_out));
+  }
+
+  // forward (x, w) -> y, backward-data (gy, w) -> gx, backward-weights (x, gy) -> gw.
+  Tensor operator()(const Tensor& a, const Tensor& b) {
+    auto& eng = onednn::engine();
+    auto& st = onednn::stream();
+    const bool weights_out = pass_ == Pass::backward_weights;
+    Tensor result = weights_out ? Tensor::empty({b.size(1), a.size(1), 3, 3}) : like(a, a.size(1));
+    dnnl::memory ua(act_, eng, const_cast<float*>(a.data<float>()));
+    dnnl::memory ub(weights_out ? act_ : wei_, eng, const_cast<float*>(b.data<float>()));
+    dnnl::memory uo(weights_out ? wei_ : act_, eng, result.data<float>());
+    reorder_a_.execute(st, ua, a_);
+    reorder_b_.execute(st, ub, b_);
+    prim_.execute(st, {{slots_[0], a_}, {slots_[1], b_}, {slots_[2], out_}});
+    reorder_out_.execute(st, out_, uo);
+    st.wait();
+    return result;
+  }
+
+  // The primitive for this pass and shape, or nullptr where oneDNN has none.
+  static OnednnWinograd* get(Pass pass, int64_t n, int64_t c, int64_t h) {
+    static std::map<std::tuple<int, int64_t, int64_t, int64_t>, std::unique_ptr<OnednnWinograd>>
+        cache;
+    auto key = std::make_tuple(int(pass), n, c, h);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      std::unique_ptr<OnednnWinograd> made;
+      try {
+        made = std::make_unique<OnednnWinograd>(pass, n, c, h);
+      } catch (const dnnl::error&) {
+      }
+      it = cache.emplace(key, std::move(made)).first;
+    }
+    return it->second.get();
+  }
+
+ private:
+  Pass pass_;
+  dnnl::memory::desc act_, wei_;
+  dnnl::primitive prim_;
+  std::vector<int> slots_;
+  dnnl::memory a_, b_, out_;
+  dnnl::reorder reorder_a_, reorder_b_, reorder_out_;
+};
+
+// The Version of oneDNN's Winograd for a pass (the shape from the operands: a is NHWC).
+std::function<Tensor(const Tensor&, const Tensor&)> onednn_winograd(Pass pass) {
+  return [pass](const Tensor& a, const Tensor& b) {
+    return (*OnednnWinograd::get(pass, a.size(0), a.size(1), a.size(2)))(a, b);
+  };
+}
+
 std::vector<Version> versions(Pass pass) {
   using cpu_conv::WinogradSchedule;
   auto wino = [pass](WinogradSchedule s, int tile) {
@@ -181,7 +283,8 @@ std::vector<Version> versions(Pass pass) {
     return {{"oneDNN direct", weights(cpu_conv::onednn_backward_weights)},
             {"im2col + sgemm", weights(cpu_conv::gemm_backward_weights)},
             {"v1 F(2x2,3x3) whole", weights(winograd_weights(2))},
-            {"v3 F(4x4,3x3) whole", weights(winograd_weights(4))}};
+            {"v3 F(4x4,3x3) whole", weights(winograd_weights(4))},
+            {"oneDNN Winograd", onednn_winograd(pass)}};
   }
   auto direct = [pass](const Tensor& a, const Tensor& b) {
     const ConvParams p = same_padding();
@@ -196,7 +299,8 @@ std::vector<Version> versions(Pass pass) {
           {"v1 F(2x2,3x3) whole", wino(WinogradSchedule::whole, 2)},
           {"v2 F(2x2,3x3) blocked", wino(WinogradSchedule::blocked, 2)},
           {"v3 F(4x4,3x3) whole", wino(WinogradSchedule::whole, 4)},
-          {"v4 F(4x4,3x3) blocked", wino(WinogradSchedule::blocked, 4)}};
+          {"v4 F(4x4,3x3) blocked", wino(WinogradSchedule::blocked, 4)},
+          {"oneDNN Winograd", onednn_winograd(pass)}};
 }
 
 void study_pass(const Layer& L, const Ceilings& ceil, int repeats, Pass pass) {
@@ -216,7 +320,11 @@ void study_pass(const Layer& L, const Ceilings& ceil, int repeats, Pass pass) {
                                                          : naive_weight_grad(as, bs);
   const char* names[] = {"forward", "backward-data", "backward-weights"};
   print_header(fmt::format("{} {} (n {})", L.name, names[int(pass)], L.n));
-  const std::vector<Version> vs = versions(pass);
+  std::vector<Version> vs = versions(pass);
+  if (!OnednnWinograd::get(pass, L.n, L.c, L.h) || !OnednnWinograd::get(pass, 2, L.c, L.h)) {
+    vs.pop_back();
+    std::printf("(oneDNN has no Winograd primitive for this pass and shape at this ISA)\n");
+  }
   const Tensor ref = vs[0].run(a, b);
   std::vector<Result> results;
   std::vector<std::function<void()>> runs;
