@@ -395,16 +395,16 @@ TEST(ConvWinograd, SameBitsOnOneAndTwoThreads) {
 // ceil(h/m) ceil(w/m) (m+2)^2, which is F(4x4) from 3x3 pixels up; F(2x2) with AMX.
 TEST(WinogradTileRule, FourFromThreePixelsUpUnlessAmx) {
   if (onednn_isa().find("amx") != std::string::npos) {
-    EXPECT_EQ(cpu_conv::winograd_default_tile(32, 32, 64), 2);
+    EXPECT_EQ(cpu_conv::winograd_default_tile(32, 32), 2);
     return;
   }
-  EXPECT_EQ(cpu_conv::winograd_default_tile(1, 1, 64), 2);   // 36 products against 16
-  EXPECT_EQ(cpu_conv::winograd_default_tile(2, 2, 64), 2);   // 36 against 16
-  EXPECT_EQ(cpu_conv::winograd_default_tile(2, 8, 64), 2);   // 72 against 64
-  EXPECT_EQ(cpu_conv::winograd_default_tile(3, 3, 64), 4);   // 36 against 64
-  EXPECT_EQ(cpu_conv::winograd_default_tile(4, 4, 512), 4);  // 36 against 64
-  EXPECT_EQ(cpu_conv::winograd_default_tile(5, 5, 64), 4);   // 144 against 144: the tie to F(4x4)
-  EXPECT_EQ(cpu_conv::winograd_default_tile(32, 32, 16), 4);
+  EXPECT_EQ(cpu_conv::winograd_default_tile(1, 1), 2);  // 36 products against 16
+  EXPECT_EQ(cpu_conv::winograd_default_tile(2, 2), 2);  // 36 against 16
+  EXPECT_EQ(cpu_conv::winograd_default_tile(2, 8), 2);  // 72 against 64
+  EXPECT_EQ(cpu_conv::winograd_default_tile(3, 3), 4);  // 36 against 64
+  EXPECT_EQ(cpu_conv::winograd_default_tile(4, 4), 4);  // 36 against 64
+  EXPECT_EQ(cpu_conv::winograd_default_tile(5, 5), 4);  // 144 against 144: the tie to F(4x4)
+  EXPECT_EQ(cpu_conv::winograd_default_tile(32, 32), 4);
 }
 
 }  // namespace

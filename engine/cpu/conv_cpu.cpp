@@ -123,8 +123,7 @@ SR_REGISTER_KERNEL(conv_backward_weights, cpu, conv_backward_weights_cpu);
 // 0.5-0.8x F(2x2)'s time on the layers of 32 channels or more at avx512 (Zen 4) and 0.66-0.93x
 // at AVX2 (Zen 5 capped). F(2x2) with AMX, where the rule keeps oneDNN and F(4x4) was never
 // measured (--cpu-conv winograd there).
-int winograd_default_tile(int64_t h, int64_t w, int64_t channels) {
-  (void)channels;
+int winograd_default_tile(int64_t h, int64_t w) {
   if (onednn_isa().find("amx") != std::string::npos) return 2;
   auto products = [h, w](int64_t m) {
     return (h + m - 1) / m * ((w + m - 1) / m) * (m + 2) * (m + 2);

@@ -63,9 +63,8 @@ void winograd_backward_data(const Tensor& gy, const Tensor& w, const ConvParams&
                             WinogradSchedule s = WinogradSchedule::automatic, int tile = 0);
 void winograd_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
                                Tensor& gb, int tile = 0);
-// The output tile the engine takes for an h x w image whose narrower side has `channels`
-// channels (conv_cpu.cpp, from the study).
-int winograd_default_tile(int64_t h, int64_t w, int64_t channels);
+// The output tile (2 or 4) the engine takes for an h x w image (conv_cpu.cpp, from the study).
+int winograd_default_tile(int64_t h, int64_t w);
 // The schedule that automatic calls take; automatic (the default) restores the size rule. For
 // tests of both schedules through the slots.
 void set_winograd_schedule(WinogradSchedule s);

@@ -219,26 +219,35 @@ void filter_transform(const Problem& pr, const float* wt, bool flipped, float* u
   });
 }
 
-// V rows of tiles p0..p1: tile p's a^2 rows go to v[(xi * ld + p - p0) * cin].
-template <int M>
-void input_transform(const Problem& pr, const float* x, int64_t p0, int64_t p1, float* v,
-                     int64_t ld) {
+// The a^2 rows of tiles p0..p1 of an NHWC image of C channels: for tile p, the S x S window of
+// pixels from (tile origin - shift) (zeros past the edges) as d, out = L d L^T (a x a), its row xi
+// to out[(xi * ld + p - p0) * C].
+template <int M, int S, const auto& L>
+void window_transform(const Problem& pr, const float* img, int64_t C, int shift, int64_t p0,
+                      int64_t p1, float* out, int64_t ld) {
   constexpr int a = Tile<M>::a;
-  const int64_t C = pr.cin, th = pr.th(), tw = pr.tw();
+  const int64_t th = pr.th(), tw = pr.tw();
   for (int64_t p = p0; p < p1; ++p) {
-    const int64_t n = p / (th * tw), i0 = (p / tw) % th * M - 1, j0 = p % tw * M - 1;
-    const float* src[a][a];
-    for (int r = 0; r < a; ++r)
-      for (int q = 0; q < a; ++q) src[r][q] = pixel(pr, x, C, n, i0 + r, j0 + q);
-    float* dst = v + (p - p0) * C;
+    const int64_t n = p / (th * tw), i0 = (p / tw) % th * M - shift, j0 = p % tw * M - shift;
+    const float* src[S][S];
+    for (int r = 0; r < S; ++r)
+      for (int q = 0; q < S; ++q) src[r][q] = pixel(pr, img, C, n, i0 + r, j0 + q);
+    float* dst = out + (p - p0) * C;
     channel_blocks(C, [&](int64_t c0, int lanes) {
-      vf d[a][a], t[a][a];
-      for (int r = 0; r < a; ++r)
-        for (int q = 0; q < a; ++q) d[r][q] = load(src[r][q] ? src[r][q] + c0 : nullptr, lanes);
-      sandwich<Tile<M>::BT>(d, t);
+      vf d[S][S], t[a][a];
+      for (int r = 0; r < S; ++r)
+        for (int q = 0; q < S; ++q) d[r][q] = load(src[r][q] ? src[r][q] + c0 : nullptr, lanes);
+      sandwich<L>(d, t);
       for (int xi = 0; xi < a * a; ++xi) store(dst + xi * ld * C + c0, t[xi / a][xi % a], lanes);
     });
   }
+}
+
+// V = B^T d B: the a x a input tiles around each output tile, cin channels.
+template <int M>
+void input_transform(const Problem& pr, const float* x, int64_t p0, int64_t p1, float* v,
+                     int64_t ld) {
+  window_transform<M, Tile<M>::a, Tile<M>::BT>(pr, x, pr.cin, 1, p0, p1, v, ld);
 }
 
 // y = A^T M A + bias for tiles p0..p1; tile p's a^2 rows are m[(xi * ld + p - p0) * cout].
@@ -262,27 +271,11 @@ void output_transform(const Problem& pr, const float* m, int64_t ld, int64_t p0,
   }
 }
 
-// Z = A dY A^T for tiles p0..p1 of the output gradient dy (NHWC, cout channels), rows as V's:
-// z[(xi * ld + p - p0) * cout].
+// Z = A dY A^T: the M x M tiles of the output gradient dy (NHWC, cout channels), rows as V's.
 template <int M>
 void gradient_transform(const Problem& pr, const float* dy, int64_t p0, int64_t p1, float* z,
                         int64_t ld) {
-  constexpr int a = Tile<M>::a;
-  const int64_t K = pr.cout, th = pr.th(), tw = pr.tw();
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t n = p / (th * tw), i0 = (p / tw) % th * M, j0 = p % tw * M;
-    const float* src[M][M];
-    for (int r = 0; r < M; ++r)
-      for (int q = 0; q < M; ++q) src[r][q] = pixel(pr, dy, K, n, i0 + r, j0 + q);
-    float* dst = z + (p - p0) * K;
-    channel_blocks(K, [&](int64_t c0, int lanes) {
-      vf d[M][M], t[a][a];
-      for (int r = 0; r < M; ++r)
-        for (int q = 0; q < M; ++q) d[r][q] = load(src[r][q] ? src[r][q] + c0 : nullptr, lanes);
-      sandwich<Tile<M>::A>(d, t);
-      for (int xi = 0; xi < a * a; ++xi) store(dst + xi * ld * K + c0, t[xi / a][xi % a], lanes);
-    });
-  }
+  window_transform<M, M, Tile<M>::A>(pr, dy, pr.cout, 0, p0, p1, z, ld);
 }
 
 // dw[o][i] = G^T dU(o, i) G for every (o, i), dU (a^2, cin, cout), dw (cout, cin, 3, 3).
@@ -406,7 +399,7 @@ void run(const Problem& pr, const float* x, const float* wt, bool flipped,
 // The tile a call takes: its own, the test hook's, or the rule's (default_tile).
 int tile_for(int tile, const Problem& pr) {
   if (tile == 0) tile = g_tile.load();
-  if (tile == 0) tile = winograd_default_tile(pr.h, pr.w, std::min(pr.cin, pr.cout));
+  if (tile == 0) tile = winograd_default_tile(pr.h, pr.w);
   SR_CHECK_VALUE(tile == 2 || tile == 4, "Winograd: the output tile must be 2 or 4, got {}", tile);
   return tile;
 }
