@@ -43,9 +43,10 @@ int main(int argc, char** argv) {
       {"winograd", sr::CpuConvAlgorithm::winograd}};
   app.add_option(
          "--cpu-conv", cpu_conv,
-         "CPU convolutions: auto (oneDNN's direct kernels, Winograd F(4x4,3x3) and "
-         "im2col + sgemm where those measured faster), onednn, gemm (im2col + sgemm "
-         "wherever it applies) or winograd (F(2x2,3x3) or F(4x4,3x3) for every 3x3 stride-1 layer)")
+         "CPU convolutions: auto (oneDNN's direct kernels, Winograd F(4x4,3x3), polyphase "
+         "Winograd and im2col + sgemm where those measured faster), onednn, gemm (im2col + sgemm "
+         "wherever it applies) or winograd (F(2x2,3x3) or F(4x4,3x3) for every 3x3 stride-1 "
+         "layer, polyphase F(m x m,2x2) for every 4x4 stride-2 one)")
       ->check(CLI::IsMember({"auto", "onednn", "gemm", "winograd"}))
       ->capture_default_str();
 

@@ -144,7 +144,8 @@ void check_geometry(const Geometry& g, uint64_t seed) {
   }
   if (cpu_conv_algorithm() == CpuConvAlgorithm::winograd) {
     cpu_conv::GemmGeometry gg;  // the Winograd grids hold only layers it takes
-    ASSERT_TRUE(cpu_conv::winograd_applies(x, w, y_out, p, gg));
+    ASSERT_TRUE(cpu_conv::winograd_applies(x, w, y_out, p, gg) ||
+                cpu_conv::polyphase_applies(x, w, y_out, p, gg));
   }
   kernels::conv_forward(Device::cpu, x, w, b, p, y_out);
   EXPECT_TRUE(close(y_ref, y_out, kind + "forward"));
@@ -332,6 +333,44 @@ void winograd_grid() {
   }
 }
 
+// 4x4 stride-2 padding-1 layers (engine/cpu/conv_polyphase.cpp): small sides of 1 to 5 pixels
+// and non-square ones (tiles past the edges for both tiles), channel counts below, at and
+// above the vector (the polyphase image's four segments of cb channels each), convolutions and
+// transposed ones, and the VAE's 128 -> 256 at 8x8 -> 4x4 with bias. F(2x2, 2x2) holds 1e-4;
+// F(4x4, 2x2) (coefficients up to 8 in A^T, 3 in B^T, 1/6 in G) takes ConvGeometriesWinograd4's
+// 5e-4: at 1e-4 only the 128 x 256-channel geometry fails, by up to 1.5e-4 on outputs below 0.4
+// (sums of 2,048 and 4,096 products).
+void polyphase_grid() {
+  uint64_t seed = 15000;
+  for (bool transposed : {false, true}) {
+    for (int64_t n : {1, 2})
+      for (auto [h, w] : {std::pair<int64_t, int64_t>{2, 2}, {4, 6}, {6, 6}, {10, 8}})
+        for (int64_t ic : {1, 3, 16, 17})
+          for (int64_t oc : {1, 5, 16, 20}) {
+            check({n, ic, oc, h, w, 4, 2, 1, 1, transposed, MemoryFormat::channels_last}, seed);
+            seed += 4;
+          }
+    check({3, 33, 18, 18, 14, 4, 2, 1, 1, transposed, MemoryFormat::channels_last}, seed);
+    check({2, 128, 256, 8, 8, 4, 2, 1, 1, transposed, MemoryFormat::channels_last}, seed + 4);
+    seed += 8;
+  }
+}
+
+TEST_F(ConvGeometriesWinograd, FourByFourStrideTwoPolyphase) {
+  polyphase_grid();
+}
+TEST_F(ConvGeometriesWinograd, FourByFourStrideTwoPolyphaseChunks) {
+  cpu_conv::set_winograd_chunk_floats(3000);  // 1-6 tiles per chunk below 300 channels
+  polyphase_grid();
+}
+TEST_F(ConvGeometriesWinograd4, FourByFourStrideTwoPolyphase) {
+  polyphase_grid();
+}
+TEST_F(ConvGeometriesWinograd4, FourByFourStrideTwoPolyphaseChunks) {
+  cpu_conv::set_winograd_chunk_floats(3000);
+  polyphase_grid();
+}
+
 TEST_F(ConvGeometriesWinograd, ThreeByThreeStrideOneBlocked) {
   cpu_conv::set_winograd_schedule(cpu_conv::WinogradSchedule::blocked);
   winograd_grid();
@@ -389,6 +428,79 @@ TEST(ConvWinograd, SameBitsOnOneAndTwoThreads) {
       for (size_t i = 0; i < 4; ++i)
         EXPECT_EQ(got[0][i], got[1][i]) << "F(" << tile << "x" << tile << ") output " << i;
     }
+}
+
+// The same for the polyphase path's three passes of both kinds (4 images of 12x10 -> 6x5, 64
+// and 80 channels: enough tiles and sgemms to split).
+TEST(ConvPolyphase, SameBitsOnOneAndTwoThreads) {
+  const int threads = get_num_threads();
+  const MemoryFormat cl = MemoryFormat::channels_last;
+  Tensor big = random_4d({4, 64, 12, 10}, 1, cl), small = random_4d({4, 80, 6, 5}, 2, cl);
+  Tensor w = test::random_input({80, 64, 4, 4}, 3, -1.f, 1.f, false);
+  for (bool transposed : {false, true}) {
+    ConvParams p;
+    p.stride[0] = p.stride[1] = 2;
+    p.padding[0] = p.padding[1] = 1;
+    p.transposed = transposed;
+    const Tensor& x = transposed ? small : big;
+    const Tensor& gy = transposed ? big : small;
+    for (int tile : {2, 4}) {
+      std::vector<std::vector<float>> got[2];
+      for (int t : {1, 2}) {
+        set_num_threads(t);
+        Tensor y = Tensor::empty(gy.shape(), DType::f32, Device::cpu, cl);
+        Tensor gx = Tensor::empty(x.shape(), DType::f32, Device::cpu, cl);
+        Tensor gw = Tensor::empty(w.shape()), gb = Tensor::empty({gy.size(1)});
+        cpu_conv::polyphase_forward(x, w, Tensor(), p, y, tile);
+        cpu_conv::polyphase_backward_data(gy, w, p, gx, tile);
+        cpu_conv::polyphase_backward_weights(x, gy, p, gw, gb, tile);
+        got[t - 1] = {y.to_vector(), gx.to_vector(), gw.to_vector(), gb.to_vector()};
+      }
+      set_num_threads(threads);
+      for (size_t i = 0; i < 4; ++i)
+        EXPECT_EQ(got[0][i], got[1][i])
+            << (transposed ? "transposed " : "") << "F(" << tile << "x" << tile << ") output " << i;
+    }
+  }
+}
+
+// Layers the polyphase path must refuse: another kernel, stride or padding, an odd big side.
+TEST(ConvPolyphase, AppliesToFourByFourStrideTwoPaddingOneOnly) {
+  const MemoryFormat cl = MemoryFormat::channels_last;
+  auto applies = [&](int64_t k, int64_t stride, int64_t pad, int64_t h) {
+    ConvParams p;
+    p.stride[0] = p.stride[1] = stride;
+    p.padding[0] = p.padding[1] = pad;
+    const int64_t oh = (h + 2 * pad - k) / stride + 1;
+    Tensor x = Tensor::empty({1, 8, h, h}, DType::f32, Device::cpu, cl);
+    Tensor y = Tensor::empty({1, 8, oh, oh}, DType::f32, Device::cpu, cl);
+    Tensor w = Tensor::empty({8, 8, k, k});
+    cpu_conv::GemmGeometry g;
+    return cpu_conv::polyphase_applies(x, w, y, p, g);
+  };
+  EXPECT_TRUE(applies(4, 2, 1, 8));
+  EXPECT_FALSE(applies(4, 2, 1, 7));  // odd: the last row has no partner
+  EXPECT_FALSE(applies(3, 2, 1, 8));
+  EXPECT_FALSE(applies(4, 1, 1, 8));
+  EXPECT_FALSE(applies(4, 2, 0, 8));
+  Tensor nchw = Tensor::empty({1, 8, 8, 8}), y = Tensor::empty({1, 8, 4, 4});
+  ConvParams p;
+  p.stride[0] = p.stride[1] = 2;
+  p.padding[0] = p.padding[1] = 1;
+  cpu_conv::GemmGeometry g;
+  EXPECT_FALSE(cpu_conv::polyphase_applies(nchw, Tensor::empty({8, 8, 4, 4}), y, p, g));
+}
+
+// The polyphase tile rule: the fewer products ceil(h/m) ceil(w/m) (m+1)^2 over the small side,
+// F(4x4) only with at least 4 of its tiles per image.
+TEST(WinogradTileRule, PolyphaseFourWithFourTilesAndFewerProducts) {
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(1, 1), 2);  // 9 products against 25
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(4, 4), 2);  // fewer products (25), but one tile
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(6, 6), 2);  // 81 against 100
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(7, 7), 4);  // 100 against 144
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(8, 8), 4);
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(2, 16), 2);  // 4 tiles, 100 against 72
+  EXPECT_EQ(cpu_conv::polyphase_default_tile(16, 16), 4);
 }
 
 // The tile rule (engine/cpu/conv_cpu.cpp): the tile with the fewer products per image,

@@ -1,8 +1,12 @@
-// Kernel study: the CPU convolution's two implementations on the engine's layer shapes.
+// Kernel study: the CPU convolution's implementations on the engine's layer shapes.
 //
 //   v1 oneDNN   the direct kernels oneDNN dispatches to on this CPU (conv_onednn.cpp)
 //   v2 gemm     im2col + OpenBLAS sgemm, NHWC (conv_gemm.cpp)
-//   auto        what the engine runs by default (conv_cpu.cpp's rule picks v1 or v2)
+//   v3 poly F2  4x4 stride-2 layers only: 2x2 stride-1 convolutions on polyphase components by
+//               Winograd F(2x2, 2x2) (conv_polyphase.cpp)
+//   v4 poly F4  the same with F(4x4, 2x2)
+//   auto        what the engine runs by default (conv_cpu.cpp's rules)
+// (ResNet-18's 3x3 stride-1 layers have their own study, bench/kernels/winograd.cpp.)
 // For each layer and direction (forward, backward-data, backward-weights; a transposed
 // convolution's forward is a convolution's backward-data and so on), median ms and GFLOP/s
 // (2 per multiply-add of the direct convolution) against the sgemm rate measured in the same
@@ -106,18 +110,34 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
          kernels::conv_backward_weights(Device::cpu, x, gy, p, gw, gb);
          return gw;
        }}};
-  const std::vector<std::pair<CpuConvAlgorithm, const char*>> algos{
-      {CpuConvAlgorithm::onednn, "v1 oneDNN"},
-      {CpuConvAlgorithm::gemm, "v2 gemm"},
-      {CpuConvAlgorithm::automatic, "auto"}};
+  struct Version {
+    CpuConvAlgorithm algo;
+    int tile;  // the Winograd tile (set_winograd_tile), 0 for the rule's
+    const char* label;
+  };
+  std::vector<Version> algos{{CpuConvAlgorithm::onednn, 0, "v1 oneDNN"},
+                             {CpuConvAlgorithm::gemm, 0, "v2 gemm"}};
+  {
+    Tensor y = Tensor::empty({L.n, L.out_c, oh, ow}, DType::f32, Device::cpu, cl);
+    cpu_conv::GemmGeometry g;
+    if (cpu_conv::polyphase_applies(x, w, y, p, g)) {
+      algos.push_back({CpuConvAlgorithm::winograd, 2, "v3 poly F2"});
+      algos.push_back({CpuConvAlgorithm::winograd, 4, "v4 poly F4"});
+    }
+  }
+  algos.push_back({CpuConvAlgorithm::automatic, 0, "auto"});
+  auto choose = [](const Version& v) {
+    set_cpu_conv_algorithm(v.algo);
+    cpu_conv::set_winograd_tile(v.tile);
+  };
   for (const Dir& d : dirs) {
     print_header(fmt::format("{} {} (n {})", L.name, d.name, L.n));
     std::vector<Result> results;
     Tensor ref;
-    for (auto [algo, label] : algos) {  // check, warm-up, and the memory of one run
-      set_cpu_conv_algorithm(algo);
+    for (const Version& v : algos) {  // check, warm-up, and the memory of one run
+      choose(v);
       Tensor out = d.run();
-      Result r(label);
+      Result r(v.label);
       r.check = ref.defined() ? fmt::format("rel err {:.1e}", max_rel_diff(out, ref)) : "oracle";
       if (!ref.defined()) ref = out;
       r.flops = flops;
@@ -125,14 +145,15 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
       results.push_back(r);
     }
     std::vector<std::function<void()>> runs;
-    for (auto [algo, label] : algos)
-      runs.push_back([&, algo = algo] {
-        set_cpu_conv_algorithm(algo);
+    for (const Version& v : algos)
+      runs.push_back([&, v] {
+        choose(v);
         d.run();
       });
     time_and_print(results, runs, repeats, c);
   }
   set_cpu_conv_algorithm(CpuConvAlgorithm::automatic);
+  cpu_conv::set_winograd_tile(0);
 }
 
 }  // namespace

@@ -73,5 +73,24 @@ void set_winograd_tile(int tile);
 // The whole schedule and the weight gradient take the tiles in chunks of at most this many
 // floats of V and M (at least one tile); 0 restores the default (16M). For tests of the chunks.
 void set_winograd_chunk_floats(int64_t floats);
+// The settings above as both Winograd paths read them.
+int64_t winograd_chunk_floats();
+int winograd_tile_setting();
+
+// 4x4 stride-2 padding-1 convolutions and transposed convolutions (an even big side) as 2x2
+// stride-1 ones on polyphase components, each by Winograd F(m x m, 2x2), m = 2 or 4
+// (conv_polyphase.cpp), dense channels-last. The tile (0: set_winograd_tile's, else the rule's)
+// and the chunk (set_winograd_chunk_floats) are shared with the 3x3 path.
+bool polyphase_applies(const Tensor& x, const Tensor& w, const Tensor& y, const ConvParams& p,
+                       GemmGeometry& g);
+void polyphase_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p,
+                       Tensor& y, int tile = 0);
+void polyphase_backward_data(const Tensor& gy, const Tensor& w, const ConvParams& p, Tensor& gx,
+                             int tile = 0);
+void polyphase_backward_weights(const Tensor& x, const Tensor& gy, const ConvParams& p, Tensor& gw,
+                                Tensor& gb, int tile = 0);
+// The output tile (2 or 4) for a small side of h x w: the fewer products, ceil(h/m) ceil(w/m)
+// (m+1)^2 (conv_cpu.cpp).
+int polyphase_default_tile(int64_t h, int64_t w);
 
 }  // namespace sr::cpu_conv

@@ -43,12 +43,13 @@
 #include <vector>
 
 #include "engine/cpu/conv_cpu.h"
+#include "engine/cpu/winograd_transform.h"
 #include "engine/parallel.h"
-
-#pragma GCC diagnostic ignored "-Wpsabi"  // the 16-lane vectors never cross a non-inlined call
 
 namespace sr::cpu_conv {
 namespace {
+
+using namespace winograd;
 
 std::atomic<WinogradSchedule> g_schedule{WinogradSchedule::automatic};  // set_winograd_schedule
 std::atomic<int> g_tile{0};                                             // set_winograd_tile
@@ -56,21 +57,7 @@ std::atomic<int> g_tile{0};                                             // set_w
 constexpr int64_t kDefaultChunkFloats = int64_t(16) << 20;
 std::atomic<int64_t> g_chunk_floats{kDefaultChunkFloats};
 
-// ---- The transforms ---------------------------------------------------------------------------
-
-template <int R, int K>
-struct Matrix {
-  static constexpr int rows = R, cols = K;
-  float a[R][K];
-};
-
-template <int R, int K>
-constexpr Matrix<K, R> transpose(const Matrix<R, K>& m) {
-  Matrix<K, R> t{};
-  for (int r = 0; r < R; ++r)
-    for (int k = 0; k < K; ++k) t.a[k][r] = m.a[r][k];
-  return t;
-}
+// ---- The transforms (their machinery: winograd_transform.h) -------------------------------------
 
 template <int M>
 struct Transforms;
@@ -105,69 +92,6 @@ struct Tile : Transforms<M> {
   static constexpr auto A = transpose(Transforms<M>::AT);  // a x M
   static constexpr auto GT = transpose(Transforms<M>::G);  // 3 x a
 };
-
-// 16 channels at once: AVX-512 registers, or pairs of AVX2 ones (GCC's vector extension).
-using vf = float __attribute__((vector_size(64)));
-constexpr int kLanes = 16;
-
-// sum_k L[r][k] get(k), the terms with a zero coefficient left out, summed from k = 0 up (the
-// loops unroll and the coefficients fold, so each transform is a fixed sequence of vector ops).
-template <const auto& L, class Get>
-[[gnu::always_inline]] inline auto combine(int r, Get get) {
-  using T = decltype(get(0));
-  T s{};
-  bool first = true;
-#pragma GCC unroll 8
-  for (int k = 0; k < std::remove_cvref_t<decltype(L)>::cols; ++k) {
-    const float c = L.a[r][k];
-    if (c == 0) continue;
-    const T term = c * get(k);
-    if (first)
-      s = term;
-    else
-      s = s + term;
-    first = false;
-  }
-  return s;
-}
-
-// out (R x R) = L in L^T for L (R x K) and in (K x K).
-template <const auto& L, class T, int R, int K>
-[[gnu::always_inline]] inline void sandwich(const T (&in)[K][K], T (&out)[R][R]) {
-  T t[R][K];  // L in
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int q = 0; q < K; ++q) t[r][q] = combine<L>(r, [&](int k) { return in[k][q]; });
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int q = 0; q < R; ++q) out[r][q] = combine<L>(q, [&](int k) { return t[r][k]; });
-}
-
-// Lanes [0, n) of p (n <= 16; the rest zero), or zeros for a null p; and their store.
-[[gnu::always_inline]] inline vf load(const float* p, int n) {
-  vf v = {};
-  if (p && n == kLanes)
-    std::memcpy(&v, p, sizeof v);
-  else if (p)
-    std::memcpy(&v, p, size_t(n) * sizeof(float));
-  return v;
-}
-[[gnu::always_inline]] inline void store(float* p, const vf& v, int n) {
-  if (n == kLanes)
-    std::memcpy(p, &v, sizeof v);
-  else
-    std::memcpy(p, &v, size_t(n) * sizeof(float));
-}
-
-// For every block of 16 channels of c: f(c0, lanes), full blocks first.
-template <class F>
-[[gnu::always_inline]] inline void channel_blocks(int64_t c, F f) {
-  int64_t c0 = 0;
-  for (; c0 + kLanes <= c; c0 += kLanes) f(c0, kLanes);
-  if (c0 < c) f(c0, int(c - c0));
-}
 
 struct Problem {
   int64_t n, h, w, cin, cout;
@@ -431,6 +355,14 @@ void set_winograd_schedule(WinogradSchedule s) {
 
 void set_winograd_chunk_floats(int64_t floats) {
   g_chunk_floats.store(floats > 0 ? floats : kDefaultChunkFloats);
+}
+
+int64_t winograd_chunk_floats() {
+  return g_chunk_floats.load();
+}
+
+int winograd_tile_setting() {
+  return g_tile.load();
 }
 
 void set_winograd_tile(int tile) {
