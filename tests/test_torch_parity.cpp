@@ -20,6 +20,7 @@
 #include <string>
 
 #include "engine/autograd.h"
+#include "engine/backend.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/serialize.h"
@@ -143,7 +144,7 @@ void expect_buffers_after(const Module& m, const Fixture& f) {
 
 // ------------------------------------------------------------------------------ convolutions
 
-TEST(TorchParity, Conv2d) {
+void conv2d_cases() {
   for (const char* name : {"conv2d_k3s1p1_bias", "conv2d_k3s2p1_nobias", "conv2d_k3s1p2d2_bias",
                            "conv2d_k4s2p1_nobias"}) {
     Fixture f(name);
@@ -165,7 +166,7 @@ TEST(TorchParity, Conv2d) {
   }
 }
 
-TEST(TorchParity, ConvTranspose2d) {
+void conv_transpose2d_cases() {
   for (const char* name : {"conv_transpose2d_k3s2p1op1_bias", "conv_transpose2d_k1_bias",
                            "conv_transpose2d_k4s2p1_nobias"}) {
     Fixture f(name);
@@ -185,6 +186,32 @@ TEST(TorchParity, ConvTranspose2d) {
       }
     }
   }
+}
+
+// The CPU convolutions forced onto the Winograd paths (--cpu-conv winograd): F(2x2 or 4x4, 3x3)
+// on every 3x3 stride-1 layer, polyphase F(2x2 or 4x4, 2x2) on every 4x4 stride-2 one, each
+// tile by its rule, wherever the layout is channels-last (NCHW runs the automatic choice).
+class WinogradPaths {
+ public:
+  WinogradPaths() : saved_(cpu_conv_algorithm()) {
+    set_cpu_conv_algorithm(CpuConvAlgorithm::winograd);
+  }
+  ~WinogradPaths() { set_cpu_conv_algorithm(saved_); }
+
+ private:
+  CpuConvAlgorithm saved_;
+};
+
+TEST(TorchParity, Conv2d) {
+  conv2d_cases();
+}
+TEST(TorchParity, ConvTranspose2d) {
+  conv_transpose2d_cases();
+}
+TEST(TorchParity, ConvolutionsOnTheWinogradPaths) {
+  WinogradPaths scope;
+  conv2d_cases();
+  conv_transpose2d_cases();
 }
 
 // ------------------------------------------------------------------------------ batch norm
@@ -500,6 +527,13 @@ TEST(TorchParity, VaalVae) {
   vae_case("vaal_vae");
 }
 TEST(TorchParity, SraalGenerator) {
+  vae_case("sraal_generator");
+}
+// The VAEs' 4x4 stride-2 layers (32x32 images: small sides 16, 8, 4 and 2, so both tiles) on
+// polyphase Winograd; the fixtures' widths (4 to 32 channels) are below the automatic rule's.
+TEST(TorchParity, VaesOnTheWinogradPaths) {
+  WinogradPaths scope;
+  vae_case("vaal_vae");
   vae_case("sraal_generator");
 }
 

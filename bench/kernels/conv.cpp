@@ -13,7 +13,7 @@
 // run; the versions alternate run by run. Check: v2 and auto against v1, max |diff| / max |v1|
 // (float32; both sum the same products in different orders).
 //
-//   bench_kernel_conv [--only vae|resnet] [--repeats R]
+//   bench_kernel_conv [--only vae|resnet|NAME] [--repeats R]   (NAME: the layers whose name has it)
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -36,9 +36,14 @@ struct Layer {
 
 // The VAAL VAE (batch 64, 3x32x32: encoder 4x4/2 convolutions, decoder 4x4/2 transposed) and
 // ResNet-18's CIFAR-form 3x3 convolutions and 1x1 stride-2 downsamples (batch 128, 32x32; width
-// 1 and 1/4).
+// 1 and 1/4). Any other `only` keeps the layers whose name contains it.
 std::vector<Layer> layers(const std::string& only) {
   std::vector<Layer> v;
+  if (only != "vae" && only != "resnet" && !only.empty()) {
+    for (const Layer& L : layers(""))
+      if (L.name.find(only) != std::string::npos) v.push_back(L);
+    return v;
+  }
   if (only != "resnet") {
     v.push_back({"vae enc1 3>128 32>16", 64, 3, 128, 32, 32, 4, 2, 1, false});
     v.push_back({"vae enc2 128>256 16>8", 64, 128, 256, 16, 16, 4, 2, 1, false});
@@ -161,7 +166,7 @@ void study_layer(const Layer& L, const Ceilings& c, int repeats) {
 
 int main(int argc, char** argv) {
   using namespace sr::study;
-  return study_main(argc, argv, "bench_kernel_conv [--only vae|resnet] [--repeats R]", 5, "",
+  return study_main(argc, argv, "bench_kernel_conv [--only vae|resnet|NAME] [--repeats R]", 5, "",
                     [](const std::string& only, const Ceilings& c, int repeats) {
                       for (const Layer& L : layers(only)) study_layer(L, c, repeats);
                     });

@@ -21,8 +21,9 @@
 //   Z = A dY A^T, dU_xi = V_xi^T Z_xi, dg = G^T dU G
 // a^2 multiplications per output tile and channel pair instead of 4 m^2: 1.78x fewer for m = 2,
 // 2.56x for m = 4. The matrices come from Toom-Cook at the points 0, -1, inf (m = 2) and
-// 0, 1, -1, 2, inf (m = 4): rounding 2.5e-6 and 8e-6 relative on sums of 512 products of
-// normal values (against 1.7e-5 and 1.4e-5 for the points 1/2 and -2 in place of 2).
+// 0, 1, -1, 2, inf (m = 4) (bench/kernels/winograd_matrices.py derives and checks them): float32
+// rounding 2.5e-6 and 6.2e-6 relative on 2-d sums of 512 products of normal values (1/2 or -2
+// in place of 2: 8.2e-6 and 5.7e-6, no clear gain; F(4x4, 3x3)'s is 1.8e-5).
 // One schedule (conv_winograd.cpp's "whole"): chunks of tiles through the three stages, the
 // transforms split over the threads, the sgemms (per phase, position and a fixed column part)
 // spread over them single-threaded, so that no bit depends on the thread count.
@@ -81,7 +82,8 @@ struct Relation {
   }
   // Pixel (i, j) of image img of B or S (c channels), or null outside it.
   const float* big(const float* b, int64_t img, int64_t i, int64_t j) const {
-    return i < 0 || i >= 2 * h || j < 0 || j >= 2 * w ? nullptr : b + ((img * 2 * h + i) * 2 * w + j) * cb;
+    return i < 0 || i >= 2 * h || j < 0 || j >= 2 * w ? nullptr
+                                                      : b + ((img * 2 * h + i) * 2 * w + j) * cb;
   }
   const float* small(const float* s, int64_t img, int64_t i, int64_t j) const {
     return i < 0 || i >= h || j < 0 || j >= w ? nullptr : s + ((img * h + i) * w + j) * cs;
@@ -104,7 +106,9 @@ constexpr int up_tap(int ph, int dy, int dx) {
 
 // U = G g G^T for the four 2x2 sub-filters g_ph(dy, dx) = f[tap(ph, dy, dx)] of each 4x4 filter
 // f = filter(r, c) (16 floats) of rows x cols: sub-filter ph's position xi to dst(ph, r) +
-// xi * xi_stride + c. 16 columns at once; each 4x4 filter is read once for all four.
+// xi * xi_stride + c. 16 columns at once, one sub-filter after the other: a^2 output streams at
+// a time (all four at once, 4 a^2 streams, took 1.1-1.3x the layer's time in the study; the
+// block's filters stay in L2 between the sub-filters).
 template <int M, auto Tap, class Filter, class Dst>
 void filter_transform(int64_t rows, int64_t cols, int64_t xi_stride, Filter filter, Dst dst) {
   constexpr int a = Tile<M>::a;
@@ -112,27 +116,27 @@ void filter_transform(int64_t rows, int64_t cols, int64_t xi_stride, Filter filt
     for (int64_t blk = b; blk < e; ++blk) {
       const int64_t c0 = blk * kLanes;
       const int lanes = int(std::min<int64_t>(kLanes, cols - c0));
-      for (int64_t r = 0; r < rows; ++r) {
-        float f[16][kLanes] = {};
-        for (int l = 0; l < lanes; ++l) {
-          const float* src = filter(r, c0 + l);
-          for (int t = 0; t < 16; ++t) f[t][l] = src[t];
-        }
-        for (int ph = 0; ph < 4; ++ph) {
+      for (int ph = 0; ph < 4; ++ph)
+        for (int64_t r = 0; r < rows; ++r) {
+          float f[4][kLanes] = {};
+          for (int l = 0; l < lanes; ++l) {
+            const float* src = filter(r, c0 + l);
+            for (int t = 0; t < 4; ++t) f[t][l] = src[Tap(ph, t / 2, t % 2)];
+          }
           vf g[2][2], out[a][a];
-          for (int t = 0; t < 4; ++t) g[t / 2][t % 2] = load(f[Tap(ph, t / 2, t % 2)], kLanes);
+          for (int t = 0; t < 4; ++t) g[t / 2][t % 2] = load(f[t], kLanes);
           sandwich<Tile<M>::G>(g, out);
           float* d = dst(ph, r) + c0;
           for (int xi = 0; xi < a * a; ++xi) store(d + xi * xi_stride, out[xi / a][xi % a], lanes);
         }
-      }
     }
   });
 }
 
 // grad's dg = G^T dU G, dU (a^2, 4 cb, cs) with row ph * cb + b, scattered to the 4x4 taps of
-// dW (cs, cb, 4, 4): for each b and 16 columns s at once, the four sub-filters' taps make one
-// filter's 16.
+// dW (cs, cb, 4, 4): 16 columns s at once, one sub-filter after the other (a^2 input streams;
+// all four sub-filters of a b at once, 4 a^2 streams, took 1.5x the time on the 512 -> 1024
+// layer).
 template <int M>
 void filter_gradient(int64_t cb, int64_t cs, const float* du, float* dw) {
   constexpr int a = Tile<M>::a;
@@ -141,20 +145,18 @@ void filter_gradient(int64_t cb, int64_t cs, const float* du, float* dw) {
     for (int64_t blk = b; blk < e; ++blk) {
       const int64_t c0 = blk * kLanes;
       const int lanes = int(std::min<int64_t>(kLanes, cs - c0));
-      for (int64_t i = 0; i < cb; ++i) {
-        float f[16][kLanes];
-        for (int ph = 0; ph < 4; ++ph) {
+      for (int ph = 0; ph < 4; ++ph)
+        for (int64_t i = 0; i < cb; ++i) {
           vf d[a][a], g[2][2];
           for (int xi = 0; xi < a * a; ++xi)
             d[xi / a][xi % a] = load(du + (xi * K + ph * cb + i) * cs + c0, lanes);
           sandwich<Tile<M>::GT>(d, g);
-          for (int t = 0; t < 4; ++t) store(f[down_tap(ph, t / 2, t % 2)], g[t / 2][t % 2], kLanes);
+          float f[4][kLanes];
+          for (int t = 0; t < 4; ++t) store(f[t], g[t / 2][t % 2], kLanes);
+          for (int l = 0; l < lanes; ++l)
+            for (int t = 0; t < 4; ++t)
+              dw[((c0 + l) * cb + i) * 16 + down_tap(ph, t / 2, t % 2)] = f[t][l];
         }
-        for (int l = 0; l < lanes; ++l) {
-          float* o = dw + ((c0 + l) * cb + i) * 16;
-          for (int t = 0; t < 16; ++t) o[t] = f[t][l];
-        }
-      }
     }
   });
 }
@@ -296,7 +298,8 @@ void down(const Relation& r, const float* big, const float* wt, const float* bia
       [&](int ph, int64_t b) { return u + (ph * cb + b) * cs; });
   const auto z = polyphase(r, big);
   data_pass<M>(
-      r, 1, 4, cb, cs, u, bias, [&](int, int64_t img, int64_t i, int64_t j, int s) { return z(img, i, j, s); },
+      r, 1, 4, cb, cs, u, bias,
+      [&](int, int64_t img, int64_t i, int64_t j, int s) { return z(img, i, j, s); },
       [&](int, int64_t img, int64_t i, int64_t j) {
         return small + ((img * r.h + i) * r.w + j) * cs;
       });
@@ -355,8 +358,8 @@ Relation relation(const GemmGeometry& g, int tile) {
   Relation r{g.n, g.oh, g.ow, g.ic, g.oc, 0};
   if (tile == 0) tile = winograd_tile_setting();
   if (tile == 0) tile = polyphase_default_tile(r.h, r.w);
-  SR_CHECK_VALUE(tile == 2 || tile == 4, "polyphase Winograd: the output tile must be 2 or 4, got {}",
-                 tile);
+  SR_CHECK_VALUE(tile == 2 || tile == 4,
+                 "polyphase Winograd: the output tile must be 2 or 4, got {}", tile);
   r.m = tile;
   return r;
 }
@@ -385,7 +388,8 @@ bool polyphase_applies(const Tensor& x, const Tensor& w, const Tensor& y, const 
                        GemmGeometry& g) {
   if (!gemm_geometry(x, w, y, p, g)) return false;
   for (int i = 0; i < 2; ++i)
-    if (g.stride[i] != 2 || g.pad[i] != 1 || g.dil[i] != 1 || p.output_padding[i] != 0) return false;
+    if (g.stride[i] != 2 || g.pad[i] != 1 || g.dil[i] != 1 || p.output_padding[i] != 0)
+      return false;
   return g.kh == 4 && g.kw == 4 && g.h == 2 * g.oh && g.w == 2 * g.ow;
 }
 
@@ -420,7 +424,9 @@ void polyphase_backward_weights(const Tensor& x, const Tensor& gy, const ConvPar
   const Relation r = relation(g, tile);
   const Tensor& big = p.transposed ? gy : x;
   const Tensor& small = p.transposed ? x : gy;
-  with_tile(r, [&](auto m) { grad<decltype(m)::value>(r, big.data<float>(), small.data<float>(), gw.data<float>()); });
+  with_tile(r, [&](auto m) {
+    grad<decltype(m)::value>(r, big.data<float>(), small.data<float>(), gw.data<float>());
+  });
   if (gb.defined())
     bias_grad(gy.data<float>(), gy.size(0) * gy.size(2) * gy.size(3), gy.size(1), gb.data<float>());
 }
