@@ -23,8 +23,8 @@ enum class Direction { lo_to_hi, hi_to_lo, weights };
 // channels many, and in backward-weights wherever both channel counts are 64 or more; the GEMM
 // form then runs at 70-93% of sgemm. Where oneDNN dispatches to AVX-512 its kernels run ResNet-18
 // at 98% of sgemm (Zen 4), so there the rule keeps oneDNN but for one case: the VAE's study on
-// the Zen 5 at avx512 (bench/kernels/conv.cpp, docs/KERNELS.md) found oneDNN's kernels 4.6-6.5x
-// slower than the GEMM form (62-87 ms against 13) in the data passes of its 512 -> 1024 layer at
+// the Zen 5 at avx512 (bench/kernels/conv.cpp, docs/KERNELS.md) found oneDNN's kernels 3-7x
+// slower than the GEMM form (41-94 ms against 13-15) in the data passes of its 512 -> 1024 layer at
 // 2x2 pixels, the one polyphase Winograd leaves (polyphase_wins); the GEMM form takes data passes
 // with at most 4 hi pixels and 256 channels or more there.
 bool rule_on() {
@@ -92,9 +92,10 @@ bool use_winograd(const Tensor& x, const Tensor& w, const Tensor& y, const ConvP
 // Whether the automatic choice takes polyphase Winograd for a 4x4 stride-2 layer (the VAE's;
 // g.oh x g.ow is the small side). The rule is bench/kernels/conv.cpp's study of the VAE's
 // layers on the Zen 5 at avx512 and capped at AVX2 (docs/KERNELS.md): from 128 channels it took
-// 0.45-0.93x the time of the better of oneDNN and im2col + sgemm in every pass but the data passes
-// at 2x2 pixels (one F(2x2) tile per image: sgemms of n rows against a weight transform 2.25x the
-// weight; 1.1-1.6x there). The 3-channel first layer stays with oneDNN (2-7x faster).
+// 0.48-0.93x the time of the better of oneDNN and im2col + sgemm in every pass (one tie, 1.02x)
+// but the data passes at 2x2 pixels (one F(2x2) tile per image: sgemms of n rows against a
+// weight transform 2.25x the weight; 1.1-1.6x there). The 3-channel first layer stays with
+// oneDNN (polyphase 1.5-5.3x slower).
 bool polyphase_wins(const GemmGeometry& g, Direction d) {
   static const std::string isa = onednn_isa();
   if (isa.find("amx") != std::string::npos) return false;
@@ -167,7 +168,7 @@ int winograd_default_tile(int64_t h, int64_t w) {
 // Polyphase F(m x m, 2x2) over the small side's h x w: the fewer products, ceil(h/m) ceil(w/m)
 // (m+1)^2 per image, but F(4x4) only with 4 or more of its tiles per image: with fewer the
 // sgemms have few rows against a weight transform 25/4 of the weight, and in the study F(4x4)
-// took 1.05-1.9x F(2x2)'s time at 4x4 pixels (one tile) and 0.75-1.04x at 8x8 (four).
+// took 1.1-2.2x F(2x2)'s time at 4x4 pixels (one tile) and 0.80-1.09x at 8x8 (four).
 int polyphase_default_tile(int64_t h, int64_t w) {
   auto tiles = [h, w](int64_t m) { return (h + m - 1) / m * ((w + m - 1) / m); };
   return tiles(4) >= 4 && tiles(4) * 25 <= tiles(2) * 9 ? 4 : 2;
