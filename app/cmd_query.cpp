@@ -6,6 +6,7 @@
 
 #include "app/commands.h"
 #include "app/training_flags.h"
+#include "engine/distributed.h"
 #include "sraal/query.h"
 
 namespace sr::app {
@@ -15,7 +16,7 @@ Runner add_query(CLI::App& app) {
     std::string labeled, unlabeled, method = "sraal", preset = "quick", out = "query";
     std::string export_mode = "none";
     int64_t budget = 0, image_size = 0, channels = 3;
-    bool resume = false, force = false;
+    bool resume = false, force = false, sync_bn = false;
   };
   auto a = std::make_shared<Args>();
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -53,6 +54,9 @@ Runner add_query(CLI::App& app) {
           ->check(CLI::IsMember({"none", "copy", "symlink"}))
           ->capture_default_str();
   app.add_option("--out", a->out, "output directory")->capture_default_str();
+  app.add_flag("--sync-bn", a->sync_bn,
+               "under mpirun: batch-norm statistics over all the processes of the target's "
+               "training (else per process, as PyTorch DDP)");
   app.add_flag("--resume", a->resume,
                "continue the query in --out after its last finished stage (trained target, "
                "selection)");
@@ -94,9 +98,12 @@ Runner add_query(CLI::App& app) {
     o.settings_given = given;
     o.export_given = export_opt->count() > 0;
     o.command_line = command_line();
+    o.world = &ProcessGroup::world();
+    o.sync_bn = a->sync_bn;
     QueryResult r = run_query(q, o);
-    std::printf("query: %zu images to label next in %s/to_label.csv (%.0f s)\n", r.paths.size(),
-                a->out.c_str(), r.seconds);
+    if (o.world->is_root())
+      std::printf("query: %zu images to label next in %s/to_label.csv (%.0f s)\n", r.paths.size(),
+                  a->out.c_str(), r.seconds);
     return 0;
   };
 }

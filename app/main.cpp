@@ -103,9 +103,10 @@ int main(int argc, char** argv) {
       for (int i = 1; i < argc; ++i) line += std::string(argv[i]) + '\0';
       world->check_same(sr::fnv1a(sr::kFnvBasis, line), "the command line");
       for (auto& [sub, run] : runners)
-        SR_CHECK_VALUE(!sub->parsed() || sub->get_name() == "train" || sub->get_name() == "run",
+        SR_CHECK_VALUE(!sub->parsed() || sub->get_name() == "train" || sub->get_name() == "run" ||
+                           sub->get_name() == "query",
                        "sraal {} does not run over several processes yet (mpirun -np {}); start "
-                       "it without mpirun (sraal train and sraal run run distributed)",
+                       "it without mpirun (sraal train, run and query run distributed)",
                        sub->get_name(), world->size());
       // Each rank takes its share of the CPUs it may use (all of them unless mpirun bound it).
       if (threads == 0) {

@@ -11,8 +11,10 @@
 #include "data/image_folder.h"
 #include "engine/atomic_file.h"
 #include "engine/backend.h"
+#include "engine/distributed.h"
 #include "engine/random.h"
 #include "engine/serialize.h"
+#include "layers/layers.h"
 #include "layers/model_zoo.h"
 #include "sraal/output_dir.h"
 #include "sraal/progress.h"
@@ -84,15 +86,27 @@ struct QueryState {
 
 class QueryRunner {
  public:
-  QueryRunner(QueryConfig cfg, QueryOptions opt) : cfg_(std::move(cfg)), opt_(std::move(opt)) {}
+  QueryRunner(QueryConfig cfg, QueryOptions opt)
+      : cfg_(std::move(cfg)),
+        opt_(std::move(opt)),
+        world_(opt_.world ? *opt_.world : ProcessGroup::self()),
+        root_(world_.is_root()) {}
 
   QueryResult run() {
     const double t0 = now_seconds();
-    out_ = std::make_unique<OutputDirectory>(opt_.out_dir, opt_.resume);
-    out_->start_with([this] { start(); });
+    // Rank 0 alone locks, reads and writes the output directory (as sraal run's rank 0).
+    if (root_) {
+      out_ = std::make_unique<OutputDirectory>(opt_.out_dir, opt_.resume);
+      out_->start_with([this] { start(); });
+    } else {
+      start();
+    }
     Progress progress{
         EtaModel({{method(), double(cfg_.settings.target.epochs * labeled_count()), true}})};
-    progress.open_log(out_->path("run.log"));
+    if (root_)
+      progress.open_log(path("run.log"));
+    else
+      progress.silence();
     progress_ = &progress;
     progress.log(fmt::format(
         "query {}: {} labeled images in {} classes ({}), {} unlabeled ({}); "
@@ -116,13 +130,13 @@ class QueryRunner {
           fmt::format("the selection was finished by an earlier process; rewriting its "
                       "files"));
     }
-    write_outputs(*target);
+    if (root_) write_outputs(*target);
     for (int64_t k : state_.chosen) r.paths.push_back(path_of(k));
     r.scores = state_.scores;
     r.seconds = now_seconds() - t0;
-    write_manifest(r.seconds);
+    if (root_) write_manifest(r.seconds);
     progress.log(fmt::format("done in {:.0f} s: the {} images to label next are in {}", r.seconds,
-                             cfg_.budget, out_->path("to_label.csv")));
+                             cfg_.budget, path("to_label.csv")));
     return r;
   }
 
@@ -133,27 +147,41 @@ class QueryRunner {
   const std::string& path_of(int64_t k) const {
     return data_.data->path(data_.unlabeled[size_t(k)]);
   }
+  std::string path(const std::string& name) const {
+    return (fs::path(opt_.out_dir) / name).string();
+  }
 
   // State or configuration, the folders, the checks; the manifest is the first file written.
+  // Rank 0 reads the directory and sends the state it holds to the others; only rank 0 writes.
   void start() {
-    const bool resuming = opt_.resume && has_state();
-    if (resuming) load_state();
+    std::vector<uint8_t> state_text;
+    if (root_ && opt_.resume && has_state()) state_text = read_state_text();
+    world_.broadcast(state_text);
+    const bool resuming = !state_text.empty();
+    if (resuming) load_state(state_text);
     validate_query(cfg_);  // before anything is written or deleted
-    if (!resuming) prepare_fresh_output();
+    SR_CHECK_VALUE(world_.size() == 1 || parse_device(cfg_.settings.device) == Device::cpu,
+                   "query: --device {} over {} processes needs NCCL, which this build does not "
+                   "use yet; run on the CPU or in one process",
+                   cfg_.settings.device, world_.size());
+    if (!resuming && root_) prepare_fresh_output();
     device_ = parse_device(cfg_.settings.device);
     data_ = load_query_folders(cfg_.labeled, cfg_.unlabeled, cfg_.image_size, cfg_.channels);
     const int64_t n = int64_t(data_.unlabeled.size());
     SR_CHECK_VALUE(cfg_.budget <= n, "query: --budget {} exceeds the {} unlabeled images in {}",
                    cfg_.budget, n, cfg_.unlabeled);
     const std::string fp = inputs_fingerprint(*data_.data);
+    if (world_.size() > 1)
+      world_.check_same(fnv1a(kFnvBasis, fp),
+                        "the labeled and unlabeled folders (their files, sizes and times)");
     if (resuming) {
       SR_CHECK_IO(state_.fingerprint == fp && state_.labeled_items == labeled_count() &&
                       state_.unlabeled_items == n,
                   "{}: the folders changed since the query started ({} labeled and {} unlabeled "
                   "images then, {} and {} now, or files replaced); start a new query with "
                   "--force or another --out",
-                  out_->path("state.json"), state_.labeled_items, state_.unlabeled_items,
-                  labeled_count(), n);
+                  path("state.json"), state_.labeled_items, state_.unlabeled_items, labeled_count(),
+                  n);
       check_state_content();
     } else {
       state_.config = to_json(cfg_);
@@ -166,13 +194,18 @@ class QueryRunner {
 
   bool has_state() const { return out_->has_file("state.json"); }
 
-  void load_state() {
-    const std::string file = out_->path("state.json");
-    std::ifstream in(file);
+  std::vector<uint8_t> read_state_text() const {
+    const std::string file = path("state.json");
+    std::ifstream in(file, std::ios::binary);
     SR_CHECK_IO(in.good(), "{}: cannot open", file);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  void load_state(const std::vector<uint8_t>& text) {
+    const std::string file = path("state.json");
     QueryConfig was;
     try {
-      state_ = QueryState::from_json(json::parse(in));
+      state_ = QueryState::from_json(json::parse(text.begin(), text.end()));
       was = query_config_from_json(state_.config);
     } catch (const std::exception& e) {
       throw IOError(fmt::format("{}: corrupt state: {}", file, e.what()));
@@ -194,11 +227,10 @@ class QueryRunner {
   // The checkpoint the state names is there, and a tampered selection is refused rather than
   // written out.
   void check_state_content() const {
-    const std::string file = out_->path("state.json");
+    const std::string file = path("state.json");
     if (state_.stage == Stage::started) return;
-    SR_CHECK_IO(out_->has_file("target.safetensors"),
-                "{}: missing; the state says the target was trained",
-                out_->path("target.safetensors"));
+    SR_CHECK_IO(!root_ || out_->has_file("target.safetensors"),
+                "{}: missing; the state says the target was trained", path("target.safetensors"));
     if (state_.stage != Stage::selected) return;
     std::set<int64_t> seen;
     for (int64_t k : state_.chosen)
@@ -230,7 +262,7 @@ class QueryRunner {
   }
 
   void save_state() const {
-    write_file_atomic(out_->path("state.json"), state_.to_json().dump() + "\n");
+    if (root_) write_file_atomic(path("state.json"), state_.to_json().dump() + "\n");
   }
 
   std::shared_ptr<Module> make_target() {
@@ -241,6 +273,7 @@ class QueryRunner {
     Generator init(seed);
     auto m = build_model(spec_, init, std::make_shared<Generator>(derive_seed(seed, 1)));
     m->to(device_);
+    if (opt_.sync_bn && world_.size() > 1) synchronise_batch_norm(*m, world_.duplicate());
     joint_ = strategy_->joint_objective(*m, derive_seed(seed, 3));
     return m;
   }
@@ -250,6 +283,7 @@ class QueryRunner {
         target_train_options(cfg_.settings.target, info(), device_, cfg_.settings.loader_workers);
     o.seed = derive_seed(derive_seed(cfg_.settings.seed, 1), 2);
     o.joint = joint_;
+    o.group = &world_;  // data-parallel over the job's processes
     progress_->set_context(
         fmt::format("training the target on {} labeled images", labeled_count()));
     o.on_epoch = [&](const EpochReport& r) {
@@ -261,12 +295,12 @@ class QueryRunner {
     const double t = now_seconds();
     TrainResult tr = train_classifier(target, *data_.data, data_.labeled, o);
     progress_->model().trained(0, now_seconds() - t);
-    EvalResult fit = evaluate_classifier(target, *data_.data, data_.labeled, 256, device_);
+    EvalResult fit = evaluate_classifier(target, *data_.data, data_.labeled, 256, device_, &world_);
     progress_->log(
         fmt::format("target trained in {:.1f} s: final loss {:.4f}, accuracy on the "
                     "labeled images {:.2f}%",
                     tr.seconds, tr.final_loss, 100 * fit.accuracy));
-    save_target(target);
+    if (root_) save_target(target);
     state_.stage = Stage::trained;
     save_state();
   }
@@ -283,23 +317,34 @@ class QueryRunner {
                    data_.data->norm_std(),
                    info().class_names,
                    false};
-    save_model(out_->path("target.safetensors"), target, spec_, pre);
+    save_model(path("target.safetensors"), target, spec_, pre);
     target.to(device_);
     if (!joint_) return;
     NamedTensors params;
     std::vector<Tensor> ps = joint_->parameters();
     for (size_t k = 0; k < ps.size(); ++k)
       params.emplace_back(fmt::format("p{}", k), ps[k].to(Device::cpu));
-    save_safetensors(out_->path("joint.safetensors"), params);
+    save_safetensors(path("joint.safetensors"), params);
   }
 
+  // Rank 0 reads the checkpoint and sends the weights (parameters and buffers, the joint
+  // module's too) to the others.
   void restore_target(Module& target) {
-    const std::string file = out_->path("target.safetensors");  // checked at start
+    if (root_) read_target(target);
+    if (world_.size() == 1) return;
+    std::vector<Tensor> all = joint_ ? joint_->parameters() : std::vector<Tensor>{};
+    for (auto& [name, t] : target.named_parameters()) all.push_back(t);
+    for (auto& [name, t] : target.named_buffers()) all.push_back(t);
+    for (Tensor& t : all) world_.broadcast(t);
+  }
+
+  void read_target(Module& target) {
+    const std::string file = path("target.safetensors");  // checked at start
     target.to(Device::cpu);
     load_weights(target, read_model_file(file), file);
     target.to(device_);
     if (joint_) {
-      const std::string jfile = out_->path("joint.safetensors");
+      const std::string jfile = path("joint.safetensors");
       SafetensorsFile f = load_safetensors(jfile);
       std::vector<Tensor> ps = joint_->parameters();
       SR_CHECK_IO(f.tensors.size() == ps.size(), "{}: {} tensors, the method has {} parameters",
@@ -330,13 +375,20 @@ class QueryRunner {
         device_,
         [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); },
         [&](const std::string& name, const std::string& csv) {
-          fs::create_directories(out_->path("logs"));
-          write_file_atomic((fs::path(out_->path("logs")) / (name + ".csv")).string(), csv);
+          if (!root_) return;
+          fs::create_directories(path("logs"));
+          write_file_atomic((fs::path(path("logs")) / (name + ".csv")).string(), csv);
         },
         {},  // no committee: QBC and SA serve segmentation
-        &scores};
+        &scores,
+        &world_};  // the scoring sharded over the job's processes
     const double t = now_seconds();
     std::vector<int64_t> chosen = strategy_->select(in);
+    if (world_.size() > 1) {
+      std::string bytes(reinterpret_cast<const char*>(chosen.data()),
+                        chosen.size() * sizeof(int64_t));
+      world_.check_same(fnv1a(kFnvBasis, bytes), fmt::format("the images {} chose", method()));
+    }
     // Dataset indices to positions in the unlabeled list (which start at the labeled count).
     std::set<int64_t> seen;
     state_.chosen.clear();
@@ -372,14 +424,14 @@ class QueryRunner {
                          state_.scores.empty() ? "" : fmt::format("{:.9g}", state_.scores[r]),
                          csv_field(info().class_names[size_t(best)]), row[best]);
     }
-    write_file_atomic(out_->path("to_label.csv"), csv);
+    write_file_atomic(path("to_label.csv"), csv);
     if (cfg_.export_mode != "none") export_images();
   }
 
   // to_label/<rank>_<file name>: copies or symbolic links to the chosen images. The folder is
   // rebuilt, so that it holds exactly this selection.
   void export_images() {
-    const fs::path dir = out_->path("to_label");
+    const fs::path dir = path("to_label");
     if (fs::is_symlink(fs::symlink_status(dir))) fs::remove(dir);
     fs::remove_all(dir);
     fs::create_directory(dir);
@@ -398,17 +450,20 @@ class QueryRunner {
   }
 
   void write_manifest(double finished = 0) const {
+    if (!root_) return;
     json m = manifest_header(started_, finished, opt_.command_line);
     m["query"] = to_json(cfg_);
     m["inputs"] = {{"labeled_items", labeled_count()}, {"unlabeled_items", data_.unlabeled.size()},
                    {"classes", info().class_names},    {"image_height", info().height},
                    {"image_width", info().width},      {"fingerprint", state_.fingerprint}};
-    write_file_atomic(out_->path("manifest.json"), m.dump(2) + "\n");
+    write_file_atomic(path("manifest.json"), m.dump(2) + "\n");
   }
 
   QueryConfig cfg_;
   QueryOptions opt_;
-  std::unique_ptr<OutputDirectory> out_;
+  const ProcessGroup& world_;
+  const bool root_;
+  std::unique_ptr<OutputDirectory> out_;  // rank 0's
   QueryFolders data_;
   QueryState state_;
   Device device_ = Device::cpu;

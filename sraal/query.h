@@ -11,6 +11,10 @@
 //   manifest.json       the configuration, the inputs, version, times; run.log: the log
 //   state.json          what --resume needs: the stage reached (trained, selected)
 //
+// Under mpirun the target trains data-parallel and the unlabeled images are scored in shares
+// over the processes; rank 0 reads and writes the folder, and on resume sends the checkpoint's
+// weights to the others.
+//
 // Resumable: the trained target (and LL4AL's loss-prediction module, joint.safetensors) is
 // checkpointed before the selection, and the selection is recorded in state.json before any
 // file of it is written; --resume continues after the last finished stage, if the two folders
@@ -26,6 +30,8 @@
 #include "sraal/config.h"
 
 namespace sr {
+
+class ProcessGroup;
 
 struct QueryConfig {
   std::string labeled, unlabeled;    // folders
@@ -55,6 +61,11 @@ struct QueryOptions {
   bool settings_given = false;
   bool export_given = false;
   std::string command_line;  // for the manifest
+  // The job's processes (mpirun -np K sraal query): the target trains data-parallel over them,
+  // the scoring is sharded (as sraal run's), rank 0 alone writes; null or a group of one: this
+  // process alone.
+  const ProcessGroup* world = nullptr;
+  bool sync_bn = false;  // the target's batch statistics over the processes (sraal run --sync-bn)
 };
 
 struct QueryResult {

@@ -2,12 +2,14 @@
 // proven in-process by tests/mpi/test_distributed.cpp): a data-parallel `train` prints once and
 // writes one weights file; `run --distribute trials|methods` writes exactly the files of the
 // one-process run, `--distribute data` follows it, and a distributed run killed and resumed
-// (distributed or not) gives the uninterrupted results; commands that do not run over several
-// processes yet, and ranks given different command lines, fail with one clear message and a
-// non-zero exit instead of hanging.
+// (distributed or not) gives the uninterrupted results; a data-parallel `query` writes the
+// one-process query's files once, and resumed after training chooses what one process does;
+// commands that do not run over several processes yet, and ranks given different command lines,
+// fail with one clear message and a non-zero exit instead of hanging.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -15,9 +17,11 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/distributed.h"
 #include "engine/serialize.h"
+#include "tests/data_writers.h"
 #include "tests/run_sraal.h"
 
 namespace sr {
@@ -74,10 +78,9 @@ TEST_F(MpiCli, DataParallelTrainPrintsOnceAndSavesOnce) {
 }
 
 TEST_F(MpiCli, CommandsNotYetDistributedAreRefusedByName) {
-  test::CommandResult r = mpi("query --labeled " + dir_.string() + " --unlabeled " + dir_.string() +
-                              " --budget 1 --out " + path("q"));
+  test::CommandResult r = mpi("info");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.output.find("sraal query does not run over several processes yet (mpirun -np 2)"),
+  EXPECT_NE(r.output.find("sraal info does not run over several processes yet (mpirun -np 2)"),
             std::string::npos)
       << r.output;
   test::CommandResult u =
@@ -157,6 +160,84 @@ std::set<int64_t> indices(const std::string& text) {
   return v;
 }
 
+// Class folders for `sraal query`: labeled/{dark,bright}/k.png (6 each) and 14 unlabeled images.
+void write_query_folders(const fs::path& dir) {
+  auto image = [](int base, int k) {
+    std::vector<uint8_t> px(32 * 32 * 3);
+    for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(base + (i * 7 + size_t(k) * 13) % 40);
+    return px;
+  };
+  for (int k = 0; k < 6; ++k) {
+    testing_data::write_png((dir / "labeled/dark" / fmt::format("{}.png", k)).string(), 32, 32, 3,
+                            image(10, k));
+    testing_data::write_png((dir / "labeled/bright" / fmt::format("{}.png", k)).string(), 32, 32, 3,
+                            image(200, k));
+  }
+  for (int k = 0; k < 14; ++k)
+    testing_data::write_png((dir / "unlabeled" / fmt::format("u{}.png", k)).string(), 32, 32, 3,
+                            image(k % 2 ? 200 : 10, k + 10));
+}
+
+// to_label.csv's rows as (rank,path) and the scores.
+std::pair<std::vector<std::string>, std::vector<double>> chosen_rows(const fs::path& csv) {
+  std::istringstream in(read_file(csv));
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<std::string> rows;
+  std::vector<double> scores;
+  while (std::getline(in, line)) {
+    const size_t a = line.find(','), b = line.find(',', a + 1), c = line.find(',', b + 1);
+    rows.push_back(line.substr(0, b));
+    scores.push_back(std::stod(line.substr(b + 1, c - b - 1)));
+  }
+  return {rows, scores};
+}
+
+std::set<std::string> file_names(const fs::path& dir) {
+  std::set<std::string> names;
+  for (auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) names.insert(fs::relative(e.path(), dir).string());
+  return names;
+}
+
+// `mpirun -np 2 sraal query`: the target trains data-parallel (here with --sync-bn) and the
+// images are scored in shares; rank 0 alone prints and writes, the same files as the one-process
+// query. Resumed after training (rank 0 reads the checkpoint and sends its weights), two processes
+// choose exactly the one-process images from the same target, in the same order (one thread each,
+// as kRun below; the scores to 1e-5, as the shares' batches differ in size).
+TEST_F(MpiCli, DataParallelQueryWritesOnceAndResumesToTheOneProcessChoice) {
+  write_query_folders(dir_);
+  const std::string args = "--threads 1 query --labeled " + path("labeled") + " --unlabeled " +
+                           path("unlabeled") +
+                           " --budget 4 --method entropy --epochs 1 --width 0.0625 "
+                           "--batch-size 8 --out ";
+  test::CommandResult one = test::run_sraal(args + path("one"));
+  ASSERT_EQ(one.code, 0) << one.output;
+  test::CommandResult two = mpi(args + path("two") + " --sync-bn");
+  ASSERT_EQ(two.code, 0) << two.output;
+  EXPECT_EQ(count(two.output, "query: 4 images to label next"), 1u) << two.output;  // rank 0 only
+  EXPECT_EQ(count(two.output, "entropy chose 4 images"), 1u) << two.output;
+  EXPECT_EQ(file_names(path("two")), file_names(path("one")));
+  EXPECT_EQ(chosen_rows(path("two") + "/to_label.csv").first.size(), 4u);
+
+  fs::copy(path("one"), path("resumed"), fs::copy_options::recursive);
+  nlohmann::json st = nlohmann::json::parse(read_file(path("resumed") + "/state.json"));
+  st["stage"] = "trained";
+  std::ofstream(path("resumed") + "/state.json") << st.dump();
+  fs::remove(path("resumed") + "/to_label.csv");
+  test::CommandResult resumed = mpi("--threads 1 query --resume --out " + path("resumed"));
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  EXPECT_NE(
+      read_file(path("resumed") + "/run.log").find("the target trained by an earlier process"),
+      std::string::npos);
+  auto [rows, scores] = chosen_rows(path("resumed") + "/to_label.csv");
+  auto [want_rows, want_scores] = chosen_rows(path("one") + "/to_label.csv");
+  EXPECT_EQ(rows, want_rows);
+  ASSERT_EQ(scores.size(), want_scores.size());
+  for (size_t i = 0; i < scores.size(); ++i)
+    EXPECT_NEAR(scores[i], want_scores[i], 1e-5 * std::fabs(want_scores[i]) + 1e-9) << i;
+}
+
 // The tiny run of tests/test_run.cpp with two trials and one thread per process, so that each
 // process of a job computes as the one-process reference does (bitwise).
 const std::string kRun =
@@ -211,10 +292,11 @@ TEST_F(MpiRun, DataParallelCyclesFollowTheOneProcessRun) {
   while (std::getline(want, w)) {
     ASSERT_TRUE(std::getline(got, g)) << w;
     EXPECT_EQ(g.substr(0, g.rfind(',')), w.substr(0, w.rfind(',')));  // method .. metric
-    if (w.find(",0,30,") != std::string::npos)                        // cycle 0
+    if (w.find(",0,30,") != std::string::npos) {                      // cycle 0
       EXPECT_NEAR(std::stod(g.substr(g.rfind(',') + 1)), std::stod(w.substr(w.rfind(',') + 1)),
                   0.01 + 1e-9)
           << w;
+    }
   }
   std::map<std::string, std::string> a = selections(out), b = selections(ref_);
   ASSERT_EQ(a.size(), b.size());
