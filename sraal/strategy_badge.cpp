@@ -9,10 +9,15 @@
 // ||h_i||^2 and h_i . h_j come from different float reductions, so the factorised distance of two
 // equal embeddings is a rounding residue, not 0: distances below kRelTol (||g_i||^2 + ||g_j||^2)
 // count as 0, so that a duplicate of a pick is never drawn while another item is left.
+// Sharded over a group (sraal run --distribute data): each rank updates the distances of its
+// contiguous share of the items (the product and the O(N C) loop), the shares are gathered, and
+// every rank draws from the whole vector as one process does, with the same bits.
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "engine/autograd.h"
+#include "engine/distributed.h"
 #include "engine/ops.h"
 #include "sraal/target_outputs.h"
 
@@ -26,14 +31,16 @@ class BadgeStrategy : public Strategy {
   std::vector<int64_t> select(const SelectionInput& in) override {
     TargetOutputs out = target_outputs(in.target, in.train, in.unlabeled, "badge", in.device,
                                        in.progress, in.group);
-    std::vector<int64_t> picks = badge_picks(out.features, out.logits, in.budget, in.seed);
+    std::vector<int64_t> picks =
+        badge_picks(out.features, out.logits, in.budget, in.seed, in.group);
     std::vector<int64_t> chosen;
     for (int64_t p : picks) chosen.push_back(in.unlabeled[size_t(p)]);
     return chosen;
   }
 
   static std::vector<int64_t> badge_picks(const Tensor& features, const Tensor& logits,
-                                          int64_t budget, uint64_t seed) {
+                                          int64_t budget, uint64_t seed,
+                                          const ProcessGroup* group) {
     NoGradGuard ng;
     int64_t n = features.size(0), c = logits.size(1);
     SR_CHECK_VALUE(budget >= 1 && budget <= n, "badge: budget {} for {} items", budget, n);
@@ -57,6 +64,9 @@ class BadgeStrategy : public Strategy {
     for (int64_t i = 1; i < n; ++i)
       if (g2[size_t(i)] > g2[size_t(first)]) first = i;
 
+    // This rank's share [b, e) of the items (all of them in one process).
+    const int ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
+    const int64_t b = n * rank / ranks, e = n * (rank + 1) / ranks;
     Generator gen(seed);
     std::vector<double> d2(size_t(n), std::numeric_limits<double>::infinity());
     std::vector<char> taken(size_t(n), 0);
@@ -66,20 +76,24 @@ class BadgeStrategy : public Strategy {
       d2[size_t(j)] = 0;
       if (int64_t(picks.size()) == budget) break;
       Tensor hj = transpose2d(features.narrow(0, j, 1));
-      std::vector<float> hh = matmul(features, hj).to(Device::cpu).to_vector();
+      std::vector<float> hh =
+          e > b ? matmul(features.narrow(0, b, e - b), hj).to(Device::cpu).to_vector()
+                : std::vector<float>{};
       const double* aj = a.data() + j * c;
-      double total = 0;
-      for (int64_t i = 0; i < n; ++i) {
+      for (int64_t i = b; i < e; ++i) {
         if (taken[size_t(i)]) continue;
         const double* ai = a.data() + i * c;
         double dot = 0;
         for (int64_t k = 0; k < c; ++k) dot += ai[k] * aj[k];
         double scale = g2[size_t(i)] + g2[size_t(j)];
-        double d = scale - 2 * dot * double(hh[size_t(i)]);
+        double d = scale - 2 * dot * double(hh[size_t(i - b)]);
         if (d <= kRelTol * scale) d = 0;
         d2[size_t(i)] = std::min(d2[size_t(i)], d);
-        total += d2[size_t(i)];
       }
+      if (ranks > 1) gather_shares(*group, d2, b, e);
+      double total = 0;  // in item order on every rank, as in one process
+      for (int64_t i = 0; i < n; ++i)
+        if (!taken[size_t(i)]) total += d2[size_t(i)];
       j = draw(d2, taken, total, gen);
       picks.push_back(j);
     }
@@ -87,6 +101,18 @@ class BadgeStrategy : public Strategy {
   }
 
  private:
+  // d2[b, e) of every rank into every rank's d2 (the shares in rank order tile [0, n)).
+  static void gather_shares(const ProcessGroup& group, std::vector<double>& d2, int64_t b,
+                            int64_t e) {
+    std::string mine(reinterpret_cast<const char*>(d2.data() + b), size_t(e - b) * sizeof(double));
+    size_t at = 0;
+    for (const std::string& share : group.all_gather(mine)) {
+      std::memcpy(d2.data() + at, share.data(), share.size());
+      at += share.size() / sizeof(double);
+    }
+    SR_CHECK(at == d2.size(), "badge: the ranks' shares hold {} of {} items", at, d2.size());
+  }
+
   // An untaken index with probability d2[i] / total; uniform over the untaken when total is 0.
   static int64_t draw(const std::vector<double>& d2, const std::vector<char>& taken, double total,
                       Generator& gen) {
@@ -114,8 +140,8 @@ class BadgeStrategy : public Strategy {
 
 // For the tests: the positions BADGE picks among the rows of (features, logits).
 std::vector<int64_t> badge_picks(const Tensor& features, const Tensor& logits, int64_t budget,
-                                 uint64_t seed) {
-  return BadgeStrategy::badge_picks(features, logits, budget, seed);
+                                 uint64_t seed, const ProcessGroup* group) {
+  return BadgeStrategy::badge_picks(features, logits, budget, seed, group);
 }
 
 REGISTER_STRATEGY({"badge",

@@ -53,9 +53,11 @@ DropoutEntropies dropout_entropies(const std::function<Tensor(const Tensor&)>& h
                                    const Tensor& f, int64_t passes, float p, Generator& gen);
 
 // BADGE's k-means++ seeding (strategy_badge.cpp) on the rows of features (N, d) and logits
-// (N, C): `budget` distinct row positions in the order picked.
+// (N, C): `budget` distinct row positions in the order picked. With a group of several ranks
+// (every rank holding all the rows), each updates the distances of its contiguous share of the
+// rows and the shares are gathered before each draw: the picks of one process, bit for bit.
 std::vector<int64_t> badge_picks(const Tensor& features, const Tensor& logits, int64_t budget,
-                                 uint64_t seed);
+                                 uint64_t seed, const ProcessGroup* group = nullptr);
 
 // The `budget` items of `items` with the highest `scores` (N), highest first, ties by position;
 // their scores, in that order, into `chosen_scores` when given (SelectionInput::scores).

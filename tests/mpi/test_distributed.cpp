@@ -370,6 +370,22 @@ TEST(ShardedSelection, KCenterPicksAreTheOneProcessPicks) {
   EXPECT_TRUE(refused);
 }
 
+// BADGE's k-means++ seeding sharded over the ranks (every rank holding all 61 rows; duplicated
+// rows so that distances are 0 and, once only duplicates are left, the draw is uniform): the
+// one-process picks for budgets up to every row.
+TEST(ShardedSelection, BadgePicksAreTheOneProcessPicks) {
+  Tensor features = rank_values({61, 9}, 0, 30), logits = rank_values({61, 4}, 0, 31);
+  for (int64_t i = 30; i < 61; ++i) {  // rows 30.. repeat rows 0..
+    features.select(i).copy_(features.select(i - 30));
+    logits.select(i).copy_(logits.select(i - 30));
+  }
+  for (int64_t budget : {1, 7, 30, 45, 61}) {
+    EXPECT_EQ(badge_picks(features, logits, budget, 5, &world()),
+              badge_picks(features, logits, budget, 5))
+        << "budget " << budget;
+  }
+}
+
 // SRAAL's generator (split latent, STL classifier) and VAAL's (one latent, KL summed over the
 // batch) with their discriminators, trained on K ranks with synchronised batch norm, against one
 // process: the same losses and weights (the noise of every item is the one-process run's).
@@ -500,6 +516,7 @@ TEST(ShardedScoring, PoolOutputsAndSelectionsAreTheOneProcessOnes) {
   };
   auto coreset_many = select("coreset", &world()), coreset_one = select("coreset", nullptr);
   auto entropy_many = select("entropy", &world()), entropy_one = select("entropy", nullptr);
+  auto badge_many = select("badge", &world()), badge_one = select("badge", nullptr);
 
   EXPECT_EQ(p_many.shape(), p_one.shape());
   EXPECT_LE(rel_diff(p_many.to_vector(), p_one.to_vector()), 1e-6);
@@ -507,6 +524,7 @@ TEST(ShardedScoring, PoolOutputsAndSelectionsAreTheOneProcessOnes) {
   EXPECT_LE(rel_diff(o_many.logits.to_vector(), o_one.logits.to_vector()), 1e-6);
   EXPECT_EQ(coreset_many.first, coreset_one.first);
   EXPECT_EQ(entropy_many.first, entropy_one.first);
+  EXPECT_EQ(badge_many.first, badge_one.first);
   ASSERT_EQ(entropy_many.second.size(), entropy_one.second.size());
   for (size_t i = 0; i < entropy_one.second.size(); ++i)
     EXPECT_NEAR(entropy_many.second[i], entropy_one.second[i], 1e-6) << i;
