@@ -412,8 +412,8 @@ class Runner {
     return run_cycle(st.trial, st.method, st.cycle, *strategy);
   }
 
-  // The trial's initial labeled pool: random, or k-center (computed by every rank of the group
-  // alike: it trains a VAE of its own).
+  // The trial's initial labeled pool: random, or k-center (its VAE trained data-parallel over
+  // the group, the greedy sharded).
   json initial_pool(int64_t trial) {
     std::vector<int64_t> init;
     uint64_t seed = derive_seed(cfg_.seed, uint64_t(1000 + trial));
@@ -424,7 +424,8 @@ class Runner {
       init =
           kcenter_initial_pool(
               *train_, state_.pool, sizes_.front(), cfg_.kcenter, cfg_.adversarial, seed, device_,
-              [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); })
+              [&](const std::string& w, int64_t d, int64_t n) { progress_->detail(w, d, n); },
+              group_.get(), opt_.sync_bn)
               .items;
     } else {
       std::vector<int64_t> perm = Generator(seed).permutation(int64_t(state_.pool.size()));

@@ -19,9 +19,15 @@ struct KCenterPool {
   int64_t random_starts = 0;  // the first picks, drawn at random
 };
 
+// With a group of several ranks (sraal run --distribute data): the VAE trains data-parallel
+// (sraal/adversarial.cpp's scheme: equal shares of every batch, the gradients summed, rank 0's
+// batch-norm buffers, its statistics over the group with sync_batch_norm), the latent means
+// are computed in shares and gathered, and the k-center greedy runs sharded; every rank gets
+// the same pool, the one-process one's up to the summation order of the training.
 KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& pool, int64_t m,
                                  const KCenterConfig& cfg, const AdversarialConfig& loss_weights,
-                                 uint64_t seed, Device device, const ProgressFn& progress);
+                                 uint64_t seed, Device device, const ProgressFn& progress,
+                                 const ProcessGroup* group = nullptr, bool sync_batch_norm = false);
 
 // The latent means of `items` under `vae` (eval mode), (N, z) on the CPU.
 Tensor latent_means(Vae& vae, const Dataset& ds, const std::vector<int64_t>& items, int64_t batch,

@@ -28,6 +28,7 @@
 #include "layers/layers.h"
 #include "layers/model_zoo.h"
 #include "sraal/adversarial.h"
+#include "sraal/kcenter_init.h"
 #include "sraal/run_files.h"
 #include "sraal/segmentation_eval.h"
 #include "sraal/strategy.h"
@@ -451,6 +452,35 @@ TEST(DataParallel, AdversarialTrainingFollowsOneProcess) {
     }
     EXPECT_LE(rel_diff(many.weights, one.weights), 1e-5);
   }
+}
+
+// The k-center initial pool with its VAE trained on K ranks (synchronised batch norm, each item
+// the one-process noise) and the greedy sharded: the one-process latents up to summation order,
+// the same picks, on every rank alike.
+TEST(DataParallel, KCenterInitialPoolFollowsOneProcess) {
+  DatasetSplits data = make_synthetic(48, 4, 1, 16, 16, 3, 2);
+  std::vector<int64_t> pool;
+  for (int64_t i = 0; i < 48; i += 1 + i % 2) pool.push_back(i);  // 32 of the 48, not in a row
+  KCenterConfig kc;
+  kc.iterations = 4, kc.batch = 4 * world().size(), kc.z_dim = 4, kc.base_width = 2;
+  kc.lr = 1e-3f, kc.random_starts = 2;
+  AdversarialConfig w;
+  KCenterPool many =
+      kcenter_initial_pool(*data.train, pool, 9, kc, w, 5, Device::cpu, {}, &world(), true);
+  KCenterPool one = kcenter_initial_pool(*data.train, pool, 9, kc, w, 5, Device::cpu, {});
+  std::string bytes(reinterpret_cast<const char*>(many.items.data()),
+                    many.items.size() * sizeof(int64_t));
+  bool same_on_ranks = true;
+  try {
+    world().check_same(fnv1a(kFnvBasis, bytes), "the k-center pool");
+  } catch (const ValueError&) {
+    same_on_ranks = false;
+  }
+  EXPECT_TRUE(same_on_ranks);
+  ASSERT_EQ(many.latents.shape(), one.latents.shape());
+  EXPECT_LE(rel_diff(many.latents.to_vector(), one.latents.to_vector()), 1e-5);
+  EXPECT_EQ(many.items, one.items);
+  EXPECT_EQ(many.random_starts, 2);
 }
 
 // Segmentation: each rank's confusion matrix over its share, summed. One item a batch, so every
