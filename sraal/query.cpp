@@ -198,7 +198,9 @@ class QueryRunner {
     const std::string file = path("state.json");
     std::ifstream in(file, std::ios::binary);
     SR_CHECK_IO(in.good(), "{}: cannot open", file);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    std::vector<uint8_t> text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    SR_CHECK_IO(!text.empty(), "{}: corrupt state: the file is empty", file);  // not "no state"
+    return text;
   }
 
   void load_state(const std::vector<uint8_t>& text) {

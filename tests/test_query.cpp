@@ -232,6 +232,16 @@ TEST(Query, ResumeRefusesOtherSettingsChangedFoldersAndATamperedState) {
     EXPECT_NE(std::string(e.what()).find("state.json: corrupt state"), std::string::npos)
         << e.what();
   }
+  // An empty state (a truncated write) is corrupt too, not "no state".
+  std::ofstream(out / "state.json", std::ios::trunc).close();
+  try {
+    run_query(QueryConfig{}, resume);
+    ADD_FAILURE() << "an empty state resumed";
+  } catch (const IOError& e) {
+    EXPECT_NE(std::string(e.what()).find("state.json: corrupt state: the file is empty"),
+              std::string::npos)
+        << e.what();
+  }
   std::ofstream(out / "state.json") << state;
 
   // A new unlabeled image: the folders are not those the query started from.
