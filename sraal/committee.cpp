@@ -8,6 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "sraal/segmentation_outputs.h"
+#include "sraal/train_classifier.h"
 
 namespace sr {
 
@@ -52,8 +53,11 @@ std::vector<std::shared_ptr<Module>> train_committee(const SelectionInput& in,
   return out;
 }
 
-Tensor vote_entropy(const std::vector<Module*>& members, const Dataset& ds,
-                    const std::vector<int64_t>& items, Device device, const ProgressFn& progress) {
+namespace {
+
+Tensor vote_entropy_here(const std::vector<Module*>& members, const Dataset& ds,
+                         const std::vector<int64_t>& items, Device device,
+                         const ProgressFn& progress) {
   const int64_t m = int64_t(members.size());
   std::vector<float> scores;
   scores.reserve(items.size());
@@ -91,9 +95,9 @@ Tensor vote_entropy(const std::vector<Module*>& members, const Dataset& ds,
   return Tensor::from_vector(scores, {int64_t(scores.size())});
 }
 
-EnsembleOutputs ensemble_outputs(const std::vector<Module*>& members, const Dataset& ds,
-                                 const std::vector<int64_t>& items, Device device,
-                                 const ProgressFn& progress) {
+EnsembleOutputs ensemble_outputs_here(const std::vector<Module*>& members, const Dataset& ds,
+                                      const std::vector<int64_t>& items, Device device,
+                                      const ProgressFn& progress) {
   std::vector<FeatureSegmenter*> segs;
   for (Module* m : members) segs.push_back(&feature_segmenter(*m, "sa"));
   const float inv = 1.f / float(members.size());
@@ -118,6 +122,32 @@ EnsembleOutputs ensemble_outputs(const std::vector<Module*>& members, const Data
   std::vector<Tensor> per_member;
   for (auto& f : feats) per_member.push_back(concat(f, 0).reshape({1, -1, f.front().size(1)}));
   return {concat(unc, 0), concat(per_member, 0)};
+}
+
+}  // namespace
+
+Tensor vote_entropy(const std::vector<Module*>& members, const Dataset& ds,
+                    const std::vector<int64_t>& items, Device device, const ProgressFn& progress,
+                    const ProcessGroup* group) {
+  return over_shares(group, items, [&](const std::vector<int64_t>& mine) {
+    return std::vector<Tensor>{vote_entropy_here(members, ds, mine, device, progress)};
+  })[0];
+}
+
+EnsembleOutputs ensemble_outputs(const std::vector<Module*>& members, const Dataset& ds,
+                                 const std::vector<int64_t>& items, Device device,
+                                 const ProgressFn& progress, const ProcessGroup* group) {
+  // Rows per item: the uncertainty, then each member's features (n, d).
+  std::vector<Tensor> rows = over_shares(group, items, [&](const std::vector<int64_t>& mine) {
+    EnsembleOutputs e = ensemble_outputs_here(members, ds, mine, device, progress);
+    std::vector<Tensor> out{e.uncertainty};
+    for (int64_t k = 0; k < e.features.size(0); ++k) out.push_back(e.features.select(k));
+    return out;
+  });
+  std::vector<Tensor> per_member;
+  for (size_t k = 1; k < rows.size(); ++k)
+    per_member.push_back(rows[k].reshape({1, rows[k].size(0), rows[k].size(1)}));
+  return {rows[0], concat(per_member, 0)};
 }
 
 }  // namespace sr

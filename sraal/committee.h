@@ -8,6 +8,8 @@
 //                          softmax probability, averaged over the classes and pixels (SA's
 //                          bootstrap uncertainty)
 //     features    (M, N, d) each member's encoder map averaged over its positions, L2-normalised
+// With a group of several ranks, each computes the outputs of its share of the items and every
+// rank gets them all (over_shares), as with one process up to the shares' batch sizes.
 #pragma once
 
 #include <memory>
@@ -24,7 +26,7 @@ std::vector<std::shared_ptr<Module>> train_committee(const SelectionInput& in,
 
 Tensor vote_entropy(const std::vector<Module*>& members, const Dataset& ds,
                     const std::vector<int64_t>& items, Device device,
-                    const ProgressFn& progress = {});
+                    const ProgressFn& progress = {}, const ProcessGroup* group = nullptr);
 
 struct EnsembleOutputs {
   Tensor uncertainty;  // (N)
@@ -32,6 +34,7 @@ struct EnsembleOutputs {
 };
 EnsembleOutputs ensemble_outputs(const std::vector<Module*>& members, const Dataset& ds,
                                  const std::vector<int64_t>& items, Device device,
-                                 const ProgressFn& progress = {});
+                                 const ProgressFn& progress = {},
+                                 const ProcessGroup* group = nullptr);
 
 }  // namespace sr

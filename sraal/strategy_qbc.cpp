@@ -21,7 +21,7 @@ class QbcStrategy : public Strategy {
     std::vector<std::shared_ptr<Module>> others = train_committee(in, pools, "qbc");
     std::vector<Module*> committee = {&in.target};
     for (auto& m : others) committee.push_back(m.get());
-    Tensor ve = vote_entropy(committee, in.train, in.unlabeled, in.device, in.progress);
+    Tensor ve = vote_entropy(committee, in.train, in.unlabeled, in.device, in.progress, in.group);
     return items_with_highest(in.unlabeled, ve, in.budget, in.scores);
   }
 

@@ -43,7 +43,8 @@ class SaStrategy : public Strategy {
     std::vector<std::shared_ptr<Module>> owned = train_committee(in, pools, "sa");
     std::vector<Module*> members;
     for (auto& m : owned) members.push_back(m.get());
-    EnsembleOutputs e = ensemble_outputs(members, in.train, in.unlabeled, in.device, in.progress);
+    EnsembleOutputs e =
+        ensemble_outputs(members, in.train, in.unlabeled, in.device, in.progress, in.group);
 
     const int64_t n = int64_t(in.unlabeled.size());
     int64_t k = std::min<int64_t>(

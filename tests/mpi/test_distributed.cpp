@@ -28,6 +28,7 @@
 #include "layers/layers.h"
 #include "layers/model_zoo.h"
 #include "sraal/adversarial.h"
+#include "sraal/committee.h"
 #include "sraal/kcenter_init.h"
 #include "sraal/run_files.h"
 #include "sraal/segmentation_eval.h"
@@ -505,6 +506,38 @@ TEST(DataParallel, ShardedSegmentationEvaluationEqualsOneProcess) {
     if (!std::isnan(one.class_iou[c])) {
       EXPECT_EQ(many.class_iou[c], one.class_iou[c]) << c;
     }
+}
+
+// QBC's vote entropy and SA's ensemble outputs of a committee of three DRN-D-22s over 13
+// items, each rank its share: the one-process outputs (batches of the shares' sizes, so the
+// values to 1e-5).
+TEST(ShardedScoring, CommitteeOutputsAreTheOneProcessOnes) {
+  DatasetSplits data = make_synthetic_seg(3);
+  ModelSpec spec;
+  spec.arch = "drn-d-22", spec.in_channels = data.train->info().channels;
+  spec.height = data.train->info().height, spec.width = data.train->info().width;
+  spec.num_classes = data.train->info().num_classes, spec.width_mult = 0.125f;
+  std::vector<std::shared_ptr<Module>> owned;
+  std::vector<Module*> members;
+  for (uint64_t k = 0; k < 3; ++k) {
+    Generator init(10 + k);
+    owned.push_back(build_model(spec, init, std::make_shared<Generator>(20 + k)));
+    members.push_back(owned.back().get());
+  }
+  std::vector<int64_t> items;
+  for (int64_t i = 0; i < 13; ++i) items.push_back(2 * i + 1);
+  Tensor ve_many = vote_entropy(members, *data.test, items, Device::cpu, {}, &world());
+  Tensor ve_one = vote_entropy(members, *data.test, items, Device::cpu);
+  EnsembleOutputs e_many = ensemble_outputs(members, *data.test, items, Device::cpu, {}, &world());
+  EnsembleOutputs e_one = ensemble_outputs(members, *data.test, items, Device::cpu);
+  ASSERT_EQ(ve_many.shape(), ve_one.shape());
+  EXPECT_GT(max_abs(ve_one.to_vector()), 0.1);  // the members disagree somewhere
+  EXPECT_GT(max_abs(e_one.uncertainty.to_vector()), 0.0);
+  EXPECT_LE(rel_diff(ve_many.to_vector(), ve_one.to_vector()), 1e-5);
+  ASSERT_EQ(e_many.uncertainty.shape(), e_one.uncertainty.shape());
+  ASSERT_EQ(e_many.features.shape(), e_one.features.shape());
+  EXPECT_LE(rel_diff(e_many.uncertainty.to_vector(), e_one.uncertainty.to_vector()), 1e-5);
+  EXPECT_LE(rel_diff(e_many.features.to_vector(), e_one.features.to_vector()), 1e-5);
 }
 
 TEST(DataParallel, ShardedEvaluationEqualsOneProcess) {
