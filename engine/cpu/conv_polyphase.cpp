@@ -61,13 +61,9 @@ struct Transforms<4> {  // points 0, 1, -1, 2, inf
       {{1, 1, 1, 1, 0}, {0, 1, -1, 2, 0}, {0, 1, 1, 4, 0}, {0, 1, -1, 8, 1}}};
 };
 
-// F(M x M, 2 x 2): a = M + 1, and the transposes the gradients take.
+// F(M x M, 2 x 2): a = M + 1.
 template <int M>
-struct Tile : Transforms<M> {
-  static constexpr int a = M + 1;
-  static constexpr auto A = transpose(Transforms<M>::AT);  // a x M
-  static constexpr auto GT = transpose(Transforms<M>::G);  // 2 x a
-};
+using Tile = winograd::Tile<Transforms<M>>;
 
 // The relation's sizes and the tile grid over the small image.
 struct Relation {
@@ -112,24 +108,20 @@ constexpr int up_tap(int ph, int dy, int dx) {
 template <int M, auto Tap, class Filter, class Dst>
 void filter_transform(int64_t rows, int64_t cols, int64_t xi_stride, Filter filter, Dst dst) {
   constexpr int a = Tile<M>::a;
-  parallel_for((cols + kLanes - 1) / kLanes, rows * kLanes * 64, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t c0 = blk * kLanes;
-      const int lanes = int(std::min<int64_t>(kLanes, cols - c0));
-      for (int ph = 0; ph < 4; ++ph)
-        for (int64_t r = 0; r < rows; ++r) {
-          float f[4][kLanes] = {};
-          for (int l = 0; l < lanes; ++l) {
-            const float* src = filter(r, c0 + l);
-            for (int t = 0; t < 4; ++t) f[t][l] = src[Tap(ph, t / 2, t % 2)];
-          }
-          vf g[2][2], out[a][a];
-          for (int t = 0; t < 4; ++t) g[t / 2][t % 2] = load(f[t], kLanes);
-          sandwich<Tile<M>::G>(g, out);
-          float* d = dst(ph, r) + c0;
-          for (int xi = 0; xi < a * a; ++xi) store(d + xi * xi_stride, out[xi / a][xi % a], lanes);
+  parallel_channel_blocks(cols, rows * kLanes * 64, [&](int64_t c0, int lanes) {
+    for (int ph = 0; ph < 4; ++ph)
+      for (int64_t r = 0; r < rows; ++r) {
+        float f[4][kLanes] = {};
+        for (int l = 0; l < lanes; ++l) {
+          const float* src = filter(r, c0 + l);
+          for (int t = 0; t < 4; ++t) f[t][l] = src[Tap(ph, t / 2, t % 2)];
         }
-    }
+        vf g[2][2], out[a][a];
+        for (int t = 0; t < 4; ++t) g[t / 2][t % 2] = load(f[t], kLanes);
+        sandwich<Tile<M>::G>(g, out);
+        float* d = dst(ph, r) + c0;
+        for (int xi = 0; xi < a * a; ++xi) store(d + xi * xi_stride, out[xi / a][xi % a], lanes);
+      }
   });
 }
 
@@ -141,23 +133,19 @@ template <int M>
 void filter_gradient(int64_t cb, int64_t cs, const float* du, float* dw) {
   constexpr int a = Tile<M>::a;
   const int64_t K = 4 * cb;
-  parallel_for((cs + kLanes - 1) / kLanes, cb * kLanes * 64, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t c0 = blk * kLanes;
-      const int lanes = int(std::min<int64_t>(kLanes, cs - c0));
-      for (int ph = 0; ph < 4; ++ph)
-        for (int64_t i = 0; i < cb; ++i) {
-          vf d[a][a], g[2][2];
-          for (int xi = 0; xi < a * a; ++xi)
-            d[xi / a][xi % a] = load(du + (xi * K + ph * cb + i) * cs + c0, lanes);
-          sandwich<Tile<M>::GT>(d, g);
-          float f[4][kLanes];
-          for (int t = 0; t < 4; ++t) store(f[t], g[t / 2][t % 2], kLanes);
-          for (int l = 0; l < lanes; ++l)
-            for (int t = 0; t < 4; ++t)
-              dw[((c0 + l) * cb + i) * 16 + down_tap(ph, t / 2, t % 2)] = f[t][l];
-        }
-    }
+  parallel_channel_blocks(cs, cb * kLanes * 64, [&](int64_t c0, int lanes) {
+    for (int ph = 0; ph < 4; ++ph)
+      for (int64_t i = 0; i < cb; ++i) {
+        vf d[a][a], g[2][2];
+        for (int xi = 0; xi < a * a; ++xi)
+          d[xi / a][xi % a] = load(du + (xi * K + ph * cb + i) * cs + c0, lanes);
+        sandwich<Tile<M>::GT>(d, g);
+        float f[4][kLanes];
+        for (int t = 0; t < 4; ++t) store(f[t], g[t / 2][t % 2], kLanes);
+        for (int l = 0; l < lanes; ++l)
+          for (int t = 0; t < 4; ++t)
+            dw[((c0 + l) * cb + i) * 16 + down_tap(ph, t / 2, t % 2)] = f[t][l];
+      }
   });
 }
 

@@ -85,13 +85,9 @@ struct Transforms<4> {
       {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}}};
 };
 
-// F(M x M, 3 x 3): a = M + 2, and the transposes the gradients take.
+// F(M x M, 3 x 3): a = M + 2.
 template <int M>
-struct Tile : Transforms<M> {
-  static constexpr int a = M + 2;
-  static constexpr auto A = transpose(Transforms<M>::AT);  // a x M
-  static constexpr auto GT = transpose(Transforms<M>::G);  // 3 x a
-};
+using Tile = winograd::Tile<Transforms<M>>;
 
 struct Problem {
   int64_t n, h, w, cin, cout;
@@ -122,23 +118,19 @@ const float* pixel(const Problem& pr, const float* x, int64_t c, int64_t n, int6
 template <int M>
 void filter_transform(const Problem& pr, const float* wt, bool flipped, float* u) {
   constexpr int a = Tile<M>::a;
-  const int64_t ci = pr.cin, co = pr.cout, blocks = (co + kLanes - 1) / kLanes;
-  parallel_for(blocks, ci * kLanes * 64, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t o0 = blk * kLanes;
-      const int n = int(std::min<int64_t>(kLanes, co - o0));
-      for (int64_t i = 0; i < ci; ++i) {
-        float f[9][kLanes] = {};
-        for (int l = 0; l < n; ++l) {
-          const int64_t o = o0 + l;
-          for (int k = 0; k < 9; ++k)  // flipped: w (cin, cout, 3, 3) rotated by 180 degrees
-            f[k][l] = flipped ? wt[(i * co + o) * 9 + 8 - k] : wt[(o * ci + i) * 9 + k];
-        }
-        vf g[3][3], t[a][a];
-        for (int k = 0; k < 9; ++k) g[k / 3][k % 3] = load(f[k], kLanes);
-        sandwich<Tile<M>::G>(g, t);
-        for (int xi = 0; xi < a * a; ++xi) store(u + (xi * ci + i) * co + o0, t[xi / a][xi % a], n);
+  const int64_t ci = pr.cin, co = pr.cout;
+  parallel_channel_blocks(co, ci * kLanes * 64, [&](int64_t o0, int n) {
+    for (int64_t i = 0; i < ci; ++i) {
+      float f[9][kLanes] = {};
+      for (int l = 0; l < n; ++l) {
+        const int64_t o = o0 + l;
+        for (int k = 0; k < 9; ++k)  // flipped: w (cin, cout, 3, 3) rotated by 180 degrees
+          f[k][l] = flipped ? wt[(i * co + o) * 9 + 8 - k] : wt[(o * ci + i) * 9 + k];
       }
+      vf g[3][3], t[a][a];
+      for (int k = 0; k < 9; ++k) g[k / 3][k % 3] = load(f[k], kLanes);
+      sandwich<Tile<M>::G>(g, t);
+      for (int xi = 0; xi < a * a; ++xi) store(u + (xi * ci + i) * co + o0, t[xi / a][xi % a], n);
     }
   });
 }
@@ -206,21 +198,16 @@ void gradient_transform(const Problem& pr, const float* dy, int64_t p0, int64_t 
 template <int M>
 void filter_gradient(const Problem& pr, const float* du, float* dw) {
   constexpr int a = Tile<M>::a;
-  const int64_t ci = pr.cin, co = pr.cout, blocks = (co + kLanes - 1) / kLanes;
-  parallel_for(blocks, ci * kLanes * 64, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
-      const int64_t o0 = blk * kLanes;
-      const int n = int(std::min<int64_t>(kLanes, co - o0));
-      for (int64_t i = 0; i < ci; ++i) {
-        vf d[a][a], g[3][3];
-        for (int xi = 0; xi < a * a; ++xi)
-          d[xi / a][xi % a] = load(du + (xi * ci + i) * co + o0, n);
-        sandwich<Tile<M>::GT>(d, g);
-        float f[9][kLanes];
-        for (int k = 0; k < 9; ++k) store(f[k], g[k / 3][k % 3], kLanes);
-        for (int l = 0; l < n; ++l)
-          for (int k = 0; k < 9; ++k) dw[((o0 + l) * ci + i) * 9 + k] = f[k][l];
-      }
+  const int64_t ci = pr.cin, co = pr.cout;
+  parallel_channel_blocks(co, ci * kLanes * 64, [&](int64_t o0, int n) {
+    for (int64_t i = 0; i < ci; ++i) {
+      vf d[a][a], g[3][3];
+      for (int xi = 0; xi < a * a; ++xi) d[xi / a][xi % a] = load(du + (xi * ci + i) * co + o0, n);
+      sandwich<Tile<M>::GT>(d, g);
+      float f[9][kLanes];
+      for (int k = 0; k < 9; ++k) store(f[k], g[k / 3][k % 3], kLanes);
+      for (int l = 0; l < n; ++l)
+        for (int k = 0; k < 9; ++k) dw[((o0 + l) * ci + i) * 9 + k] = f[k][l];
     }
   });
 }

@@ -1,11 +1,15 @@
 // The machinery of the Winograd transforms (conv_winograd.cpp, conv_polyphase.cpp): constant
-// matrices, out = L in L^T on 16 channels at a time (GCC's vector extension: one AVX-512
-// register or two AVX2 ones), and masked loads and stores of up to 16 channels.
+// matrices and a tile's derived ones, out = L in L^T on 16 channels at a time (GCC's vector
+// extension: one AVX-512 register or two AVX2 ones), masked loads and stores of up to 16
+// channels, and loops over blocks of 16 channels.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+
+#include "engine/parallel.h"
 
 #pragma GCC diagnostic ignored "-Wpsabi"  // the 16-lane vectors never cross a non-inlined call
 
@@ -24,6 +28,15 @@ constexpr Matrix<K, R> transpose(const Matrix<R, K>& m) {
     for (int k = 0; k < K; ++k) t.a[k][r] = m.a[r][k];
   return t;
 }
+
+// F(m x m, r x r) from its matrices T::BT (a x a), T::G (a x r) and T::AT (m x a): a = m + r - 1,
+// and the transposes the gradients take.
+template <class T>
+struct Tile : T {
+  static constexpr int a = T::AT.cols;
+  static constexpr auto A = transpose(T::AT);  // a x m
+  static constexpr auto GT = transpose(T::G);  // r x a
+};
 
 // 16 channels at once: AVX-512 registers, or pairs of AVX2 ones (GCC's vector extension).
 using vf = float __attribute__((vector_size(64)));
@@ -86,6 +99,15 @@ template <class F>
   int64_t c0 = 0;
   for (; c0 + kLanes <= c; c0 += kLanes) f(c0, kLanes);
   if (c0 < c) f(c0, int(c - c0));
+}
+
+// The same with the blocks split over the threads (parallel_for; cost per block).
+template <class F>
+void parallel_channel_blocks(int64_t c, int64_t cost_per_block, F f) {
+  parallel_for((c + kLanes - 1) / kLanes, cost_per_block, [&](int64_t b, int64_t e) {
+    for (int64_t blk = b; blk < e; ++blk)
+      f(blk * kLanes, int(std::min<int64_t>(kLanes, c - blk * kLanes)));
+  });
 }
 
 }  // namespace sr::cpu_conv::winograd

@@ -484,14 +484,20 @@ TEST(DataParallel, KCenterInitialPoolFollowsOneProcess) {
   EXPECT_EQ(many.random_starts, 2);
 }
 
+// A DRN-D-22 of width 1/8 for the segmentation set `info` describes.
+ModelSpec tiny_drn(const DatasetInfo& info) {
+  ModelSpec spec;
+  spec.arch = "drn-d-22", spec.in_channels = info.channels;
+  spec.height = info.height, spec.width = info.width;
+  spec.num_classes = info.num_classes, spec.width_mult = 0.125f;
+  return spec;
+}
+
 // Segmentation: each rank's confusion matrix over its share, summed. One item a batch, so every
 // item's logits are bitwise those of the one-process evaluation and the results equal exactly.
 TEST(DataParallel, ShardedSegmentationEvaluationEqualsOneProcess) {
   DatasetSplits data = make_synthetic_seg(3);
-  ModelSpec spec;
-  spec.arch = "drn-d-22", spec.in_channels = data.train->info().channels;
-  spec.height = data.train->info().height, spec.width = data.train->info().width;
-  spec.num_classes = data.train->info().num_classes, spec.width_mult = 0.125f;
+  const ModelSpec spec = tiny_drn(data.train->info());
   Generator init(5);
   auto model = build_model(spec, init, std::make_shared<Generator>(6));
   std::vector<int64_t> items;
@@ -513,10 +519,7 @@ TEST(DataParallel, ShardedSegmentationEvaluationEqualsOneProcess) {
 // values to 1e-5).
 TEST(ShardedScoring, CommitteeOutputsAreTheOneProcessOnes) {
   DatasetSplits data = make_synthetic_seg(3);
-  ModelSpec spec;
-  spec.arch = "drn-d-22", spec.in_channels = data.train->info().channels;
-  spec.height = data.train->info().height, spec.width = data.train->info().width;
-  spec.num_classes = data.train->info().num_classes, spec.width_mult = 0.125f;
+  const ModelSpec spec = tiny_drn(data.train->info());
   std::vector<std::shared_ptr<Module>> owned;
   std::vector<Module*> members;
   for (uint64_t k = 0; k < 3; ++k) {
