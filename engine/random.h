@@ -22,6 +22,9 @@ class Generator {
   uint64_t seed() const { return seed_; }
   // A fresh stream id for one tensor draw (the `offset` argument of the random kernels).
   uint64_t next_stream() { return stream_++; }
+  // Moves on as if next_stream() had been called n times: a rank that computes only its share of
+  // a sequence of draws starts where the one-process sequence reaches that share.
+  void skip_streams(uint64_t n) { stream_ += n; }
 
   // Host draws.
   uint64_t next_u64();

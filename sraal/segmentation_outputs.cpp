@@ -70,21 +70,32 @@ SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
 DropoutScores segmentation_mc_dropout_scores(Module& target, const Dataset& ds,
                                              const std::vector<int64_t>& items, int64_t passes,
                                              float p, Generator& gen, Device device,
-                                             const ProgressFn& progress) {
+                                             const ProgressFn& progress,
+                                             const ProcessGroup* group) {
   SR_CHECK_VALUE(passes >= 1 && p >= 0 && p < 1,
                  "MC-dropout: {} passes with dropout {} (need passes >= 1, p in [0, 1))", passes,
                  p);
   FeatureSegmenter& fs = feature_segmenter(target, "mc-dropout");
   SR_CHECK_VALUE(!items.empty(), "method mc-dropout: no items to score");
-  std::vector<Tensor> entropy, bald;
-  over_batches(target, ds, items, device, "MC-dropout passes", progress, [&](const Tensor& x) {
-    DropoutEntropies h = dropout_entropies([&](const Tensor& f) { return fs.head(f); },
-                                           fs.features(x), passes, p, gen);
-    entropy.push_back(mean(h.of_mean, {1, 2}));
-    // >= 0 per pixel (Jensen); rounding below it clamped before the mean.
-    bald.push_back(mean(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY), {1, 2}));
-  });
-  return {concat(entropy, 0), concat(bald, 0)};
+  // Batch b's T passes take the generator's streams b*T .. b*T + T - 1 from where it stands; a
+  // rank's share is whole batches, so it draws the one-process masks of its images.
+  std::vector<Tensor> out =
+      over_block_shares(group, items, kBatch, [&](const std::vector<int64_t>& mine, int64_t first) {
+        Generator g = gen;
+        g.skip_streams(uint64_t(first / kBatch * passes));
+        std::vector<Tensor> entropy, bald;
+        over_batches(target, ds, mine, device, "MC-dropout passes", progress, [&](const Tensor& x) {
+          DropoutEntropies h = dropout_entropies([&](const Tensor& f) { return fs.head(f); },
+                                                 fs.features(x), passes, p, g);
+          entropy.push_back(mean(h.of_mean, {1, 2}));
+          // >= 0 per pixel (Jensen); rounding below it clamped before the mean.
+          bald.push_back(mean(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY), {1, 2}));
+        });
+        return std::vector<Tensor>{concat(entropy, 0), concat(bald, 0)};
+      });
+  const int64_t batches = (int64_t(items.size()) + kBatch - 1) / kBatch;
+  gen.skip_streams(uint64_t(batches * passes));  // where one process leaves it, on every rank
+  return {out[0], out[1]};
 }
 
 }  // namespace sr

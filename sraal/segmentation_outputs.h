@@ -42,9 +42,13 @@ SegmentationOutputs segmentation_outputs(Module& target, const Dataset& ds,
 // Per-pixel entropy of probabilities (N, C, H, W) over C, averaged over the pixels: (N).
 Tensor mean_pixel_entropy(const Tensor& probs);
 
+// With a group of several ranks, each runs the encoder and the passes on its share of the items
+// (whole batches), drawing the masks one process draws for them, and every rank gets all the
+// scores (over_block_shares): the one-process scores up to the encoder's blocking.
 DropoutScores segmentation_mc_dropout_scores(Module& target, const Dataset& ds,
                                              const std::vector<int64_t>& items, int64_t passes,
                                              float p, Generator& gen, Device device,
-                                             const ProgressFn& progress = {});
+                                             const ProgressFn& progress = {},
+                                             const ProcessGroup* group = nullptr);
 
 }  // namespace sr

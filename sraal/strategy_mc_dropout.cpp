@@ -36,12 +36,13 @@ class DropoutStrategy : public Strategy {
     DropoutScores s;
     if (seg) {
       s = segmentation_mc_dropout_scores(in.target, in.train, in.unlabeled, passes_, p_, gen,
-                                         in.device, in.progress);
+                                         in.device, in.progress, in.group);
     } else {
       TargetOutputs out = target_outputs(in.target, in.train, in.unlabeled, name_, in.device,
                                          in.progress, in.group);
       if (in.progress) in.progress(fmt::format("{} dropout passes", passes_), 0, 1);
-      s = mc_dropout_scores(feature_classifier(in.target, name_), out.features, passes_, p_, gen);
+      s = mc_dropout_scores(feature_classifier(in.target, name_), out.features, passes_, p_, gen,
+                            in.group);
     }
     return items_with_highest(in.unlabeled, bald_ ? s.bald : s.entropy, in.budget, in.scores);
   }

@@ -68,23 +68,34 @@ TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vecto
 }
 
 DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features, int64_t passes,
-                                float p, Generator& gen) {
+                                float p, Generator& gen, const ProcessGroup* group) {
   SR_CHECK_VALUE(passes >= 1 && p >= 0 && p < 1,
                  "MC-dropout: {} passes with dropout {} (need passes >= 1, p in [0, 1))", passes,
                  p);
   SR_CHECK_SHAPE(features.dim() == 2, "MC-dropout: features must be (N, d), got {}",
                  shape_str(features.shape()));
   NoGradGuard ng;
-  std::vector<Tensor> entropy, bald;
-  int64_t n = features.size(0);
-  for (int64_t s = 0; s < n; s += kPassRows) {
-    Tensor f = features.narrow(0, s, std::min(kPassRows, n - s));
-    DropoutEntropies h =
-        dropout_entropies([&](const Tensor& x) { return model.classifier(x); }, f, passes, p, gen);
-    entropy.push_back(h.of_mean);
-    bald.push_back(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY));  // >= 0 (Jensen); rounding
-  }
-  return {concat(entropy, 0), concat(bald, 0)};
+  const int64_t n = features.size(0), blocks = (n + kPassRows - 1) / kPassRows;
+  std::vector<int64_t> rows(size_t(n), 0);
+  for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
+  // Block b's T passes take the generator's streams b*T .. b*T + T - 1 from where it stands.
+  std::vector<Tensor> out = over_block_shares(
+      group, rows, kPassRows, [&](const std::vector<int64_t>& mine, int64_t first) {
+        Generator g = gen;
+        g.skip_streams(uint64_t(first / kPassRows * passes));
+        std::vector<Tensor> entropy, bald;
+        const int64_t end = first + int64_t(mine.size());
+        for (int64_t s = first; s < end; s += kPassRows) {
+          Tensor f = features.narrow(0, s, std::min(kPassRows, end - s));
+          DropoutEntropies h = dropout_entropies(
+              [&](const Tensor& x) { return model.classifier(x); }, f, passes, p, g);
+          entropy.push_back(h.of_mean);
+          bald.push_back(clamp(sub(h.of_mean, h.mean), 0.f, INFINITY));  // >= 0 (Jensen); rounding
+        }
+        return std::vector<Tensor>{concat(entropy, 0), concat(bald, 0)};
+      });
+  gen.skip_streams(uint64_t(blocks * passes));  // where one process leaves it, on every rank
+  return {out[0], out[1]};
 }
 
 std::vector<int64_t> items_with_highest(const std::vector<int64_t>& items, const Tensor& scores,

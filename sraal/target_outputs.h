@@ -37,8 +37,11 @@ TargetOutputs target_outputs(Module& target, const Dataset& ds, const std::vecto
 struct DropoutScores {
   Tensor entropy, bald;  // (N) float32
 };
+// With a group of several ranks (every rank holding all the features), each computes the passes
+// of its share of the rows, drawing the masks that one process draws for those rows, and every
+// rank gets all the scores (over_block_shares): the one-process scores.
 DropoutScores mc_dropout_scores(FeatureClassifier& model, const Tensor& features, int64_t passes,
-                                float p, Generator& gen);
+                                float p, Generator& gen, const ProcessGroup* group = nullptr);
 
 // H(p) = -sum_c p_c log p_c over dim 1 of probabilities (N, C, ...): (N, ...); 0 log 0 = 0.
 Tensor class_entropy(const Tensor& p);

@@ -1,6 +1,7 @@
 // Target-classifier training and evaluation (see train_classifier.h).
 #include "sraal/train_classifier.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -184,8 +185,20 @@ EvalResult evaluate_classifier(Module& model, const Dataset& ds, const std::vect
 std::vector<Tensor> over_shares(
     const ProcessGroup* group, const std::vector<int64_t>& items,
     const std::function<std::vector<Tensor>(const std::vector<int64_t>&)>& rows_of) {
-  if (!group || group->size() == 1 || int64_t(items.size()) < group->size()) return rows_of(items);
-  std::vector<Tensor> mine = rows_of(rank_share(items, group->rank(), group->size())), all;
+  return over_block_shares(
+      group, items, 1, [&](const std::vector<int64_t>& share, int64_t) { return rows_of(share); });
+}
+
+std::vector<Tensor> over_block_shares(
+    const ProcessGroup* group, const std::vector<int64_t>& items, int64_t block,
+    const std::function<std::vector<Tensor>(const std::vector<int64_t>&, int64_t first)>& rows_of) {
+  SR_CHECK_VALUE(block >= 1, "over_block_shares: block {} must be positive", block);
+  const int64_t n = int64_t(items.size()), blocks = (n + block - 1) / block;
+  if (!group || group->size() == 1 || blocks < group->size()) return rows_of(items, 0);
+  const int64_t k = group->size(), r = group->rank();
+  const int64_t first = std::min(n, r * blocks / k * block);
+  const int64_t last = std::min(n, (r + 1) * blocks / k * block);
+  std::vector<Tensor> mine = rows_of({items.begin() + first, items.begin() + last}, first), all;
   for (const Tensor& t : mine)
     all.push_back(group->all_gather_rows(t.to(Device::cpu).contiguous()).to(t.device()));
   return all;

@@ -101,6 +101,15 @@ std::vector<int64_t> rank_share(const std::vector<int64_t>& items, int rank, int
 std::vector<Tensor> over_shares(
     const ProcessGroup* group, const std::vector<int64_t>& items,
     const std::function<std::vector<Tensor>(const std::vector<int64_t>&)>& rows_of);
+// The same with shares of whole blocks: items split into blocks of `block` consecutive items
+// (the last may be shorter), each rank's share a contiguous run of blocks, and rows_of(share,
+// first) told the position in `items` of its share's first item (a multiple of block). For work
+// whose random draws go block by block (MC-dropout's passes): a rank that starts its generator
+// where the one-process draws reach block first / block draws the one-process numbers. With
+// fewer blocks than ranks, every rank runs rows_of(items, 0).
+std::vector<Tensor> over_block_shares(
+    const ProcessGroup* group, const std::vector<int64_t>& items, int64_t block,
+    const std::function<std::vector<Tensor>(const std::vector<int64_t>&, int64_t first)>& rows_of);
 
 // Softmax outputs (N, C) of the model in eval mode for `indices`, on `device` (where the
 // selection that reads them runs); with a group, computed over its ranks (over_shares).

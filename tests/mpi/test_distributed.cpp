@@ -32,6 +32,7 @@
 #include "sraal/kcenter_init.h"
 #include "sraal/run_files.h"
 #include "sraal/segmentation_eval.h"
+#include "sraal/segmentation_outputs.h"
 #include "sraal/strategy.h"
 #include "sraal/target_outputs.h"
 #include "sraal/train_classifier.h"
@@ -541,6 +542,55 @@ TEST(ShardedScoring, CommitteeOutputsAreTheOneProcessOnes) {
   ASSERT_EQ(e_many.features.shape(), e_one.features.shape());
   EXPECT_LE(rel_diff(e_many.uncertainty.to_vector(), e_one.uncertainty.to_vector()), 1e-5);
   EXPECT_LE(rel_diff(e_many.features.to_vector(), e_one.features.to_vector()), 1e-5);
+}
+
+// MC-dropout's passes sharded by whole blocks (over_block_shares): each rank draws, from where the
+// one-process generator reaches its share, the one-process masks of its rows or images, so the
+// work per block is the one-process work: the tolerance is 1e-6 of the largest score (measured:
+// bitwise equal). Classification: 3 blocks of 4096 feature rows and a part through a small
+// ResNet's classifier; segmentation: 3 batches of 32 images and a part through a tiny DRN's
+// encoder, dropout and head, and the picks of bald over them.
+TEST(ShardedScoring, DropoutPassesAreTheOneProcessOnes) {
+  auto resnet = small_resnet();
+  FeatureClassifier& fc = feature_classifier(*resnet, "test");
+  Tensor f = rank_values({3 * 4096 + 77, fc.feature_dim()}, 0, 3);
+  Generator g_many(3), g_one(3);
+  DropoutScores c_many = mc_dropout_scores(fc, f, 5, 0.5f, g_many, &world());
+  DropoutScores c_one = mc_dropout_scores(fc, f, 5, 0.5f, g_one);
+
+  DatasetSplits data = make_synthetic_seg(3);
+  ModelSpec spec = tiny_drn(data.train->info());
+  spec.dropout = 0.5f;
+  Generator init(7);
+  auto drn = build_model(spec, init, std::make_shared<Generator>(8));
+  std::vector<int64_t> items;
+  for (int64_t i = 0; i < 3 * 32 + 9; ++i) items.push_back(3 * i + 2);
+  Generator s_many(4), s_one(4);
+  DropoutScores d_many = segmentation_mc_dropout_scores(*drn, *data.train, items, 3, 0.5f, s_many,
+                                                        Device::cpu, {}, &world());
+  DropoutScores d_one =
+      segmentation_mc_dropout_scores(*drn, *data.train, items, 3, 0.5f, s_one, Device::cpu);
+  std::vector<int64_t> labeled = {0, 1}, unlabeled(items.begin(), items.end());
+  auto bald = [&](const ProcessGroup* group) {
+    SelectionInput in{*data.train, labeled, unlabeled, *drn, 6,       12,
+                      Device::cpu, {},      {},        {},   nullptr, group};
+    return make_strategy("bald", {{"passes", 3}}, {}, Task::segmentation)->select(in);
+  };
+  std::vector<int64_t> bald_many = bald(&world()), bald_one = bald(nullptr);
+
+  for (const auto& [many, one] : {std::pair{c_many, c_one}, std::pair{d_many, d_one}}) {
+    ASSERT_EQ(many.entropy.shape(), one.entropy.shape());
+    ASSERT_EQ(many.bald.shape(), one.bald.shape());
+    EXPECT_GT(max_abs(one.bald.to_vector()), 0.0);  // the passes differ
+    EXPECT_LE(rel_diff(many.entropy.to_vector(), one.entropy.to_vector()), 1e-6);
+    EXPECT_LE(rel_diff(many.bald.to_vector(), one.bald.to_vector()), 1e-6);
+  }
+  EXPECT_EQ(c_many.entropy.size(0), 3 * 4096 + 77);
+  EXPECT_EQ(d_many.entropy.size(0), int64_t(items.size()));
+  // Every rank's generator is left where one process leaves it.
+  EXPECT_EQ(g_many.state().stream, g_one.state().stream);
+  EXPECT_EQ(s_many.state().stream, s_one.state().stream);
+  EXPECT_EQ(bald_many, bald_one);
 }
 
 TEST(DataParallel, ShardedEvaluationEqualsOneProcess) {
