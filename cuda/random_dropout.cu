@@ -6,7 +6,8 @@
 //
 //   random_uniform  t[i] = lo + (hi - lo) u_i            (t dense: filled in memory order)
 //   random_normal   t[i] = mean + std * n_i               (Box-Muller on one Philox block)
-//   dropout         y[i] = u_i >= p ? x[i] / (1 - p) : 0  (x, y dense with equal strides)
+//   dropout         y[i] = u_{first+i} >= p ? x[i] / (1 - p) : 0  (x, y dense with equal strides;
+//                   first: where x starts in a larger draw, as a rank's share of a batch)
 // The dropout gradient is the same mask applied to gy, regenerated from (seed, offset) by the
 // op layer calling this slot again.
 #include "cuda/context.h"
@@ -31,8 +32,11 @@ __global__ void normal_kernel(float* __restrict__ p, int64_t n, float mean, floa
 }
 
 __global__ void dropout_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t n,
-                               float p, float scale, uint64_t seed, uint64_t offset) {
-  SR_GRID_STRIDE(i, n) y[i] = philox_uniform(seed, offset, uint64_t(i)) >= p ? x[i] * scale : 0.f;
+                               float p, float scale, uint64_t seed, uint64_t offset,
+                               uint64_t first) {
+  SR_GRID_STRIDE(i, n) {
+    y[i] = philox_uniform(seed, offset, first + uint64_t(i)) >= p ? x[i] * scale : 0.f;
+  }
 }
 
 void random_uniform_cuda(Tensor& t, float lo, float hi, uint64_t seed, uint64_t offset) {
@@ -49,10 +53,11 @@ void random_normal_cuda(Tensor& t, float mean, float std, uint64_t seed, uint64_
   CUDA_CHECK_LAUNCH();
 }
 
-void dropout_cuda(const Tensor& x, float p, uint64_t seed, uint64_t offset, Tensor& y) {
+void dropout_cuda(const Tensor& x, float p, uint64_t seed, uint64_t offset, uint64_t first,
+                  Tensor& y) {
   if (x.numel() == 0) return;
   dropout_kernel<<<grid_for(x.numel()), kThreads, 0, stream()>>>(
-      x.data<float>(), y.data<float>(), x.numel(), p, 1.f / (1.f - p), seed, offset);
+      x.data<float>(), y.data<float>(), x.numel(), p, 1.f / (1.f - p), seed, offset, first);
   CUDA_CHECK_LAUNCH();
 }
 

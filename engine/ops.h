@@ -114,7 +114,10 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t paddi
 Tensor pool2d(const Tensor& x, const PoolParams& p);
 Tensor global_avg_pool(const Tensor& x);  // (N, C, H, W) -> (N, C)
 Tensor upsample_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners = false);
-Tensor dropout(const Tensor& x, float p, bool training, Generator& gen);
+// Inverted dropout (training only); the mask of one stream of `gen`. first_row > 0: x is rows
+// [first_row, first_row + N) of a larger batch (a rank's share), and gets those rows' mask of
+// the whole batch's draw.
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen, int64_t first_row = 0);
 
 // Counts the multiply-add FLOPs (2 per MAC) of the convolutions and matrix products run on
 // this thread while it lives (forward passes; a training step costs about 3x its forward).

@@ -6,7 +6,7 @@
 //   matmul y = a b:        ga = g b^T,  gb = a^T g
 //   conv / conv_transpose / batch_norm / pooling: the device's backward kernels
 //   global_avg_pool: g / (H W) broadcast;  upsample: the bilinear weights scattered back
-//   dropout: g * mask / (1 - p), the mask regenerated from (seed, stream)
+//   dropout: g * mask / (1 - p), the mask regenerated from (seed, stream, first element)
 #include "engine/autograd.h"
 #include "engine/ops.h"
 
@@ -352,22 +352,28 @@ Tensor upsample_bilinear(const Tensor& x, int64_t out_h, int64_t out_w, bool ali
   return y;
 }
 
-Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen, int64_t first_row) {
   check_dtype(x, DType::f32, "dropout", "input");
   SR_CHECK_VALUE(p >= 0.f && p <= 1.f, "dropout: probability {} outside [0, 1]", p);
+  SR_CHECK_VALUE(first_row >= 0 && (first_row == 0 || x.dim() >= 1),
+                 "dropout: first row {} of {} (must be >= 0, rows in dim 0)", first_row, x.str());
   if (!training || p == 0.f) return x;
   if (p == 1.f) return mul(x, 0.f);
   MemoryFormat fmt = x.suggest_memory_format();
   Tensor xin = x.contiguous(fmt);
   Tensor y = xin.empty_like();
   uint64_t seed = gen.seed(), stream = gen.next_stream();
-  kernels::dropout(x.device(), xin, p, seed, stream, y);
+  // Rows are outermost in both memory formats: row r's elements start at r * (numel / rows).
+  const uint64_t first =
+      first_row == 0 ? 0
+                     : uint64_t(first_row) * uint64_t(x.numel() / std::max<int64_t>(1, x.size(0)));
+  kernels::dropout(x.device(), xin, p, seed, stream, first, y);
   record_op("dropout", {xin}, {y}, [&] {
     // The mask is a function of (seed, stream, memory index): gy must share x's layout.
-    return [fmt, p, seed, stream](const std::vector<Tensor>& g) {
+    return [fmt, p, seed, stream, first](const std::vector<Tensor>& g) {
       Tensor gy = g[0].contiguous(fmt);
       Tensor gx = gy.empty_like();
-      kernels::dropout(gy.device(), gy, p, seed, stream, gx);
+      kernels::dropout(gy.device(), gy, p, seed, stream, first, gx);
       return std::vector<Tensor>{gx};
     };
   });

@@ -129,9 +129,11 @@ Tensor DrnD22::head(const Tensor& f) {
 DrnOutput DrnD22::forward_all(const Tensor& x) {
   DrnOutput out;
   out.features = features(x);
-  out.logits =
-      head(cfg_.dropout > 0 ? sr::dropout(out.features, cfg_.dropout, is_training(), *noise_)
-                            : out.features);
+  check_share(x.size(0), type_name());
+  // Under a batch share (layers/batch_share.h), the share's rows of the whole batch's mask.
+  out.logits = head(cfg_.dropout > 0 ? sr::dropout(out.features, cfg_.dropout, is_training(),
+                                                   *noise_, share_offset())
+                                     : out.features);
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include <array>
 #include <memory>
 
+#include "layers/batch_share.h"
 #include "layers/feature_segmenter.h"
 #include "layers/layers.h"
 
@@ -60,7 +61,7 @@ class DrnUp : public Module {
   Tensor weight_;
 };
 
-class DrnD22 : public Module, public FeatureSegmenter {
+class DrnD22 : public Module, public FeatureSegmenter, public BatchShare {
  public:
   static constexpr int64_t kOutputStride = 8;
 

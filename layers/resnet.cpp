@@ -70,8 +70,11 @@ ResNetOutput ResNet18::forward_all(const Tensor& x, bool with_logits) {
   }
   out.embedding = global_avg_pool(h);
   if (!with_logits) return out;
-  Tensor f = cfg_.dropout > 0 ? sr::dropout(out.embedding, cfg_.dropout, is_training(), *noise_)
-                              : out.embedding;
+  check_share(x.size(0), type_name());
+  // Under a batch share (layers/batch_share.h), the share's rows of the whole batch's mask.
+  Tensor f = cfg_.dropout > 0
+                 ? sr::dropout(out.embedding, cfg_.dropout, is_training(), *noise_, share_offset())
+                 : out.embedding;
   out.logits = fc_->forward(f);
   return out;
 }

@@ -11,6 +11,7 @@
 #include <array>
 #include <memory>
 
+#include "layers/batch_share.h"
 #include "layers/feature_classifier.h"
 #include "layers/layers.h"
 
@@ -48,7 +49,7 @@ struct ResNetOutput {
   std::array<Tensor, 4> stages;  // outputs of layer1..layer4
 };
 
-class ResNet18 : public Module, public FeatureClassifier {
+class ResNet18 : public Module, public FeatureClassifier, public BatchShare {
  public:
   // `noise` draws the dropout masks; required when cfg.dropout > 0.
   ResNet18(const ResNetConfig& cfg, Generator& gen, std::shared_ptr<Generator> noise = nullptr);

@@ -143,22 +143,14 @@ Tensor Vae::classify(const Tensor& z_stl) {
   return cfg_.dense_classifier ? to_image_size(std::move(out)) : out;
 }
 
-void Vae::set_noise_share(int64_t offset, int64_t rows) {
-  SR_CHECK_VALUE(offset >= 0 && rows >= 0 && (rows == 0 || offset < rows),
-                 "{}: noise share from row {} of {}", type_name(), offset, rows);
-  share_offset_ = offset, share_rows_ = rows;
-}
-
 VaeOutput Vae::forward_all(const Tensor& x) {
   VaeOutput o;
   std::tie(o.mu, o.logvar) = encode(x);
-  if (share_rows_ > 0) {
+  if (share_rows() > 0) {
     const int64_t n = o.mu.size(0);
-    SR_CHECK_SHAPE(share_offset_ + n <= share_rows_,
-                   "{}: a batch of {} from row {} does not fit the shared batch of {}", type_name(),
-                   n, share_offset_, share_rows_);
-    Tensor eps = randn({share_rows_, o.mu.size(1)}, *noise_, o.mu.device());
-    o.z = reparameterize(o.mu, o.logvar, eps.narrow(0, share_offset_, n));
+    check_share(n, type_name());
+    Tensor eps = randn({share_rows(), o.mu.size(1)}, *noise_, o.mu.device());
+    o.z = reparameterize(o.mu, o.logvar, eps.narrow(0, share_offset(), n));
   } else {
     o.z = reparameterize(o.mu, o.logvar, *noise_);
   }

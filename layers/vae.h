@@ -22,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "layers/batch_share.h"
 #include "layers/layers.h"
 
 namespace sr {
@@ -50,7 +51,7 @@ struct VaeOutput {
   Tensor logits;  // STL logits (N, classes), or (N, classes, H, W) with dense_classifier
 };
 
-class Vae : public Module {
+class Vae : public Module, public BatchShare {
  public:
   // `split_latent`: decode from the first half of the latent (SRAAL's z_UIR) instead of all.
   Vae(const VaeConfig& cfg, Generator& gen, std::shared_ptr<Generator> noise,
@@ -66,16 +67,13 @@ class Vae : public Module {
   Tensor forward(const Tensor& x) override { return forward_all(x).recon; }
   std::string type_name() const override { return split_latent_ ? "SraalGenerator" : "Vae"; }
   const VaeConfig& config() const { return cfg_; }
-  // Data-parallel training: this process's batches are rows [offset, offset + n) of batches of
-  // `rows` items. The reparameterisation noise is drawn for all `rows` and sliced, so that each
-  // item gets the noise the one-process run gives it. rows 0 (the default): the batch is whole.
-  void set_noise_share(int64_t offset, int64_t rows);
+  // Under set_batch_share (layers/batch_share.h) the reparameterisation noise is drawn for the
+  // whole shared batch and sliced, so that each item gets the noise one process gives it.
 
  private:
   VaeConfig cfg_;
   bool split_latent_;
   std::shared_ptr<Generator> noise_;
-  int64_t share_offset_ = 0, share_rows_ = 0;
   int64_t s0h_ = 0, s0w_ = 0;
   // Linear(z_in -> 8 base x s0h x s0w), the transposed-conv stages, 1x1 to out_channels.
   std::shared_ptr<Sequential> make_decoder(int64_t z_in, int64_t out_channels, Generator& gen);

@@ -232,7 +232,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   if (pg)
     share_noise = [&](bool unlabeled) {
       const int64_t n = unlabeled ? unl.batch() : lab.batch();
-      m.generator->set_noise_share(rank * n / ranks, n);
+      m.generator->set_batch_share(rank * n / ranks, n);
     };
   // The discriminator is fixed during generator steps: no gradient for it (and no reduction).
   auto set_trainable = [](const std::vector<Tensor>& ps, bool on) {
@@ -328,7 +328,7 @@ AdversarialModels train_adversarial(const SelectionInput& in, const AdversarialC
   }
   if (pg) {
     broadcast_coalesced(buffers, *pg);
-    m.generator->set_noise_share(0, 0);
+    m.generator->set_batch_share(0, 0);
     synchronise_batch_norm(*m.generator, nullptr);
   }
   return m;

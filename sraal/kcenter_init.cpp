@@ -59,7 +59,7 @@ KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& 
     broadcast_coalesced(vae.parameters(), *pg);
     if (sync_batch_norm) synchronise_batch_norm(vae, pg->duplicate());
     reducer = std::make_unique<GradientReducer>(vae.parameters(), *pg);
-    vae.set_noise_share(rank * batch / ranks, batch);  // the whole batch's noise, this share's rows
+    vae.set_batch_share(rank * batch / ranks, batch);  // the whole batch's noise, this share's rows
   }
   std::vector<int64_t> order;
   size_t pos = 0;
@@ -91,7 +91,7 @@ KCenterPool kcenter_initial_pool(const Dataset& ds, const std::vector<int64_t>& 
   }
   if (pg) {
     broadcast_coalesced(buffers, *pg);
-    vae.set_noise_share(0, 0);
+    vae.set_batch_share(0, 0);
     synchronise_batch_norm(vae, nullptr);
   }
   if (progress) progress("k-center selection", 0, 1);

@@ -12,6 +12,7 @@
 #include "engine/optim.h"
 #include "engine/reducer.h"
 #include "engine/transfer.h"
+#include "layers/batch_share.h"
 
 namespace sr {
 
@@ -66,6 +67,15 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
     broadcast_coalesced(buffers, *pg);
     reducer = std::make_unique<GradientReducer>(params, *pg);
   }
+  // Each rank draws, for its rows, the dropout masks one process draws for the whole batch
+  // (layers/batch_share.h); whole batches again when training ends, however it ends.
+  BatchShare* share = pg ? dynamic_cast<BatchShare*>(&model) : nullptr;
+  struct WholeBatchesAfter {
+    BatchShare* s;
+    ~WholeBatchesAfter() {
+      if (s) s->set_batch_share(0, 0);
+    }
+  } whole_after{share};
   model.train();
   TrainResult r;
   double t0 = now_seconds();
@@ -106,6 +116,10 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       Tensor x = cur.x.get(), y = cur.y.get();
       more = stage(next);
       if (pg) broadcast_coalesced(buffers, *pg);
+      if (share) {  // this rank's rows start where rank_share puts them
+        const int64_t global = global_sizes[size_t(step)];
+        share->set_batch_share(rank * global / ranks, global);
+      }
       Tensor loss;
       if (o.joint) {
         JointObjective::Step js = o.joint->step(model, x, y, epoch, o.epochs);

@@ -386,6 +386,11 @@ TEST(OpsDevice, PhiloxStreamsMatchTheCpu) {
         return dropout(v[0], 0.3f, true, v[0].device() == Device::cuda ? dg : dc);
       },
       {x}, kTight, kTight);
+  expect_cuda_matches_cpu(  // a share of a batch: the element offset
+      [&](const V& v) {
+        return dropout(v[0], 0.3f, true, v[0].device() == Device::cuda ? dg : dc, 5);
+      },
+      {x}, kTight, kTight);
 }
 
 // ---------------------------------------------------------------- optimisers

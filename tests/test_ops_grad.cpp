@@ -209,6 +209,32 @@ TEST(OpGrad, Dropout) {
       {x}));
 }
 
+// A share of a batch (first_row > 0) gets those rows of the whole batch's mask, forward and
+// backward, in both memory formats: exactly (the same Philox numbers).
+TEST(OpGrad, DropoutOfABatchShareIsThatShareOfTheWholeBatch) {
+  for (bool channels_last : {false, true}) {
+    Tensor whole = random_input({5, 3, 2, 4}, 39);
+    if (channels_last) whole = whole.contiguous(MemoryFormat::channels_last);
+    Generator g_whole(8);
+    std::vector<float> want =
+        dropout(whole, 0.4f, true, g_whole).narrow(0, 2, 3).contiguous().to_vector();
+    const std::vector<float> xv = whole.narrow(0, 2, 3).contiguous().to_vector();
+    Tensor part = Tensor::from_vector(xv, {3, 3, 2, 4});
+    if (channels_last) part = part.contiguous(MemoryFormat::channels_last);
+    part.set_requires_grad(true);
+    Generator g_part(8);
+    Tensor y = dropout(part, 0.4f, true, g_part, 2);
+    EXPECT_EQ(y.contiguous().to_vector(), want) << "channels_last " << channels_last;
+    sum(y).backward();
+    // d/dx of sum(dropout(x)) is the mask scaled by 1/(1-p), so x * dx is y exactly.
+    std::vector<float> gx = part.grad().contiguous().to_vector(), yv = y.contiguous().to_vector();
+    ASSERT_EQ(gx.size(), xv.size());
+    for (size_t i = 0; i < gx.size(); ++i) EXPECT_EQ(xv[i] * gx[i], yv[i]) << i;
+  }
+  Generator g(1);
+  EXPECT_THROW(dropout(random_input({2, 3}, 40), 0.5f, true, g, -1), ValueError);
+}
+
 TEST(OpGrad, Losses) {
   Tensor logits = random_input({5, 4}, 32, -2.f, 2.f);
   Tensor target = Tensor::from_vector(std::vector<int64_t>{0, 3, 1, -100, 2}, {5});

@@ -5,7 +5,8 @@
 //
 //   random_uniform  t[i] = lo + (hi - lo) u_i            (t dense: filled in memory order)
 //   random_normal   t[i] = mean + std * n_i
-//   dropout         y[i] = u_i >= p ? x[i] / (1 - p) : 0  (x, y dense with equal strides)
+//   dropout         y[i] = u_{first+i} >= p ? x[i] / (1 - p) : 0  (x, y dense with equal strides;
+//                   first: where x starts in a larger draw, as a rank's share of a batch)
 #include "engine/kernels.h"
 #include "engine/math/philox.h"
 #include "engine/parallel.h"
@@ -28,13 +29,14 @@ void random_normal_cpu(Tensor& t, float mean, float std, uint64_t seed, uint64_t
   });
 }
 
-void dropout_cpu(const Tensor& x, float p, uint64_t seed, uint64_t offset, Tensor& y) {
+void dropout_cpu(const Tensor& x, float p, uint64_t seed, uint64_t offset, uint64_t first,
+                 Tensor& y) {
   const float* xp = x.data<float>();
   float* yp = y.data<float>();
   float scale = 1.f / (1.f - p);
   parallel_for(x.numel(), 16, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
-      yp[i] = philox_uniform(seed, offset, uint64_t(i)) >= p ? xp[i] * scale : 0.f;
+      yp[i] = philox_uniform(seed, offset, first + uint64_t(i)) >= p ? xp[i] * scale : 0.f;
   });
 }
 

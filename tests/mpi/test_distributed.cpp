@@ -259,10 +259,10 @@ std::shared_ptr<InMemoryDataset> squares(int n, uint64_t seed) {
   return std::make_shared<InMemoryDataset>(info, px, labels);
 }
 
-std::shared_ptr<Module> small_resnet() {
+std::shared_ptr<Module> small_resnet(float dropout = 0.f) {
   ModelSpec spec;
   spec.arch = "resnet18", spec.in_channels = 1, spec.height = 12, spec.width = 12;
-  spec.num_classes = 3, spec.width_mult = 0.125f;
+  spec.num_classes = 3, spec.width_mult = 0.125f, spec.dropout = dropout;
   Generator init(5);
   return build_model(spec, init, std::make_shared<Generator>(6));
 }
@@ -273,9 +273,9 @@ struct Trained {
   uint64_t state_hash = 0;  // parameters and buffers, bitwise
 };
 
-Trained train(const ProcessGroup& group, bool sync_bn, int64_t epochs) {
+Trained train(const ProcessGroup& group, bool sync_bn, int64_t epochs, float dropout = 0.f) {
   auto ds = squares(70, 3);
-  auto model = small_resnet();
+  auto model = small_resnet(dropout);
   if (sync_bn) synchronise_batch_norm(*model, group.duplicate());
   ClassifierTrainOptions o;
   o.epochs = epochs, o.batch_size = 16, o.lr = 0.05f, o.seed = 9;
@@ -316,6 +316,22 @@ TEST(DataParallel, SynchronisedBatchNormFollowsOneProcessOfTheGlobalBatch) {
   Trained one = train(ProcessGroup::self(), false, epochs);
 
   EXPECT_TRUE(same_on_ranks) << "parameters or buffers differ across ranks";
+  ASSERT_EQ(many.epoch_losses.size(), size_t(epochs));
+  for (size_t e = 0; e < size_t(epochs); ++e)
+    EXPECT_NEAR(many.epoch_losses[e], one.epoch_losses[e], 2e-5 * one.epoch_losses[e])
+        << "epoch " << e + 1;
+  EXPECT_LE(rel_diff(many.weights, one.weights), 2e-5);
+  EXPECT_LE(rel_diff(many.buffers, one.buffers), 2e-5);
+}
+
+// With dropout before the classifier (the MC-dropout baselines' targets): each rank draws, for
+// its rows, the masks one process draws for the whole batch (layers/batch_share.h), so the run
+// still follows one process, to the tolerances above (without the share: 0.37 of the largest
+// weight).
+TEST(DataParallel, DropoutMasksFollowOneProcessOfTheGlobalBatch) {
+  const int64_t epochs = 3;
+  Trained many = train(world(), true, epochs, 0.5f);
+  Trained one = train(ProcessGroup::self(), false, epochs, 0.5f);
   ASSERT_EQ(many.epoch_losses.size(), size_t(epochs));
   for (size_t e = 0; e < size_t(epochs); ++e)
     EXPECT_NEAR(many.epoch_losses[e], one.epoch_losses[e], 2e-5 * one.epoch_losses[e])
