@@ -28,6 +28,14 @@ std::vector<int64_t> rank_share(const std::vector<int64_t>& items, int rank, int
                               items.begin() + ptrdiff_t((r + 1) * n / k));
 }
 
+int64_t scored_targets(const Tensor& labels, int64_t ignore_index) {
+  SR_CHECK_VALUE(labels.device() == Device::cpu && labels.dtype() == DType::i64,
+                 "scored_targets: labels must be int64 on the CPU");
+  const Tensor t = labels.contiguous();
+  const int64_t* v = t.data<int64_t>();
+  return t.numel() - int64_t(std::count(v, v + t.numel(), ignore_index));
+}
+
 float checked_loss(const Tensor& loss, const std::string& where) {
   float v = loss.item<float>();
   if (!std::isfinite(v))
@@ -100,11 +108,13 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
     struct Staged {
       Upload x, y;
       int64_t n = 0;
+      int64_t scored = 0;  // targets that are not ignore_index (counted only data-parallel)
     };
     auto stage = [&](Staged& s) {
       Batch b;
       if (!loader.next(b)) return false;
       s.n = b.labels.size(0);
+      if (pg) s.scored = scored_targets(b.labels, o.ignore_index);
       s.x = Upload(b.images, o.device);
       s.y = Upload(b.labels, o.device);
       return true;
@@ -120,26 +130,38 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
         const int64_t global = global_sizes[size_t(step)];
         share->set_batch_share(rank * global / ranks, global);
       }
-      Tensor loss;
+      Tensor ce, extra;
       if (o.joint) {
         JointObjective::Step js = o.joint->step(model, x, y, epoch, o.epochs);
-        loss = add(cross_entropy(js.logits, y, o.ignore_index), js.extra);
+        ce = cross_entropy(js.logits, y, o.ignore_index), extra = js.extra;
       } else {
-        loss = cross_entropy(model(x), y, o.ignore_index);
+        ce = cross_entropy(model(x), y, o.ignore_index);
       }
       opt.zero_grad();
+      Tensor loss;                     // this rank's share of the one-process step loss
+      double loss_weight = double(n);  // what this step's loss counts in the epoch's mean
       if (pg) {
-        // This rank's share of the global batch's mean; the reducer sums the shares.
-        mul(loss, float(double(n) / double(global_sizes[size_t(step)]))).backward();
+        // The cross-entropy is a mean over the scored targets and the joint terms a mean over
+        // images, so each is weighted by this rank's share of the global batch's count; the
+        // reducer sums the shares' gradients into the one-process gradient.
+        std::vector<int64_t> scored{cur.scored};
+        pg->all_reduce_sum(scored);
+        const int64_t global = global_sizes[size_t(step)];
+        const double images = double(n) / double(global);
+        loss = mul(ce, scored[0] ? float(double(cur.scored) / double(scored[0])) : 0.f);
+        if (extra.defined()) loss = add(loss, mul(extra, float(images)));
+        loss.backward();
         reducer->synchronize();
+        loss_weight = double(global);  // the ranks' shares sum to the step's loss
       } else {
+        loss = extra.defined() ? add(ce, extra) : ce;
         loss.backward();
       }
       opt.step();
       fault_point();
       loss_sum += double(checked_loss(
                       loss, fmt::format("training epoch {}, step {}", epoch + 1, r.steps + 1))) *
-                  double(n);
+                  loss_weight;
       seen += n;
       ++r.steps, ++step;
     }

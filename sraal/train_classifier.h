@@ -72,6 +72,9 @@ struct TrainResult {
 // that a diverged model stops training instead of carrying NaN weights into the results.
 float checked_loss(const Tensor& loss, const std::string& where);
 
+// How many of the host int64 `labels` are not `ignore_index`: the targets a cross-entropy scores.
+int64_t scored_targets(const Tensor& labels, int64_t ignore_index);
+
 TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
                              const ClassifierTrainOptions& o);
 

@@ -273,6 +273,24 @@ struct Trained {
   uint64_t state_hash = 0;  // parameters and buffers, bitwise
 };
 
+// Trains `model` on `pool` with `o` over `group` and records the epoch losses and the state.
+Trained run_training(Module& model, const Dataset& ds, const std::vector<int64_t>& pool,
+                     ClassifierTrainOptions o, const ProcessGroup& group) {
+  o.group = &group;
+  Trained t;
+  o.on_epoch = [&](const EpochReport& e) { t.epoch_losses.push_back(e.loss); };
+  train_classifier(model, ds, pool, o);
+  t.state_hash = kFnvBasis;
+  for (auto& [name, p] : model.state_dict()) {
+    if (p.dtype() != DType::f32) continue;
+    std::vector<float> v = p.to_vector();
+    auto& dst = p.requires_grad() ? t.weights : t.buffers;
+    dst.insert(dst.end(), v.begin(), v.end());
+    t.state_hash = fnv1a(t.state_hash, std::to_string(bytes_hash(p)));
+  }
+  return t;
+}
+
 Trained train(const ProcessGroup& group, bool sync_bn, int64_t epochs, float dropout = 0.f) {
   auto ds = squares(70, 3);
   auto model = small_resnet(dropout);
@@ -284,21 +302,9 @@ Trained train(const ProcessGroup& group, bool sync_bn, int64_t epochs, float dro
   // weight over these steps when only its thread count changes (measured), which would hide
   // what this test checks; without it two thread counts agree to 2e-7.
   o.weight_decay = 0.f;
-  o.group = &group;
-  Trained t;
-  o.on_epoch = [&](const EpochReport& e) { t.epoch_losses.push_back(e.loss); };
   std::vector<int64_t> pool(60);
   for (int64_t i = 0; i < 60; ++i) pool[size_t(i)] = i;
-  train_classifier(*model, *ds, pool, o);
-  t.state_hash = kFnvBasis;
-  for (auto& [name, p] : model->state_dict()) {
-    if (p.dtype() != DType::f32) continue;
-    std::vector<float> v = p.to_vector();
-    auto& dst = p.requires_grad() ? t.weights : t.buffers;
-    dst.insert(dst.end(), v.begin(), v.end());
-    t.state_hash = fnv1a(t.state_hash, std::to_string(bytes_hash(p)));
-  }
-  return t;
+  return run_training(*model, *ds, pool, o, group);
 }
 
 // The equivalence: K ranks with --sync-bn and a global batch of B follow one process
@@ -510,6 +516,58 @@ ModelSpec tiny_drn(const DatasetInfo& info) {
   return spec;
 }
 
+// DRN-D-22 segmentation training over K ranks with --sync-bn and dropout before `seg` follows
+// one process of the global batch. The crops' padding is ignore_index, so the ranks' shares hold
+// different numbers of scored pixels: each rank's cross-entropy (a mean over its scored pixels)
+// is weighted by its share of the global batch's scored pixels, not by its share of the images.
+//
+// One step of 12 images: longer runs part at roundoff level on any one change of summation
+// order, one process too (measured: scaling every initial weight by 1 + 1e-6 moves the weights
+// 7e-3 after two steps). At this initialisation one of the 6144 outputs of base.5.1's bn1 is
+// 1.2e-6 from zero (the next 1.5e-4), so a rounding-sized change flips its ReLU and the gradient
+// below it jumps by 1.7%; one step is the longest trajectory roundoff cannot fork.
+struct DrnStep {
+  Trained trained;
+  std::vector<float> update;  // the weights after the step minus those before
+};
+
+DrnStep drn_step(const ProcessGroup& group) {
+  DatasetSplits data = make_synthetic_seg(3);
+  const DatasetInfo info = data.train->info();
+  ModelSpec spec = tiny_drn(info);
+  spec.dropout = 0.5f;
+  Generator init(7);
+  auto model = build_model(spec, init, std::make_shared<Generator>(8));
+  synchronise_batch_norm(*model, group.duplicate());
+  std::vector<float> before;
+  for (Tensor p : model->parameters()) {
+    std::vector<float> v = p.to_vector();
+    before.insert(before.end(), v.begin(), v.end());
+  }
+  ClassifierTrainOptions o;
+  o.epochs = 1, o.batch_size = 12, o.lr = 0.01f, o.seed = 9, o.weight_decay = 0.f;
+  o.augment = Augment{4, true};
+  o.ignore_index = info.ignore_index;
+  std::vector<int64_t> pool(12);
+  for (int64_t i = 0; i < 12; ++i) pool[size_t(i)] = i;
+  DrnStep s{run_training(*model, *data.train, pool, o, group), {}};
+  s.update = s.trained.weights;
+  for (size_t i = 0; i < before.size(); ++i) s.update[i] -= before[i];
+  return s;
+}
+
+TEST(DataParallel, SegmentationStepIsTheOneProcessStep) {
+  DrnStep many = drn_step(world()), one = drn_step(ProcessGroup::self());
+  ASSERT_EQ(many.trained.epoch_losses.size(), 1u);
+  ASSERT_EQ(one.trained.epoch_losses.size(), 1u);
+  EXPECT_NEAR(many.trained.epoch_losses[0], one.trained.epoch_losses[0],
+              1e-5 * one.trained.epoch_losses[0]);
+  // Measured on 2 and 3 ranks: the update 2.3e-5 and 2.5e-5 apart, the buffers 9e-7 and 1e-6,
+  // the loss 1.5e-6; weighting by images instead puts the update 1.0e-2 and 1.3e-2 apart and
+  // the loss 1.3e-3.
+  EXPECT_LE(rel_diff(many.update, one.update), 1e-4);
+  EXPECT_LE(rel_diff(many.trained.buffers, one.trained.buffers), 1e-4);
+}
 // Segmentation: each rank's confusion matrix over its share, summed. One item a batch, so every
 // item's logits are bitwise those of the one-process evaluation and the results equal exactly.
 TEST(DataParallel, ShardedSegmentationEvaluationEqualsOneProcess) {
