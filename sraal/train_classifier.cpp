@@ -126,10 +126,8 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
       Tensor x = cur.x.get(), y = cur.y.get();
       more = stage(next);
       if (pg) broadcast_coalesced(buffers, *pg);
-      if (share) {  // this rank's rows start where rank_share puts them
-        const int64_t global = global_sizes[size_t(step)];
-        share->set_batch_share(rank * global / ranks, global);
-      }
+      const int64_t global = global_sizes[size_t(step)];                 // images over all ranks
+      if (share) share->set_batch_share(rank * global / ranks, global);  // rank_share's rows
       Tensor ce, extra;
       if (o.joint) {
         JointObjective::Step js = o.joint->step(model, x, y, epoch, o.epochs);
@@ -146,7 +144,6 @@ TrainResult train_classifier(Module& model, const Dataset& ds, const std::vector
         // reducer sums the shares' gradients into the one-process gradient.
         std::vector<int64_t> scored{cur.scored};
         pg->all_reduce_sum(scored);
-        const int64_t global = global_sizes[size_t(step)];
         const double images = double(n) / double(global);
         loss = mul(ce, scored[0] ? float(double(cur.scored) / double(scored[0])) : 0.f);
         if (extra.defined()) loss = add(loss, mul(extra, float(images)));

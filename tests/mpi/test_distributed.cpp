@@ -568,6 +568,7 @@ TEST(DataParallel, SegmentationStepIsTheOneProcessStep) {
   EXPECT_LE(rel_diff(many.update, one.update), 1e-4);
   EXPECT_LE(rel_diff(many.trained.buffers, one.trained.buffers), 1e-4);
 }
+
 // Segmentation: each rank's confusion matrix over its share, summed. One item a batch, so every
 // item's logits are bitwise those of the one-process evaluation and the results equal exactly.
 TEST(DataParallel, ShardedSegmentationEvaluationEqualsOneProcess) {
