@@ -1,12 +1,15 @@
-// CUDA reductions: sum over axes, argmax over the last dim, softmax / log-softmax and their
-// backward, fused cross-entropy (+ backward, ignore index, per-pixel (N, C, d...) logits) and
-// global average pooling (+ backward).
+// CUDA reductions: sum over axes, argmax and running sums over the last dim, softmax /
+// log-softmax and their backward, fused cross-entropy (+ backward, ignore index, per-pixel (N, C,
+// d...) logits) and global average pooling (+ backward).
 //
 //   sum          each run of consecutive reduced dims is a (outer, R, inner) block. inner == 1:
 //                one block per (row, chunk of R) with cub::BlockReduce; inner > 1: one thread
 //                per (row, chunk, column), columns coalesced. Rows longer than one chunk leave
 //                partial sums that the same code reduces again. Fixed chunking and fixed
 //                reduction trees: deterministic in every mode, no atomics.
+//   cumsum       one block per row walking it in tiles of kThreads x kScanItems: cub::BlockScan
+//                in double, the running total of the tiles carried by its prefix callback
+//                (the CPU accumulates in double too: the float results agree to a rounding).
 //   softmax      x viewed as (outer, C, inner) around `dim`. inner == 1: one warp per row
 //                (butterfly shuffles, a fixed order); inner > 1: one thread per (outer, inner)
 //                column walking C with stride inner (coalesced across the column index).
@@ -164,6 +167,53 @@ void argmax_lastdim_cuda(const Tensor& x, Tensor& out) {
   if (rows == 0) return;
   argmax_kernel<<<unsigned((rows * 32 + kThreads - 1) / kThreads), kThreads, 0, stream()>>>(
       x.data<float>(), rows, cols, out.data<int64_t>());
+  CUDA_CHECK_LAUNCH();
+}
+
+// ---------------------------------------------------------------- cumsum
+
+constexpr int kScanItems = 4;
+
+// The running total of the tiles before the current one (lane 0 of the first warp's value is
+// the tile's prefix; every lane of that warp sees the same aggregates and keeps the same total).
+struct TilePrefix {
+  double total;
+  __device__ double operator()(double tile_sum) {
+    double before = total;
+    total += tile_sum;
+    return before;
+  }
+};
+
+__global__ void cumsum_kernel(const float* __restrict__ x, int64_t cols, bool reverse,
+                              float* __restrict__ y) {
+  using Scan = cub::BlockScan<double, kThreads>;
+  __shared__ typename Scan::TempStorage temp;
+  const float* xr = x + int64_t(blockIdx.x) * cols;
+  float* yr = y + int64_t(blockIdx.x) * cols;
+  TilePrefix prefix{0.0};
+  for (int64_t tile = 0; tile < cols; tile += int64_t(kThreads) * kScanItems) {
+    double v[kScanItems];
+    const int64_t first = tile + int64_t(threadIdx.x) * kScanItems;
+    for (int k = 0; k < kScanItems; ++k) {
+      const int64_t i = first + k;
+      v[k] = i < cols ? double(xr[reverse ? cols - 1 - i : i]) : 0.0;
+    }
+    Scan(temp).InclusiveSum(v, v, prefix);
+    __syncthreads();  // temp is reused by the next tile
+    for (int k = 0; k < kScanItems; ++k) {
+      const int64_t i = first + k;
+      if (i < cols) yr[reverse ? cols - 1 - i : i] = float(v[k]);
+    }
+  }
+}
+
+void cumsum_cuda(const Tensor& x, bool reverse, Tensor& out) {
+  const int64_t cols = x.dim() ? x.size(-1) : 1;
+  const int64_t rows = cols ? x.numel() / cols : 0;
+  if (rows == 0) return;
+  cumsum_kernel<<<unsigned(rows), kThreads, 0, stream()>>>(x.data<float>(), cols, reverse,
+                                                           out.data<float>());
   CUDA_CHECK_LAUNCH();
 }
 
@@ -448,6 +498,7 @@ void global_avg_pool_backward_cuda(const Tensor& gy, Tensor& gx) {
 
 SR_REGISTER_KERNEL(sum, cuda, sum_cuda);
 SR_REGISTER_KERNEL(argmax_lastdim, cuda, argmax_lastdim_cuda);
+SR_REGISTER_KERNEL(cumsum, cuda, cumsum_cuda);
 SR_REGISTER_KERNEL(softmax, cuda, softmax_cuda);
 SR_REGISTER_KERNEL(softmax_backward, cuda, softmax_backward_cuda);
 SR_REGISTER_KERNEL(cross_entropy, cuda, cross_entropy_cuda);

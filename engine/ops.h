@@ -20,6 +20,11 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
+// Element-wise minimum (NaN if either is NaN); the gradient goes to the smaller operand, half
+// to each at a tie (torch.minimum).
+Tensor minimum(const Tensor& a, const Tensor& b);
+// 1 where a > b, else 0, as float32 (a mask; not differentiable).
+Tensor greater(const Tensor& a, const Tensor& b);
 Tensor add(const Tensor& a, float s);
 Tensor mul(const Tensor& a, float s);
 Tensor affine(const Tensor& x, float scale, float shift);  // scale * x + shift
@@ -84,6 +89,9 @@ Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim = false);
 Tensor sum_to(const Tensor& x, const Shape& shape);
 // Index of the largest element along the last dimension (int64, not differentiable).
 Tensor argmax(const Tensor& x);
+// Inclusive running sum along the last dimension: y[..., i] = sum_{k <= i} x[..., k], or
+// sum_{k >= i} when `reverse` (accumulated in double).
+Tensor cumsum(const Tensor& x, bool reverse = false);
 
 // ---- shape ----
 Tensor concat(const std::vector<Tensor>& xs, int64_t dim);

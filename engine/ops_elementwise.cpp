@@ -3,6 +3,8 @@
 // Gradient rules (g = gradient of the output, sum_to undoes broadcasting):
 //   a + b: (sum_to(g), sum_to(g))          a - b: (sum_to(g), -sum_to(g))
 //   a * b: (sum_to(g b), sum_to(g a))      a / b: (sum_to(g / b), -sum_to(g out / b))
+//   minimum(a, b): (sum_to(g w), sum_to(g (1 - w))) with w = (1 + [b > a] - [a > b]) / 2
+//   greater(a, b): no gradient (a 0/1 mask)
 //   unary f: g * f'(x), with f' from engine/math/elementwise_math.h
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -36,6 +38,10 @@ Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b
         ((op == BinaryOp::mul || op == BinaryOp::div) && need_a) || (op == BinaryOp::div && need_b)
             ? save(b)
             : Tensor();
+    if (op == BinaryOp::minimum) {
+      ka = save(a);
+      kb = save(b);
+    }
     Tensor ko = (op == BinaryOp::div && need_b) ? save(out) : Tensor();
     return [op, sa, sb, need_a, need_b, ka, kb, ko](const std::vector<Tensor>& gs) {
       const Tensor& g = gs[0];
@@ -56,6 +62,15 @@ Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b
         case BinaryOp::div:
           if (need_a) ga = sum_to(div(g, kb), sa);
           if (need_b) gb = neg(sum_to(div(mul(g, ko), kb), sb));
+          break;
+        case BinaryOp::minimum: {
+          // w = 1 where a is the smaller, 0 where b is, 1/2 at a tie.
+          Tensor w = affine(sub(greater(kb, ka), greater(ka, kb)), 0.5f, 0.5f);
+          if (need_a) ga = sum_to(mul(g, w), sa);
+          if (need_b) gb = sum_to(mul(g, affine(w, -1.f, 1.f)), sb);
+          break;
+        }
+        case BinaryOp::greater:
           break;
       }
       return std::vector<Tensor>{ga, gb};
@@ -99,6 +114,13 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 Tensor div(const Tensor& a, const Tensor& b) {
   return binary_op(BinaryOp::div, "div", a, b);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::minimum, "minimum", a, b);
+}
+Tensor greater(const Tensor& a, const Tensor& b) {
+  NoGradGuard mask;  // a 0/1 mask: nothing to differentiate
+  return binary_op(BinaryOp::greater, "greater", a, b);
 }
 
 Tensor affine(const Tensor& x, float scale, float shift) {

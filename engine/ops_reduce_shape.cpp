@@ -2,6 +2,7 @@
 //
 // Gradient rules:
 //   sum over dims: g broadcast back to x's shape;  mean: that divided by the count
+//   cumsum: the running sum of g in the opposite direction
 //   broadcast_to: sum_to(g, x's shape)
 //   concat: the slices of g;  index_select: g rows added at their indices (index_add)
 //   transpose2d: transpose2d(g)
@@ -114,6 +115,20 @@ Tensor argmax(const Tensor& x) {
   Tensor out = Tensor::empty(s, DType::i64, x.device());
   kernels::argmax_lastdim(x.device(), x.contiguous(), out);
   return out;
+}
+
+Tensor cumsum(const Tensor& x, bool reverse) {
+  check_dtype(x, DType::f32, "cumsum", "input");
+  SR_CHECK_SHAPE(x.dim() >= 1, "cumsum: needs at least one dim, got {}", shape_str(x.shape()));
+  Tensor xin = x.contiguous();
+  Tensor y = Tensor::empty(x.shape(), DType::f32, x.device());
+  kernels::cumsum(x.device(), xin, reverse, y);
+  record_op("cumsum", {xin}, {y}, [&] {
+    return [reverse](const std::vector<Tensor>& g) {
+      return std::vector<Tensor>{cumsum(g[0], !reverse)};
+    };
+  });
+  return y;
 }
 
 // ---------------------------------------------------------------- softmax

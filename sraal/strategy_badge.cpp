@@ -5,26 +5,28 @@
 // distance from the nearest pick so far (D^2 sampling; uniformly among the rest when every
 // distance is 0). Factorised, never the N x (C d) matrix:
 //   ||g_i||^2 = ||a_i||^2 ||h_i||^2,  <g_i, g_j> = (a_i . a_j)(h_i . h_j),  a = p - onehot
-// so a pick costs one product F h_j (N x d, on the features' device) and O(N C) on the host.
+// Everything stays on the features' device as tensor ops: a pick costs two products A a_j and
+// F h_j (N x C, N x d), an element-wise update of the distances and a running sum; the draw
+// takes the first item whose running sum passes u * total, counted on the device, so that a
+// pick moves 8 bytes to the host (the total and the count), not the pool.
 // ||h_i||^2 and h_i . h_j come from different float reductions, so the factorised distance of two
 // equal embeddings is a rounding residue, not 0: distances below kRelTol (||g_i||^2 + ||g_j||^2)
 // count as 0, so that a duplicate of a pick is never drawn while another item is left.
 // Sharded over a group (sraal run --distribute data): each rank updates the distances of its
-// contiguous share of the items (the product and the O(N C) loop), the shares are gathered, and
+// contiguous share of the items (the products and the update), the shares are gathered, and
 // every rank draws from the whole vector as one process does, with the same bits.
 #include <cmath>
-#include <cstring>
-#include <limits>
 
 #include "engine/autograd.h"
 #include "engine/distributed.h"
 #include "engine/ops.h"
+#include "engine/selection.h"
 #include "sraal/target_outputs.h"
 
 namespace sr {
 namespace {
 
-constexpr double kRelTol = 1e-5;  // a few float roundings of the products above
+constexpr float kRelTol = 1e-5f;  // a few float roundings of the products above
 
 class BadgeStrategy : public Strategy {
  public:
@@ -38,101 +40,83 @@ class BadgeStrategy : public Strategy {
     return chosen;
   }
 
-  static std::vector<int64_t> badge_picks(const Tensor& features, const Tensor& logits,
+  static std::vector<int64_t> badge_picks(const Tensor& features_in, const Tensor& logits,
                                           int64_t budget, uint64_t seed,
                                           const ProcessGroup* group) {
     NoGradGuard ng;
-    int64_t n = features.size(0), c = logits.size(1);
+    const int64_t n = features_in.size(0), c = logits.size(1);
     SR_CHECK_VALUE(budget >= 1 && budget <= n, "badge: budget {} for {} items", budget, n);
-    std::vector<float> p = softmax(logits, 1).to(Device::cpu).to_vector();
-    std::vector<float> h2 = sum(mul(features, features), {1}).to(Device::cpu).to_vector();
-    std::vector<double> a(static_cast<size_t>(n * c)), g2(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      const float* pi = p.data() + i * c;
-      int64_t top = 0;
-      for (int64_t k = 1; k < c; ++k)
-        if (pi[k] > pi[top]) top = k;
-      double a2 = 0;
-      for (int64_t k = 0; k < c; ++k) {
-        double v = double(pi[k]) - (k == top ? 1.0 : 0.0);
-        a[size_t(i * c + k)] = v;
-        a2 += v * v;
-      }
-      g2[size_t(i)] = a2 * double(h2[size_t(i)]);
-    }
-    int64_t first = 0;
-    for (int64_t i = 1; i < n; ++i)
-      if (g2[size_t(i)] > g2[size_t(first)]) first = i;
+    SR_CHECK_VALUE(n < (int64_t(1) << 24), "badge: {} items, more than a float32 count holds", n);
+    const Tensor features = features_in.contiguous();
+    // a = p - onehot(argmax p) (N, C); g2 = ||a||^2 ||h||^2 (N, 1).
+    Tensor p = softmax(logits, 1);
+    Tensor a = sub(p, index_select(identity(c, p.device()), argmax(p)));
+    Tensor g2 = mul(sum(mul(a, a), {1}, true), sum(mul(features, features), {1}, true));
+    const int64_t first = top_k(g2.reshape({n}), 1)[0];
 
     // This rank's share [b, e) of the items (all of them in one process).
     const int ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
     const int64_t b = n * rank / ranks, e = n * (rank + 1) / ranks;
+    const Share mine{a.narrow(0, b, e - b), features.narrow(0, b, e - b), g2.narrow(0, b, e - b)};
     Generator gen(seed);
-    std::vector<double> d2(size_t(n), std::numeric_limits<double>::infinity());
     std::vector<char> taken(size_t(n), 0);
+    Tensor d2;  // (e - b, 1): the share's squared distances to the nearest pick so far
     std::vector<int64_t> picks = {first};
     for (int64_t j = first;;) {
       taken[size_t(j)] = 1;
-      d2[size_t(j)] = 0;
       if (int64_t(picks.size()) == budget) break;
-      Tensor hj = transpose2d(features.narrow(0, j, 1));
-      std::vector<float> hh =
-          e > b ? matmul(features.narrow(0, b, e - b), hj).to(Device::cpu).to_vector()
-                : std::vector<float>{};
-      const double* aj = a.data() + j * c;
-      for (int64_t i = b; i < e; ++i) {
-        if (taken[size_t(i)]) continue;
-        const double* ai = a.data() + i * c;
-        double dot = 0;
-        for (int64_t k = 0; k < c; ++k) dot += ai[k] * aj[k];
-        double scale = g2[size_t(i)] + g2[size_t(j)];
-        double d = scale - 2 * dot * double(hh[size_t(i - b)]);
-        if (d <= kRelTol * scale) d = 0;
-        d2[size_t(i)] = std::min(d2[size_t(i)], d);
-      }
-      if (ranks > 1) gather_shares(*group, d2, b, e);
-      double total = 0;  // in item order on every rank, as in one process
-      for (int64_t i = 0; i < n; ++i)
-        if (!taken[size_t(i)]) total += d2[size_t(i)];
-      j = draw(d2, taken, total, gen);
+      Tensor d = mine.sq_dists_to(a.narrow(0, j, 1), features.narrow(0, j, 1), g2.narrow(0, j, 1));
+      d2 = d2.defined() ? minimum(d2, d) : d;
+      if (j >= b && j < e) d2.narrow(0, j - b, 1).fill_(0);  // a pick is its own nearest
+      Tensor all = ranks > 1 ? group->all_gather_rows(d2.to(Device::cpu)).to(d2.device()) : d2;
+      j = draw(all.reshape({n}), taken, gen);
       picks.push_back(j);
     }
     return picks;
   }
 
  private:
-  // d2[b, e) of every rank into every rank's d2 (the shares in rank order tile [0, n)).
-  static void gather_shares(const ProcessGroup& group, std::vector<double>& d2, int64_t b,
-                            int64_t e) {
-    std::string mine(reinterpret_cast<const char*>(d2.data() + b), size_t(e - b) * sizeof(double));
-    size_t at = 0;
-    for (const std::string& share : group.all_gather(mine)) {
-      std::memcpy(d2.data() + at, share.data(), share.size());
-      at += share.size() / sizeof(double);
+  // The factors of a share of the items' gradient embeddings.
+  struct Share {
+    Tensor a, h, g2;  // (m, C), (m, d), (m, 1)
+    // (m, 1): ||g_i - g_j||^2 for the share's items i, 0 where below the rounding tolerance.
+    Tensor sq_dists_to(const Tensor& aj, const Tensor& hj, const Tensor& g2j) const {
+      if (a.size(0) == 0) return Tensor::zeros({0, 1}, DType::f32, a.device());
+      Tensor dot = mul(matmul(a, transpose2d(aj)), matmul(h, transpose2d(hj)));
+      Tensor scale = add(g2, g2j);
+      Tensor d = sub(scale, mul(dot, 2.f));
+      return mul(d, greater(d, mul(scale, kRelTol)));
     }
-    SR_CHECK(at == d2.size(), "badge: the ranks' shares hold {} of {} items", at, d2.size());
+  };
+
+  static Tensor identity(int64_t c, Device device) {
+    std::vector<float> eye(size_t(c * c), 0.f);
+    for (int64_t k = 0; k < c; ++k) eye[size_t(k * c + k)] = 1.f;
+    return Tensor::from_vector(eye, {c, c}, device);
   }
 
-  // An untaken index with probability d2[i] / total; uniform over the untaken when total is 0.
-  static int64_t draw(const std::vector<double>& d2, const std::vector<char>& taken, double total,
-                      Generator& gen) {
-    int64_t n = int64_t(d2.size()), last = -1;
-    if (total > 0) {
-      double u = gen.uniform() * total, cum = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (taken[size_t(i)] || d2[size_t(i)] <= 0) continue;
-        cum += d2[size_t(i)];
-        last = i;
-        if (cum > u) return i;
-      }
-      return last;  // u within rounding of the total
+  // An untaken index with probability d2[i] / total (d2 (N) >= 0, 0 at the picks); uniform over
+  // the untaken when total is 0. The first index whose running sum passes u * total is N minus
+  // the count of running sums above it (u * total rounded up to the total: the last positive).
+  static int64_t draw(const Tensor& d2, const std::vector<char>& taken, Generator& gen) {
+    const int64_t n = d2.numel();
+    Tensor cum = cumsum(d2);
+    Tensor total = cum.narrow(0, n - 1, 1);
+    const float t = total.item<float>();
+    SR_CHECK_VALUE(std::isfinite(t),
+                   "badge: the squared distances sum to {} (non-finite gradient embeddings)", t);
+    if (t > 0) {
+      const float u = float(gen.uniform());
+      const auto above = int64_t(sum(greater(cum, mul(total, u))).item<float>());
+      return above > 0 ? n - above : argmax(cum).item<int64_t>();
     }
     int64_t left = 0;
-    for (char t : taken) left += !t;
+    for (char k : taken) left += !k;
     int64_t k = gen.randint(left);
     for (int64_t i = 0; i < n; ++i)
       if (!taken[size_t(i)] && k-- == 0) return i;
-    return last;
+    SR_CHECK(false, "badge: no item left to draw among {}", n);
+    return -1;
   }
 };
 

@@ -72,12 +72,13 @@ TEST(Baselines, SelectionMovesBudgetSizedDataToTheHostNotThePool) {
   std::vector<int64_t> labeled;
   for (int64_t i = 0; i < 20; ++i) labeled.push_back(i);
   for (const char* m : {"sraal", "sraal-no-oui", "sraal-entropy", "vaal", "entropy", "coreset",
-                        "mc-dropout", "bald", "random"}) {
+                        "mc-dropout", "bald", "badge", "ll4al", "random"}) {
     SCOPED_TRACE(m);
     nlohmann::json options;
     if (strategy_info(m).defaults.contains("passes")) options = {{"passes", 3}};
     std::unique_ptr<Strategy> s = make_strategy(m, options, tiny_adversarial());
     auto target = tiny_resnet(d.train->info(), s->target_requirements().dropout, 5);
+    s->joint_objective(*target, 2);  // LL4AL's loss-prediction module (untrained: any scores do)
     test::expect_budget_sized_transfers(*s, *d.train, labeled, *target, 20, 60, 180);
   }
 }

@@ -92,7 +92,9 @@ TEST(FashionSeg, LabelsAgreeWithPixelsAndSplitsUseTheirOwnSources) {
     d.train->read_label_map(i, map.data());
     for (size_t p = 0; p < px.size(); ++p) {
       ASSERT_LE(map[p], 10);
-      if (map[p] != 0) ASSERT_GE(px[p], o.foreground);  // a labeled pixel is a garment's
+      if (map[p] != 0) {
+        ASSERT_GE(px[p], o.foreground);  // a labeled pixel is a garment's
+      }
       seen.insert(map[p]);
     }
   }

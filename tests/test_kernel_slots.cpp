@@ -73,11 +73,12 @@ TEST(KernelSlots, LayersSraalAndDataSeeNoBackendInternals) {
       ++files;
       std::ifstream in(e.path());
       std::string line;
-      for (int n = 1; std::getline(in, line); ++n)
-        if (line.rfind("#include", 0) == 0)
-          EXPECT_TRUE(line.find("\"engine/cpu/") == std::string::npos &&
-                      line.find("\"cuda/") == std::string::npos)
-              << e.path().string() << ":" << n << ": " << line;
+      for (int n = 1; std::getline(in, line); ++n) {
+        if (line.rfind("#include", 0) != 0) continue;
+        EXPECT_TRUE(line.find("\"engine/cpu/") == std::string::npos &&
+                    line.find("\"cuda/") == std::string::npos)
+            << e.path().string() << ":" << n << ": " << line;
+      }
     }
   EXPECT_GT(files, 50);
 }

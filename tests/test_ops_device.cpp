@@ -161,6 +161,12 @@ TEST(OpsDevice, BroadcastingBinaryOps) {
   expect_cuda_matches_cpu([](const V& v) { return mul(v[0], v[1]); }, {a, d}, kTight, kReduce);
   expect_cuda_matches_cpu([](const V& v) { return div(v[0], v[1]); }, {b, d}, kTight, kReduce);
   expect_cuda_matches_cpu([](const V& v) { return add(mul(v[0], 2.f), 1.f); }, {a}, kTight, kTight);
+  // minimum's gradient split at ties (a against itself), greater's exact mask
+  expect_cuda_matches_cpu([](const V& v) { return minimum(v[0], v[1]); }, {a, b}, kExact, kTight);
+  expect_cuda_matches_cpu([](const V& v) { return minimum(v[0], v[0].narrow(0, 1, 1)); }, {a},
+                          kExact, kTight);
+  expect_cuda_matches_cpu([](const V& v) { return greater(v[0], v[1]); }, {a, c}, kExact, kExact,
+                          false);
   // channels_last operands (a dense non-row-major layout shared by a, b, out)
   Tensor e = input({2, 3, 4, 5}, 11).contiguous(MemoryFormat::channels_last);
   Tensor f = input({2, 3, 4, 5}, 12).contiguous(MemoryFormat::channels_last);
@@ -196,6 +202,17 @@ TEST(OpsDevice, SumsOverAxes) {
   expect_cuda_matches_cpu([](const V& v) { return sum(v[0], {1}); }, {big}, {1e-3, 1e-4}, kReduce);
   expect_cuda_matches_cpu([](const V& v) { return sum(v[0], {0}); }, {big.reshape({50000, 3})},
                           {1e-3, 1e-4}, kReduce);
+}
+
+TEST(OpsDevice, RunningSums) {
+  SKIP_WITHOUT_CUDA();
+  // Both accumulate in double: float results a rounding apart. Many short rows, and rows of
+  // many tiles (kThreads x kScanItems = 1024 per tile) from either end.
+  Tensor x = input({37, 5}, 18), big = input({2, 50001}, 19, 0.f, 1.f);
+  expect_cuda_matches_cpu([](const V& v) { return cumsum(v[0]); }, {x}, kTight, kTight);
+  expect_cuda_matches_cpu([](const V& v) { return cumsum(v[0], true); }, {x}, kTight, kTight);
+  expect_cuda_matches_cpu([](const V& v) { return cumsum(v[0]); }, {big}, kTight, kReduce);
+  expect_cuda_matches_cpu([](const V& v) { return cumsum(v[0], true); }, {big}, kTight, kReduce);
 }
 
 TEST(OpsDevice, ArgmaxSoftmaxAndCrossEntropy) {

@@ -28,6 +28,36 @@ TEST(OpGrad, BroadcastArithmetic) {
   EXPECT_TRUE(gradcheck([](const V& v) { return 2.f - v[0] * 3.f + 1.f; }, {a}));
 }
 
+// minimum: operands at least 0.1 apart (never within eps of the kink), broadcasting both ways.
+TEST(OpGrad, MinimumAndItsTies) {
+  Tensor a = random_input({3, 4}, 21), b = random_input({4}, 22);
+  std::vector<float> av = a.to_vector(), bv = b.to_vector();
+  for (size_t i = 0; i < av.size(); ++i)
+    if (std::fabs(av[i] - bv[i % 4]) < 0.1f) av[i] = bv[i % 4] + 0.2f;
+  a = Tensor::from_vector(av, {3, 4});
+  a.set_requires_grad(true);
+  EXPECT_TRUE(gradcheck([](const V& v) { return minimum(v[0], v[1]); }, {a, b}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return minimum(v[1], v[0]); }, {a, b}));
+  // Worked by hand: the smaller operand takes the gradient, a tie splits it (torch.minimum,
+  // pytorch#56734), NaN wins the value; greater is the 0/1 mask of a > b.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = Tensor::from_vector(std::vector<float>{1.f, 2.f, 3.f, nan}, {4});
+  Tensor y = Tensor::from_vector(std::vector<float>{2.f, 2.f, 1.f, 0.f}, {4});
+  x.set_requires_grad(true);
+  y.set_requires_grad(true);
+  Tensor m = minimum(x, y);
+  sum(m).backward();
+  std::vector<float> mv = m.to_vector(), gx = x.grad().to_vector(), gy = y.grad().to_vector();
+  mv.resize(3), gx.resize(3), gy.resize(3);  // the NaN element's value is checked below
+  EXPECT_EQ(mv, (std::vector<float>{1.f, 2.f, 1.f}));
+  EXPECT_TRUE(std::isnan(m.to_vector()[3]));
+  EXPECT_EQ(gx, (std::vector<float>{1.f, 0.5f, 0.f}));
+  EXPECT_EQ(gy, (std::vector<float>{0.f, 0.5f, 1.f}));
+  Tensor g = greater(x, y);
+  EXPECT_EQ(g.to_vector(), (std::vector<float>{0.f, 0.f, 1.f, 0.f}));
+  EXPECT_FALSE(g.requires_grad());
+}
+
 TEST(OpGrad, UnaryFunctions) {
   Tensor x = random_input({5, 6}, 5, -2.f, 2.f);
   Tensor pos = random_input({5, 6}, 6, 0.5f, 2.f);
@@ -80,6 +110,22 @@ TEST(OpGrad, Reductions) {
   EXPECT_TRUE(gradcheck([](const V& v) { return sum(v[0], {0, 2, 3}, true); }, {x}));
   EXPECT_TRUE(gradcheck([](const V& v) { return mean(v[0], {2, 3}); }, {x}));
   EXPECT_TRUE(gradcheck([](const V& v) { return mean(v[0]); }, {x}));
+}
+
+TEST(OpGrad, RunningSums) {
+  Tensor x = random_input({3, 7}, 23);
+  EXPECT_TRUE(gradcheck([](const V& v) { return cumsum(v[0]); }, {x}));
+  EXPECT_TRUE(gradcheck([](const V& v) { return cumsum(v[0], true); }, {x}));
+  Tensor img = random_input({2, 3, 5}, 24);
+  EXPECT_TRUE(gradcheck([](const V& v) { return cumsum(v[0].narrow(2, 1, 3)); }, {img}));
+  // Values: forward and from the end, and a row of 10^5 ones (exact in the double accumulator).
+  Tensor r = Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3});
+  EXPECT_EQ(cumsum(r).to_vector(), (std::vector<float>{1, 3, 6, 4, 9, 15}));
+  EXPECT_EQ(cumsum(r, true).to_vector(), (std::vector<float>{6, 5, 3, 15, 11, 6}));
+  std::vector<float> ones = cumsum(Tensor::ones({100000})).to_vector();
+  EXPECT_EQ(ones[99999], 100000.f);
+  EXPECT_EQ(ones[4095], 4096.f);
+  EXPECT_THROW(cumsum(Tensor::scalar(1.f)), ShapeError);
 }
 
 TEST(OpGrad, ShapeOps) {

@@ -1,5 +1,5 @@
-// CPU kernels for reductions: sums over axes, argmax, softmax / log-softmax and their backward,
-// fused cross-entropy, and global average pooling.
+// CPU kernels for reductions: sums over axes, argmax, running sums, softmax / log-softmax and their
+// backward, fused cross-entropy, and global average pooling.
 //
 // Sums are computed in fixed-size chunks combined in a fixed order, so results do not depend
 // on the number of threads (the same seed gives the same trajectory on any machine).
@@ -122,6 +122,26 @@ void argmax_lastdim_cpu(const Tensor& x, Tensor& out) {
       for (int64_t c = 1; c < cols; ++c)
         if (row[c] > row[best]) best = c;
       o[r] = best;
+    }
+  });
+}
+
+// Each row in order, one double accumulator: the result does not depend on the threads.
+void cumsum_cpu(const Tensor& x, bool reverse, Tensor& out) {
+  int64_t cols = x.dim() ? x.size(-1) : 1;
+  int64_t rows = cols ? x.numel() / cols : 0;
+  const float* p = x.data<float>();
+  float* o = out.data<float>();
+  parallel_for(rows, cols, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const float* xr = p + r * cols;
+      float* yr = o + r * cols;
+      double acc = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        int64_t k = reverse ? cols - 1 - c : c;
+        acc += xr[k];
+        yr[k] = float(acc);
+      }
     }
   });
 }
@@ -285,6 +305,7 @@ void global_avg_pool_backward_cpu(const Tensor& gy, Tensor& gx) {
 
 SR_REGISTER_KERNEL(sum, cpu, sum_cpu);
 SR_REGISTER_KERNEL(argmax_lastdim, cpu, argmax_lastdim_cpu);
+SR_REGISTER_KERNEL(cumsum, cpu, cumsum_cpu);
 SR_REGISTER_KERNEL(softmax, cpu, softmax_cpu);
 SR_REGISTER_KERNEL(softmax_backward, cpu, softmax_backward_cpu);
 SR_REGISTER_KERNEL(cross_entropy, cpu, cross_entropy_cpu);

@@ -13,6 +13,10 @@
 //   affine          y = a*x + b                   dy/dx = a
 //   clamp           y = min(max(x, a), b)         dy/dx = [a <= x <= b]
 //
+// Binary ops: add, sub, mul, div, and
+//   minimum         min(x, y), NaN if either is NaN (torch.minimum)
+//   greater         1 where x > y, else 0 (a float mask; no gradient)
+//
 // NaN propagates as in PyTorch: relu, leaky_relu and clamp of NaN are NaN (a max(x, 0) that
 // returns 0 would hide a diverged model), relu's gradient at NaN passes, clamp's is 0.
 #pragma once
@@ -36,7 +40,7 @@ enum class UnaryOp : uint8_t {
   affine,
   clamp
 };
-enum class BinaryOp : uint8_t { add, sub, mul, div };
+enum class BinaryOp : uint8_t { add, sub, mul, div, minimum, greater };
 
 // Which tensor the derivative needs: the input x, the output y, or neither.
 enum class SavedFor : uint8_t { input, output, none };
@@ -101,6 +105,8 @@ SR_HD float binary_forward(float x, float y) {
   if constexpr (OP == BinaryOp::sub) return x - y;
   if constexpr (OP == BinaryOp::mul) return x * y;
   if constexpr (OP == BinaryOp::div) return x / y;
+  if constexpr (OP == BinaryOp::minimum) return (x < y || x != x) ? x : y;
+  if constexpr (OP == BinaryOp::greater) return x > y ? 1.f : 0.f;
   return 0.f;
 }
 

@@ -47,6 +47,10 @@ void with_binary_op(BinaryOp op, F&& f) {
       return f.template operator()<BinaryOp::mul>();
     case BinaryOp::div:
       return f.template operator()<BinaryOp::div>();
+    case BinaryOp::minimum:
+      return f.template operator()<BinaryOp::minimum>();
+    case BinaryOp::greater:
+      return f.template operator()<BinaryOp::greater>();
   }
 }
 
