@@ -99,6 +99,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 // Rows of x (dim 0) at `index` (int64 tensor or list).
 Tensor index_select(const Tensor& x, const Tensor& index);
 Tensor index_select(const Tensor& x, const std::vector<int64_t>& index);
+// (N, classes) float32: row i is 1 at index[i] (int64 (N), in [0, classes)), 0 elsewhere.
+Tensor one_hot(const Tensor& index, int64_t classes);
 Tensor transpose2d(const Tensor& x);  // (M, N) -> (N, M), contiguous copy
 
 // ---- linear algebra ----

@@ -5,6 +5,7 @@
 //   cumsum: the running sum of g in the opposite direction
 //   broadcast_to: sum_to(g, x's shape)
 //   concat: the slices of g;  index_select: g rows added at their indices (index_add)
+//   one_hot: none (rows of an identity matrix, index_select'ed on the index's device)
 //   transpose2d: transpose2d(g)
 //   softmax: y (g - sum(g y));  log_softmax: g - exp(y) sum(g)
 #include <algorithm>
@@ -242,6 +243,17 @@ Tensor index_select(const Tensor& x, const Tensor& index) {
     };
   });
   return out;
+}
+
+Tensor one_hot(const Tensor& index, int64_t classes) {
+  check_dtype(index, DType::i64, "one_hot", "index");
+  SR_CHECK_SHAPE(index.dim() == 1 && classes >= 1,
+                 "one_hot: needs a 1-d index and at least one class, got {} and {} classes",
+                 shape_str(index.shape()), classes);
+  std::vector<float> eye(size_t(classes * classes), 0.f);
+  for (int64_t k = 0; k < classes; ++k) eye[size_t(k * classes + k)] = 1.f;
+  NoGradGuard mask;
+  return index_select(Tensor::from_vector(eye, {classes, classes}, index.device()), index);
 }
 
 Tensor index_select(const Tensor& x, const std::vector<int64_t>& index) {

@@ -50,7 +50,7 @@ class BadgeStrategy : public Strategy {
     const Tensor features = features_in.contiguous();
     // a = p - onehot(argmax p) (N, C); g2 = ||a||^2 ||h||^2 (N, 1).
     Tensor p = softmax(logits, 1);
-    Tensor a = sub(p, index_select(identity(c, p.device()), argmax(p)));
+    Tensor a = sub(p, one_hot(argmax(p), c));
     Tensor g2 = mul(sum(mul(a, a), {1}, true), sum(mul(features, features), {1}, true));
     const int64_t first = top_k(g2.reshape({n}), 1)[0];
 
@@ -88,12 +88,6 @@ class BadgeStrategy : public Strategy {
       return mul(d, greater(d, mul(scale, kRelTol)));
     }
   };
-
-  static Tensor identity(int64_t c, Device device) {
-    std::vector<float> eye(size_t(c * c), 0.f);
-    for (int64_t k = 0; k < c; ++k) eye[size_t(k * c + k)] = 1.f;
-    return Tensor::from_vector(eye, {c, c}, device);
-  }
 
   // An untaken index with probability d2[i] / total (d2 (N) >= 0, 0 at the picks); uniform over
   // the untaken when total is 0. The first index whose running sum passes u * total is N minus

@@ -29,12 +29,7 @@ ResNet18& resnet_target(Module& target) {
 
 // Per-item cross-entropy (N) of logits (N, C) against labels (N): -log softmax at the label.
 Tensor per_item_cross_entropy(const Tensor& logits, const Tensor& y) {
-  int64_t n = logits.size(0), c = logits.size(1);
-  std::vector<int64_t> labels = y.to(Device::cpu).to_vector_as<int64_t>();
-  std::vector<float> onehot(size_t(n * c), 0.f);
-  for (int64_t i = 0; i < n; ++i) onehot[size_t(i * c + labels[size_t(i)])] = 1.f;
-  Tensor oh = Tensor::from_vector(onehot, {n, c}).to(logits.device());
-  return neg(sum(mul(log_softmax(logits, 1), oh), {1}));
+  return neg(sum(mul(log_softmax(logits, 1), one_hot(y, logits.size(1))), {1}));
 }
 
 struct Ll4alOptions {

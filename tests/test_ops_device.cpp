@@ -385,6 +385,9 @@ TEST(OpsDevice, IndexSelectAndIndexAdd) {
             index_select(xi, idx.narrow(0, 0, 3)).to_vector_as<int64_t>());
   Tensor oob = Tensor::from_vector(std::vector<int64_t>{0, 10}, {2});
   EXPECT_THROW(index_select(x.to(Device::cuda), oob.to(Device::cuda)), ValueError);
+  Tensor labels = Tensor::from_vector(std::vector<int64_t>{3, 0, 4, 3}, {4});
+  EXPECT_EQ(one_hot(labels.to(Device::cuda), 5).to(Device::cpu).to_vector(),
+            one_hot(labels, 5).to_vector());
 }
 
 // ---------------------------------------------------------------- randomness

@@ -138,6 +138,11 @@ TEST(OpGrad, ShapeOps) {
   EXPECT_TRUE(gradcheck([](const V& v) { return transpose2d(v[0]); }, {x}));
   Tensor img = random_input({2, 3, 4, 4}, 11);
   EXPECT_TRUE(gradcheck([](const V& v) { return v[0].flatten(1); }, {img}));
+  Tensor labels = Tensor::from_vector(std::vector<int64_t>{2, 0, 2}, {3});
+  EXPECT_EQ(one_hot(labels, 3).to_vector(), (std::vector<float>{0, 0, 1, 1, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(one_hot(labels, 3).shape(), (Shape{3, 3}));
+  EXPECT_THROW(one_hot(labels, 2), ValueError);  // label 2 of 2 classes
+  EXPECT_THROW(one_hot(labels.to_dtype(DType::f32), 3), DTypeError);
 }
 
 TEST(OpGrad, SoftmaxFamily) {
