@@ -162,8 +162,7 @@ __global__ void argmax_kernel(const float* __restrict__ x, int64_t rows, int64_t
 }
 
 void argmax_lastdim_cuda(const Tensor& x, Tensor& out) {
-  const int64_t cols = x.dim() ? x.size(-1) : 1;
-  const int64_t rows = cols ? x.numel() / cols : 0;
+  const auto [rows, cols] = last_dim_rows(x);
   if (rows == 0) return;
   argmax_kernel<<<unsigned((rows * 32 + kThreads - 1) / kThreads), kThreads, 0, stream()>>>(
       x.data<float>(), rows, cols, out.data<int64_t>());
@@ -209,8 +208,7 @@ __global__ void cumsum_kernel(const float* __restrict__ x, int64_t cols, bool re
 }
 
 void cumsum_cuda(const Tensor& x, bool reverse, Tensor& out) {
-  const int64_t cols = x.dim() ? x.size(-1) : 1;
-  const int64_t rows = cols ? x.numel() / cols : 0;
+  const auto [rows, cols] = last_dim_rows(x);
   if (rows == 0) return;
   cumsum_kernel<<<unsigned(rows), kThreads, 0, stream()>>>(x.data<float>(), cols, reverse,
                                                            out.data<float>());

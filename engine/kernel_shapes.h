@@ -4,6 +4,8 @@
 //                                lacks or has as size 1), for walking t beside the output
 //   reduced_runs(dims)           sorted reduced dims grouped into runs of consecutive dims,
 //                                [first, last] each, so a sum reduces one contiguous run a pass
+//   last_dim_rows(x)             contiguous x seen as (rows, cols) around its last dim (a 0-d
+//                                tensor is one row of one column; an empty last dim, no rows)
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,15 @@ inline std::vector<std::pair<int64_t, int64_t>> reduced_runs(const std::vector<i
       runs.push_back({d, d});
   }
   return runs;
+}
+
+struct RowsCols {
+  int64_t rows, cols;
+};
+
+inline RowsCols last_dim_rows(const Tensor& x) {
+  const int64_t cols = x.dim() ? x.size(-1) : 1;
+  return {cols ? x.numel() / cols : 0, cols};
 }
 
 }  // namespace sr

@@ -33,15 +33,13 @@ Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b
     Shape sa = a.shape(), sb = b.shape();
     bool need_a = a.requires_grad(), need_b = b.requires_grad();
     // Capture only what this op's derivative reads.
-    Tensor ka = (op == BinaryOp::mul && need_b) ? save(a) : Tensor();
-    Tensor kb =
-        ((op == BinaryOp::mul || op == BinaryOp::div) && need_a) || (op == BinaryOp::div && need_b)
-            ? save(b)
-            : Tensor();
-    if (op == BinaryOp::minimum) {
-      ka = save(a);
-      kb = save(b);
-    }
+    // minimum's mask compares a with b, whichever needs the gradient.
+    const bool both = op == BinaryOp::minimum;
+    Tensor ka = (op == BinaryOp::mul && need_b) || both ? save(a) : Tensor();
+    Tensor kb = ((op == BinaryOp::mul || op == BinaryOp::div) && need_a) ||
+                        (op == BinaryOp::div && need_b) || both
+                    ? save(b)
+                    : Tensor();
     Tensor ko = (op == BinaryOp::div && need_b) ? save(out) : Tensor();
     return [op, sa, sb, need_a, need_b, ka, kb, ko](const std::vector<Tensor>& gs) {
       const Tensor& g = gs[0];

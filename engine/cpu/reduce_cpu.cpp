@@ -111,8 +111,7 @@ void sum_cpu(const Tensor& x, const std::vector<int64_t>& dims, Tensor& out) {
 }
 
 void argmax_lastdim_cpu(const Tensor& x, Tensor& out) {
-  int64_t cols = x.dim() ? x.size(-1) : 1;
-  int64_t rows = cols ? x.numel() / cols : 0;
+  const auto [rows, cols] = last_dim_rows(x);
   const float* p = x.data<float>();
   int64_t* o = out.data<int64_t>();
   parallel_for(rows, cols, [&](int64_t b, int64_t e) {
@@ -128,8 +127,7 @@ void argmax_lastdim_cpu(const Tensor& x, Tensor& out) {
 
 // Each row in order, one double accumulator: the result does not depend on the threads.
 void cumsum_cpu(const Tensor& x, bool reverse, Tensor& out) {
-  int64_t cols = x.dim() ? x.size(-1) : 1;
-  int64_t rows = cols ? x.numel() / cols : 0;
+  const auto [rows, cols] = last_dim_rows(x);
   const float* p = x.data<float>();
   float* o = out.data<float>();
   parallel_for(rows, cols, [&](int64_t b, int64_t e) {
